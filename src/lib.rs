@@ -1,0 +1,16 @@
+//! metallab: MetalLB test labs from one topology file.
+//!
+//! The layout follows the pure-core / I/O-edge split of DESIGN.md §8:
+//! - pure: `topology` (model, parsing, validation), `plan` (topology → decided lab),
+//!   `render` (router configs), `drivers` (per-kind commands), `parse` (router CLI output →
+//!   `state`), `check` (evaluation and reports);
+//! - edges: `runtime` (Docker through bollard), `engine` (lab lifecycle), `cli`.
+
+pub mod check;
+pub mod drivers;
+pub mod parse;
+pub mod plan;
+pub mod render;
+pub mod runtime;
+pub mod state;
+pub mod topology;

@@ -1,0 +1,472 @@
+//! The topology file as the user writes it (DESIGN.md §3).
+//!
+//! These types mirror the YAML one to one and are deliberately plain: strict serde
+//! (`deny_unknown_fields`) catches typos and wrong types, `validate` catches everything
+//! semantic, and `plan` turns a valid topology into decided names, addresses and peers.
+
+use indexmap::IndexMap;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr};
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Topology {
+    /// Lab name; prefixes every Docker resource (`metallab-<name>-…`).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterSpec>,
+    #[serde(default)]
+    pub networks: IndexMap<String, NetworkSpec>,
+    #[serde(default)]
+    pub routers: IndexMap<String, RouterSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<NodesSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metallb: Option<MetallbSpec>,
+    /// Manifests applied after MetalLB is ready; paths relative to the topology file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckSpec>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterProvider {
+    #[default]
+    Kind,
+    Minikube,
+    Existing,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ClusterSpec {
+    #[serde(default)]
+    pub provider: ClusterProvider,
+    /// Control-plane nodes (kind only; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_planes: Option<u32>,
+    /// Worker nodes (default 0 for kind, 0 for minikube: only the primary node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<u32>,
+    /// The lab network the nodes sit on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Node image (kind) or Kubernetes version (minikube).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
+    /// `existing` provider: kubeconfig path and context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// `existing` provider: node addresses when they cannot be discovered from Docker.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_addresses: Vec<IpAddr>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NetworkSpec {
+    /// IPv4 subnet; picked free from 10.201.0.0/16 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<IpNet>,
+    /// Gateway (the host bridge's address); defaults to the first host address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<IpAddr>,
+    /// Internal networks have no route out of the host. Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub internal: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum RouterKind {
+    Frr,
+    Bird,
+    Gobgp,
+    Quagga,
+    Linux,
+}
+
+impl RouterKind {
+    pub const ALL: [RouterKind; 5] = [
+        RouterKind::Frr,
+        RouterKind::Bird,
+        RouterKind::Gobgp,
+        RouterKind::Quagga,
+        RouterKind::Linux,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouterKind::Frr => "frr",
+            RouterKind::Bird => "bird",
+            RouterKind::Gobgp => "gobgp",
+            RouterKind::Quagga => "quagga",
+            RouterKind::Linux => "linux",
+        }
+    }
+
+    /// Whether this kind runs a BGP daemon at all.
+    pub fn speaks_bgp(self) -> bool {
+        !matches!(self, RouterKind::Linux)
+    }
+
+    /// Whether the daemon implements BFD (GoBGP and Quagga do not).
+    pub fn has_bfd(self) -> bool {
+        matches!(self, RouterKind::Frr | RouterKind::Bird)
+    }
+
+    /// Whether learned routes are installed into the container's kernel table.
+    pub fn installs_kernel_routes(self) -> bool {
+        matches!(self, RouterKind::Frr | RouterKind::Bird | RouterKind::Quagga)
+    }
+}
+
+impl std::fmt::Display for RouterKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RouterKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RouterKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown router kind `{s}` (expected frr, bird, gobgp, quagga or linux)"))
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// A container on the lab's Docker networks (default).
+    #[default]
+    Docker,
+    /// A Deployment inside the cluster, for clusters external containers cannot reach.
+    Cluster,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RouterSpec {
+    pub kind: RouterKind,
+    /// Image override, e.g. an upstream FRR image; the driver still works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router_id: Option<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
+    /// Network name → interface settings.
+    #[serde(default)]
+    pub interfaces: IndexMap<String, InterfaceSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteSpec>,
+    /// IP forwarding (a next-hop router between networks).
+    #[serde(default)]
+    pub forward: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neighbors: Vec<NeighborSpec>,
+    /// Prefixes this router originates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub announce: Vec<IpNet>,
+    /// Re-advertise routes learned from one peer to the others. Default false: a lab
+    /// router is a stub that announces only its own prefixes, so next-hop sets stay exact.
+    #[serde(default)]
+    pub transit: bool,
+    /// Serve HTTP on this port (busybox httpd) answering with the router's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_server: Option<u16>,
+    /// Shell commands run inside the container after it is configured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exec: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct InterfaceSpec {
+    /// Static address; allocated from the network when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RouteSpec {
+    pub to: IpNet,
+    pub via: IpAddr,
+}
+
+/// `multihop: true` (TTL 255) or `multihop: 2` (explicit TTL).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Multihop {
+    Enabled(bool),
+    Ttl(u8),
+}
+
+impl Multihop {
+    /// The TTL to configure, or None for a directly connected session.
+    pub fn ttl(self) -> Option<u8> {
+        match self {
+            Multihop::Enabled(true) => Some(255),
+            Multihop::Enabled(false) => None,
+            Multihop::Ttl(t) => Some(t),
+        }
+    }
+}
+
+/// `bfd: true` (daemon defaults) or `bfd: fast` (a profile from `metallb.bfd-profiles`
+/// or the top-level `bfd-profiles`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum BfdSetting {
+    Enabled(bool),
+    Profile(String),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NeighborSpec {
+    /// A router name, `nodes` (every cluster node), or an IP address (needs `asn`).
+    pub to: String,
+    /// Peer ASN; defaults to the peer router's `asn` (or `metallb.asn` for nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multihop: Option<Multihop>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<BfdSetting>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Our address for this session when the router has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<IpAddr>,
+    #[serde(default)]
+    pub passive: bool,
+    /// Hold time in seconds (0 or 3–65535).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_time: Option<u16>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NodesSpec {
+    /// Static routes added inside every cluster node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteSpec>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetallbMode {
+    Native,
+    #[default]
+    Frr,
+    FrrK8s,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MetallbSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<MetallbMode>,
+    pub asn: u32,
+    /// Local path or URL of the manifests, for air-gapped use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifests: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<MetallbPeerSpec>,
+    #[serde(default)]
+    pub pools: IndexMap<String, PoolSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub advertisements: Vec<AdvertisementSpec>,
+    #[serde(default)]
+    pub bfd_profiles: IndexMap<String, BfdProfileSpec>,
+    /// Community aliases: name → `65000:100` or `large:1:2:3`.
+    #[serde(default)]
+    pub communities: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MetallbPeerSpec {
+    /// The router MetalLB peers with; its address on the nodes' side is resolved.
+    pub router: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub multihop: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router_id: Option<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_address: Option<IpAddr>,
+    /// Only nodes with these labels peer.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub node_selector: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum PoolProtocol {
+    #[default]
+    Bgp,
+    Layer2,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PoolSpec {
+    /// CIDRs (`203.0.113.0/28`) or ranges (`203.0.113.10-203.0.113.20`).
+    pub addresses: Vec<String>,
+    #[serde(default)]
+    pub avoid_buggy_ips: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_assign: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<PoolProtocol>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AdvertisementSpec {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localpref: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub communities: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregation_length: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregation_length_v6: Option<u8>,
+    /// Router names; empty means every peer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BfdProfileSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receive_interval: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transmit_interval: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detect_multiplier: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo_interval: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo_mode: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passive_mode: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_ttl: Option<u32>,
+}
+
+/// `nexthops: nodes` or `nexthops: [frr1, 10.0.0.5, nodes]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn items(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// One check, written flat: which kind it is follows from which key is present
+/// (`session`, `route`, `kernel-route`, `bfd`, `http`, `ping`, `service`). Validation
+/// rejects checks with none or several and keys that do not belong to their kind.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CheckSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Deadline for this check (`30s`, `2m`); default 60s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// The router whose state is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router: Option<String>,
+    /// The router or host traffic is sent from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+
+    /// Session check: a router name, `nodes`, or an address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// Expected state: `established`, `idle`, `active`… for sessions; `up`/`down` for BFD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<IpNet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_route: Option<IpNet>,
+    /// The route must not be there.
+    #[serde(default)]
+    pub absent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nexthops: Option<OneOrMany>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_pref: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub communities: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_path: Option<Vec<u32>>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<String>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping: Option<String>,
+
+    /// `namespace/name` of a LoadBalancer Service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    /// An event reason expected on the Service (or the MetalLB ConfigMap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+}
