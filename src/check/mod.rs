@@ -1,1 +1,1 @@
-//! (under construction)
+//! Checks: pure evaluation against router state, the polling runner, and reports.

@@ -1,1 +1,1 @@
-//! (under construction)
+//! Pure parsers of router CLI output into the normalized `state` model.

@@ -1,0 +1,1 @@
+//! Which CLI commands read a router's state, and how their outputs become a `RouterState`.
