@@ -7,9 +7,11 @@
 //! - edges: `runtime` (Docker through bollard), `engine` (lab lifecycle), `cli`.
 
 pub mod check;
+pub mod cli;
 pub mod drivers;
 pub mod parse;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod runtime;
 pub mod state;

@@ -1,0 +1,254 @@
+//! Command-line surface (clap derive). Only definitions live here; `commands` runs them.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "metallab",
+    version,
+    about = "Stand up MetalLB test labs from one topology file, and prove they work",
+    long_about = "metallab builds Docker networks and BGP routers (FRR, BIRD, GoBGP, Quagga, \
+                  Linux hosts) from a topology file, checks the lab through the routers' own \
+                  CLIs, and tears everything down by label.\n\n\
+                  Exit codes: 0 ok, 1 checks failed, 2 bad input or setup error.",
+    after_help = "Examples:\n  metallab up topologies/interop.yaml\n  metallab check interop\n  \
+                  metallab exec frr1 -- vtysh -c 'show bgp summary'\n  metallab down interop"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalOpts {
+    /// Progress display: spinners on a terminal, plain lines otherwise.
+    #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto, env = "METALLAB_PROGRESS")]
+    pub progress: ProgressMode,
+    /// Output format for commands that print data.
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// More logging (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Where lab state (resolved plan, rendered configs) is kept.
+    #[arg(long, global = true, env = "METALLAB_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the lab: networks, routers, configs, daemons; then run its checks.
+    Up(UpArgs),
+    /// Remove a lab (everything labelled with its name), also after a crash.
+    Down(DownArgs),
+    /// Labs, networks, routers and BGP sessions at a glance.
+    Status(StatusArgs),
+    /// Normalized BGP table of one router or every router of a lab.
+    Routes(RoutesArgs),
+    /// Run a command inside a router: `metallab exec frr1 -- vtysh -c 'show bgp summary'`.
+    Exec(ExecArgs),
+    /// Run the topology's checks against the running lab.
+    Check(CheckArgs),
+    /// Validate a topology file and print the resolved plan, creating nothing.
+    Validate(ValidateArgs),
+    /// Router images built from router-images/.
+    #[command(subcommand)]
+    Images(ImagesCommand),
+    /// Built-in topologies: list, show, generate.
+    Topologies(TopologiesArgs),
+    /// Check prerequisites: Docker engine and API, kind, minikube, images.
+    Doctor,
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Topology file or built-in name [default: ./metallab.yaml, else the built-in default].
+    pub topology: Option<String>,
+    /// Tear the lab down first and build it again.
+    #[arg(long)]
+    pub reconfigure: bool,
+    /// Do not run the topology's checks after the lab is up.
+    #[arg(long)]
+    pub no_check: bool,
+    /// Keep what was created when `up` fails (for debugging) instead of rolling back.
+    #[arg(long)]
+    pub retain: bool,
+    /// Override every check's deadline (e.g. 90s, 2m).
+    #[arg(long, value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Write the checks' results as JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Base image for router images built by metallab.
+    #[arg(long, env = "METALLAB_BASE_IMAGE", default_value = "debian:bookworm")]
+    pub base_image: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Lab name, topology file or built-in name.
+    pub lab: Option<String>,
+    /// Lab name (same as the positional argument).
+    #[arg(long = "name", conflicts_with = "lab")]
+    pub name: Option<String>,
+    /// Remove every metallab lab on this Docker engine.
+    #[arg(long, conflicts_with_all = ["lab", "name"])]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Lab name [default: every lab].
+    pub lab: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RoutesArgs {
+    /// Router name (`frr1` or `lab/frr1`) [default: every router of the lab].
+    pub router: Option<String>,
+    /// Lab name when several labs run.
+    #[arg(long)]
+    pub lab: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Router name (`frr1` or `lab/frr1`).
+    pub router: String,
+    /// Lab name when several labs run.
+    #[arg(long)]
+    pub lab: Option<String>,
+    /// The command and its arguments.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Lab name, topology file or built-in name [default: the only running lab].
+    pub topology: Option<String>,
+    /// Override every check's deadline (e.g. 90s, 2m).
+    #[arg(long, value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Write results as JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Run only checks whose name contains this text.
+    #[arg(long)]
+    pub filter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Topology file or built-in name.
+    pub topology: Option<String>,
+    /// Print the resolved plan (YAML, or JSON with -o json).
+    #[arg(long)]
+    pub plan: bool,
+    /// Print the rendered router configs.
+    #[arg(long)]
+    pub configs: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// Build router images (all kinds, or the ones named).
+    Build {
+        kinds: Vec<String>,
+        /// Rebuild even when the content-hashed tag exists.
+        #[arg(long)]
+        force: bool,
+        #[arg(long, env = "METALLAB_BASE_IMAGE", default_value = "debian:bookworm")]
+        base_image: String,
+    },
+    /// List router images and whether they are current.
+    List,
+    /// Remove router images whose tag is no longer current.
+    Prune,
+}
+
+#[derive(Debug, Args)]
+pub struct TopologiesArgs {
+    #[command(subcommand)]
+    pub command: Option<TopologiesCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopologiesCommand {
+    /// List built-in topologies (the default).
+    List,
+    /// Print a built-in topology's YAML.
+    Show { name: String },
+    /// Generate a scale lab of N routers (YAML on stdout).
+    Generate {
+        #[arg(long, default_value_t = 20)]
+        routers: usize,
+        #[arg(long, default_value = "scale")]
+        name: String,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 2m, 1m30s)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exec_takes_the_command_after_double_dash() {
+        let cli = Cli::try_parse_from([
+            "metallab", "exec", "frr1", "--", "vtysh", "-c", "show bgp summary",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Exec(a) => {
+                assert_eq!(a.router, "frr1");
+                assert_eq!(a.command, ["vtysh", "-c", "show bgp summary"]);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn down_all_conflicts_with_a_name() {
+        assert!(Cli::try_parse_from(["metallab", "down", "x", "--all"]).is_err());
+    }
+
+    #[test]
+    fn durations_accept_humantime() {
+        let cli = Cli::try_parse_from(["metallab", "check", "--timeout", "1m30s"]).unwrap();
+        match cli.command {
+            Command::Check(a) => assert_eq!(a.timeout, Some(std::time::Duration::from_secs(90))),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+}

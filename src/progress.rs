@@ -1,0 +1,185 @@
+//! Per-step progress: indicatif spinners on a terminal, plain timestamped lines otherwise
+//! (pipes, CI logs). Every step also goes to `tracing` so `-v` logs tell the same story.
+
+use crate::cli::ProgressMode;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How progress is shown, decided once from the flag and the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Display {
+    Spinners,
+    Lines,
+}
+
+/// Pure decision: spinners only for `always`, or for `auto` on a real terminal outside CI
+/// (some CI systems pretend to be terminals).
+pub fn resolve(mode: ProgressMode, stderr_is_terminal: bool, is_ci: bool) -> Display {
+    match mode {
+        ProgressMode::Always => Display::Spinners,
+        ProgressMode::Never => Display::Lines,
+        ProgressMode::Auto if stderr_is_terminal && !is_ci => Display::Spinners,
+        ProgressMode::Auto => Display::Lines,
+    }
+}
+
+#[derive(Clone)]
+pub struct Progress {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    display: Display,
+    multi: MultiProgress,
+    started: Instant,
+}
+
+impl Progress {
+    pub fn new(mode: ProgressMode) -> Progress {
+        let is_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        let display = resolve(mode, std::io::stderr().is_terminal(), is_ci);
+        let multi = MultiProgress::new();
+        if display == Display::Lines {
+            multi.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        Progress {
+            inner: Arc::new(Inner {
+                display,
+                multi,
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    pub fn display(&self) -> Display {
+        self.inner.display
+    }
+
+    /// Start a step: `phase` is a short column (`images`, `network`, `router`), `what` names
+    /// the object.
+    pub fn step(&self, phase: &str, what: impl Into<String>) -> Step {
+        let what = what.into();
+        tracing::info!(phase, what = %what, "start");
+        let bar = match self.inner.display {
+            Display::Spinners => {
+                let pb = self.inner.multi.add(ProgressBar::new_spinner());
+                pb.set_style(
+                    ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {msg} {elapsed:.dim}")
+                        .expect("static template")
+                        .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏✓"),
+                );
+                pb.set_prefix(format!("{phase:<8}"));
+                pb.set_message(what.clone());
+                pb.enable_steady_tick(Duration::from_millis(100));
+                Some(pb)
+            }
+            Display::Lines => None,
+        };
+        Step {
+            progress: self.clone(),
+            phase: phase.to_string(),
+            what,
+            bar,
+            started: Instant::now(),
+            finished: false,
+        }
+    }
+
+    /// A line of its own (e.g. a summary) that does not disturb running spinners.
+    pub fn println(&self, line: impl AsRef<str>) {
+        match self.inner.display {
+            Display::Spinners => {
+                let _ = self.inner.multi.println(line.as_ref());
+            }
+            Display::Lines => eprintln!("{}", line.as_ref()),
+        }
+    }
+
+    fn line(&self, phase: &str, text: &str) {
+        let t = self.inner.started.elapsed().as_secs_f64();
+        eprintln!("[{t:>6.1}s] {phase:<8} {text}");
+    }
+}
+
+/// One running step. Finishing is explicit (`done`/`fail`); a step dropped unfinished
+/// (an early `?` return) is shown as interrupted.
+pub struct Step {
+    progress: Progress,
+    phase: String,
+    what: String,
+    bar: Option<ProgressBar>,
+    started: Instant,
+    finished: bool,
+}
+
+impl Step {
+    /// Update what the step is doing now (spinners only; lines stay quiet until the end).
+    pub fn set_message(&self, msg: impl AsRef<str>) {
+        if let Some(pb) = &self.bar {
+            pb.set_message(format!("{} — {}", self.what, msg.as_ref()));
+        }
+        tracing::debug!(phase = %self.phase, what = %self.what, "{}", msg.as_ref());
+    }
+
+    pub fn done(mut self, result: impl AsRef<str>) {
+        self.finish(true, result.as_ref());
+    }
+
+    pub fn fail(mut self, why: impl AsRef<str>) {
+        self.finish(false, why.as_ref());
+    }
+
+    fn finish(&mut self, ok: bool, text: &str) {
+        self.finished = true;
+        let secs = self.started.elapsed().as_secs_f64();
+        let mark = if ok { "✔" } else { "✘" };
+        let line = if text.is_empty() {
+            format!("{mark} {} ({secs:.1}s)", self.what)
+        } else {
+            format!("{mark} {}: {text} ({secs:.1}s)", self.what)
+        };
+        if ok {
+            tracing::info!(phase = %self.phase, "{line}");
+        } else {
+            tracing::warn!(phase = %self.phase, "{line}");
+        }
+        match &self.bar {
+            Some(pb) => {
+                pb.set_style(ProgressStyle::with_template("{prefix:.bold} {msg}").expect("static template"));
+                pb.finish_with_message(line);
+            }
+            None => self.progress.line(&self.phase, &line),
+        }
+    }
+}
+
+impl Drop for Step {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.finish(false, "interrupted");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spinners_only_on_a_real_terminal_outside_ci() {
+        use ProgressMode::*;
+        let cases = [
+            (Auto, true, false, Display::Spinners),
+            (Auto, true, true, Display::Lines),
+            (Auto, false, false, Display::Lines),
+            (Auto, false, true, Display::Lines),
+            (Always, false, true, Display::Spinners),
+            (Never, true, false, Display::Lines),
+        ];
+        for (mode, term, ci, want) in cases {
+            assert_eq!(resolve(mode, term, ci), want, "{mode:?} term={term} ci={ci}");
+        }
+    }
+}
