@@ -1,0 +1,515 @@
+//! Runs the parsed command line: resolves topologies and labs, calls the engine, prints
+//! results, and maps every outcome to the documented exit codes.
+
+use crate::check::report;
+use crate::check::runner::{RunOptions, run_checks};
+use crate::cli::{
+    CheckArgs, Cli, Command, DownArgs, ExecArgs, GlobalOpts, ImagesCommand, OutputFormat,
+    RoutesArgs, StatusArgs, TopologiesArgs, TopologiesCommand, UpArgs, ValidateArgs,
+};
+use crate::engine::probe::DockerProbe;
+use crate::engine::state_dir::StateDir;
+use crate::engine::up::{UpOptions, UpOutcome};
+use crate::engine::{EngineError, down, inspect, up};
+use crate::plan::Plan;
+use crate::progress::Progress;
+use crate::runtime::docker::DockerRuntime;
+use crate::runtime::images;
+use crate::topology;
+use crate::topology::model::RouterKind;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+/// Documented exit codes.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const CHECKS_FAILED: i32 = 1;
+    pub const ERROR: i32 = 2;
+}
+
+/// Why a command did not succeed.
+#[derive(Debug)]
+pub enum Failure {
+    /// Checks ran and at least one failed (exit 1).
+    ChecksFailed,
+    /// Bad input: already rendered as a diagnostic with file:line (exit 2).
+    Input(miette::Report),
+    /// Setup or runtime error, with a hint (exit 2).
+    Error { message: String, hint: Option<String> },
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Failure::ChecksFailed => exit::CHECKS_FAILED,
+            Failure::Input(_) | Failure::Error { .. } => exit::ERROR,
+        }
+    }
+
+    fn msg(message: impl Into<String>, hint: impl Into<String>) -> Failure {
+        Failure::Error {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+}
+
+impl From<EngineError> for Failure {
+    fn from(e: EngineError) -> Failure {
+        Failure::Error {
+            hint: e.hint(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<crate::runtime::docker::RuntimeError> for Failure {
+    fn from(e: crate::runtime::docker::RuntimeError) -> Failure {
+        Failure::from(EngineError::from(e))
+    }
+}
+
+type Result<T, E = Failure> = std::result::Result<T, E>;
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let g = &cli.global;
+    let state = StateDir::resolve(g.state_dir.as_deref());
+    let progress = Progress::new(g.progress);
+    match cli.command {
+        Command::Up(a) => cmd_up(g, &state, &progress, a).await,
+        Command::Down(a) => cmd_down(&state, &progress, a).await,
+        Command::Status(a) => cmd_status(g, &state, a).await,
+        Command::Routes(a) => cmd_routes(g, &state, a).await,
+        Command::Exec(a) => cmd_exec(&state, a).await,
+        Command::Check(a) => cmd_check(g, &state, &progress, a).await,
+        Command::Validate(a) => cmd_validate(g, a),
+        Command::Images(c) => cmd_images(g, &progress, c).await,
+        Command::Topologies(a) => cmd_topologies(g, a),
+        Command::Doctor => crate::doctor::run(g).await,
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "metallab", &mut buf);
+            // Write ourselves: clap_complete panics on a closed pipe (`| head`).
+            let _ = std::io::stdout().write_all(&buf);
+            Ok(())
+        }
+    }
+}
+
+/// A topology file or built-in, loaded, validated and planned.
+pub struct Loaded {
+    pub plan: Plan,
+    pub source_text: String,
+}
+
+pub fn load(arg: Option<&str>) -> Result<Loaded> {
+    let source = topology::load::resolve(arg).map_err(Failure::Input)?;
+    let (topo, text) = topology::load::load_validated(&source).map_err(Failure::Input)?;
+    let plan = crate::plan::build::build(&topo, &source.display_name(), &source.base_dir());
+    Ok(Loaded { plan, source_text: text })
+}
+
+async fn connect() -> Result<DockerRuntime> {
+    Ok(DockerRuntime::connect().await?)
+}
+
+fn print_json(v: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(v).expect("serializable"));
+}
+
+fn color_stdout() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs) -> Result<()> {
+    let loaded = load(a.topology.as_deref())?;
+    let plan = &loaded.plan;
+    let rt = connect().await?;
+    let opts = UpOptions {
+        reconfigure: a.reconfigure,
+        retain: a.retain,
+        base_image: a.base_image.clone(),
+    };
+    match up::up(&rt, state, progress, plan, &loaded.source_text, &opts).await? {
+        UpOutcome::Created { seconds } => progress.println(format!(
+            "lab {} is up ({} router(s), {} network(s)) in {seconds:.1}s",
+            plan.lab,
+            plan.routers.len(),
+            plan.networks.len()
+        )),
+        UpOutcome::AlreadyUp => progress.println(format!("lab {} was already up", plan.lab)),
+    }
+    if a.no_check || plan.checks.is_empty() {
+        progress.println(format!("next: metallab status {0}   metallab down {0}", plan.lab));
+        return Ok(());
+    }
+    run_and_report(g, &rt, progress, plan, a.timeout, a.junit.as_deref(), None).await
+}
+
+async fn run_and_report(
+    g: &GlobalOpts,
+    rt: &DockerRuntime,
+    progress: &Progress,
+    plan: &Plan,
+    timeout: Option<std::time::Duration>,
+    junit: Option<&Path>,
+    filter: Option<&str>,
+) -> Result<()> {
+    let checks: Vec<_> = plan
+        .checks
+        .iter()
+        .filter(|c| filter.is_none_or(|f| c.name.contains(f)))
+        .cloned()
+        .collect();
+    if checks.is_empty() {
+        return Err(Failure::msg(
+            format!("lab {} has no checks{}", plan.lab, filter.map(|f| format!(" matching `{f}`")).unwrap_or_default()),
+            "add a `checks:` section to the topology",
+        ));
+    }
+    let probe = DockerProbe { rt, plan, node_ips: vec![] };
+    let step = progress.step("check", format!("{} check(s) on lab {}", checks.len(), plan.lab));
+    let opts = RunOptions {
+        timeout_override: timeout,
+        ..RunOptions::default()
+    };
+    let results = run_checks(&probe, &checks, opts).await;
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    if failed == 0 {
+        step.done("all passed");
+    } else {
+        step.fail(format!("{failed} failed"));
+    }
+    if let Some(path) = junit {
+        std::fs::write(path, report::junit(&plan.lab, &results))
+            .map_err(|e| Failure::msg(format!("cannot write {}: {e}", path.display()), "check the path"))?;
+    }
+    match g.output {
+        OutputFormat::Json => print_json(&report::json(&results)),
+        OutputFormat::Table => print!("{}", report::human(&results, color_stdout())),
+    }
+    if failed == 0 { Ok(()) } else { Err(Failure::ChecksFailed) }
+}
+
+async fn cmd_down(state: &StateDir, progress: &Progress, a: DownArgs) -> Result<()> {
+    let rt = connect().await?;
+    let labs = if a.all {
+        let mut labs = down::running_labs(&rt).await?;
+        for l in state.labs() {
+            if !labs.contains(&l) {
+                labs.push(l);
+            }
+        }
+        labs
+    } else {
+        let arg = a.name.or(a.lab);
+        vec![lab_name_from_arg(state, arg.as_deref(), &rt).await?]
+    };
+    if labs.is_empty() {
+        progress.println("no metallab labs found");
+        return Ok(());
+    }
+    for lab in labs {
+        let step = progress.step("down", format!("lab {lab}"));
+        match down::remove_lab(&rt, state, &lab).await {
+            Ok(r) if r.is_empty() => step.done("nothing left to remove"),
+            Ok(r) => step.done(r.summary()),
+            Err(e) => {
+                step.fail(e.to_string());
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A lab argument may be a lab name, a topology file or a built-in name; with none, the
+/// only running lab.
+async fn lab_name_from_arg(state: &StateDir, arg: Option<&str>, rt: &DockerRuntime) -> Result<String> {
+    if let Some(arg) = arg {
+        if is_lab_name(state, arg, rt).await? {
+            return Ok(arg.to_string());
+        }
+        return Ok(load(Some(arg))?.plan.lab);
+    }
+    let labs = down::running_labs(rt).await?;
+    match labs.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Failure::msg("no metallab lab is running", "start one with: metallab up <topology>")),
+        many => Err(Failure::msg(
+            format!("several labs are running: {}", many.join(", ")),
+            "name the lab you mean",
+        )),
+    }
+}
+
+async fn is_lab_name(state: &StateDir, arg: &str, rt: &DockerRuntime) -> Result<bool> {
+    if Path::new(arg).is_file() {
+        return Ok(false);
+    }
+    Ok(state.load_plan(arg).is_some() || down::running_labs(rt).await?.iter().any(|l| l == arg))
+}
+
+/// The plan of a running lab: saved by `up` in the state directory.
+async fn running_plan(state: &StateDir, arg: Option<&str>, rt: &DockerRuntime) -> Result<Plan> {
+    let lab = lab_name_from_arg(state, arg, rt).await?;
+    state.load_plan(&lab).ok_or_else(|| {
+        Failure::msg(
+            format!("no saved plan for lab {lab} in {}", state.lab_dir(&lab).display()),
+            format!("the lab was created elsewhere or its state was removed; `metallab down {lab}` then `metallab up` rebuilds it"),
+        )
+    })
+}
+
+async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<()> {
+    let rt = connect().await?;
+    let labs = match a.lab {
+        Some(l) => vec![lab_name_from_arg(state, Some(&l), &rt).await?],
+        None => down::running_labs(&rt).await?,
+    };
+    if labs.is_empty() {
+        if g.output == OutputFormat::Json {
+            print_json(&Vec::<inspect::LabStatus>::new());
+        } else {
+            println!("no metallab labs are running (start one with: metallab up <topology>)");
+        }
+        return Ok(());
+    }
+    let mut all = vec![];
+    for lab in &labs {
+        let plan = running_plan(state, Some(lab), &rt).await?;
+        all.push(inspect::gather_status(&rt, &plan).await?);
+    }
+    match g.output {
+        OutputFormat::Json => print_json(&all),
+        OutputFormat::Table => {
+            let text: Vec<String> = all.iter().map(|s| inspect::render_status(s, color_stdout())).collect();
+            print!("{}", text.join("\n"));
+        }
+    }
+    Ok(())
+}
+
+/// `lab/router` or `router` (+ `--lab`).
+fn split_router(router: &str, lab: Option<String>) -> (Option<String>, String) {
+    match router.split_once('/') {
+        Some((l, r)) => (Some(l.to_string()), r.to_string()),
+        None => (lab, router.to_string()),
+    }
+}
+
+async fn cmd_routes(g: &GlobalOpts, state: &StateDir, a: RoutesArgs) -> Result<()> {
+    let rt = connect().await?;
+    let (lab, router) = match a.router {
+        Some(r) => {
+            let (lab, r) = split_router(&r, a.lab);
+            (lab, Some(r))
+        }
+        None => (a.lab, None),
+    };
+    let plan = running_plan(state, lab.as_deref(), &rt).await?;
+    if let Some(r) = &router {
+        if plan.router(r).is_none() {
+            return Err(unknown_router(&plan, r));
+        }
+    }
+    let routes = inspect::gather_routes(&rt, &plan, router.as_deref()).await;
+    match g.output {
+        OutputFormat::Json => print_json(&routes),
+        OutputFormat::Table => print!("{}", inspect::render_routes(&plan, &routes, color_stdout())),
+    }
+    Ok(())
+}
+
+fn unknown_router(plan: &Plan, r: &str) -> Failure {
+    let names: Vec<&str> = plan.routers.iter().map(|r| r.name.as_str()).collect();
+    Failure::msg(
+        format!("lab {} has no router `{r}`", plan.lab),
+        format!("routers: {}", names.join(", ")),
+    )
+}
+
+async fn cmd_exec(state: &StateDir, a: ExecArgs) -> Result<()> {
+    let rt = connect().await?;
+    let (lab, router) = split_router(&a.router, a.lab);
+    let plan = running_plan(state, lab.as_deref(), &rt).await?;
+    let r = plan.router(&router).ok_or_else(|| unknown_router(&plan, &router))?;
+    // Interactive use (a shell, vtysh without -c) needs a TTY, which the Docker CLI gives.
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() && which("docker") {
+        let status = std::process::Command::new("docker")
+            .args(["exec", "-it", &r.container])
+            .args(&a.command)
+            .status()
+            .map_err(|e| Failure::msg(format!("cannot run docker: {e}"), "is the docker CLI installed?"))?;
+        std::process::exit(status.code().unwrap_or(exit::ERROR));
+    }
+    let out = rt.exec(&r.container, &a.command, std::time::Duration::from_secs(300)).await?;
+    print!("{}", out.stdout);
+    eprint!("{}", out.stderr);
+    let _ = std::io::stdout().flush();
+    if out.exit_code != 0 {
+        std::process::exit(out.exit_code.clamp(1, 255) as i32);
+    }
+    Ok(())
+}
+
+fn which(cmd: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
+}
+
+async fn cmd_check(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: CheckArgs) -> Result<()> {
+    let rt = connect().await?;
+    // A topology file's checks (possibly edited since `up`) run against its running lab.
+    let plan = match a.topology.as_deref() {
+        Some(arg) if !is_lab_name(state, arg, &rt).await? => {
+            let loaded = load(Some(arg))?;
+            if down::lab_resources(&rt, &loaded.plan.lab).await?.is_empty() {
+                return Err(Failure::msg(
+                    format!("lab {} is not running", loaded.plan.lab),
+                    format!("start it with: metallab up {arg}"),
+                ));
+            }
+            loaded.plan
+        }
+        other => running_plan(state, other, &rt).await?,
+    };
+    run_and_report(g, &rt, progress, &plan, a.timeout, a.junit.as_deref(), a.filter.as_deref()).await
+}
+
+fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {
+    let loaded = load(a.topology.as_deref())?;
+    let plan = &loaded.plan;
+    if a.plan {
+        match g.output {
+            OutputFormat::Json => print_json(plan),
+            OutputFormat::Table => print!(
+                "{}",
+                serde_saphyr::to_string(plan).map_err(|e| Failure::msg(e.to_string(), "report this bug"))?
+            ),
+        }
+    }
+    if a.configs {
+        for r in &plan.routers {
+            let files = crate::render::render_router(r)
+                .map_err(|e| Failure::msg(format!("cannot render {}: {e}", r.name), "report this bug"))?;
+            for f in files {
+                println!("### {} {}\n{}", r.name, f.path, f.contents);
+            }
+        }
+    }
+    eprintln!(
+        "✔ {} is valid: lab {}, {} network(s), {} router(s), {} check(s)",
+        plan.source,
+        plan.lab,
+        plan.networks.len(),
+        plan.routers.len(),
+        plan.checks.len()
+    );
+    Ok(())
+}
+
+fn parse_kinds(kinds: &[String]) -> Result<Vec<RouterKind>> {
+    if kinds.is_empty() {
+        return Ok(images::buildable_kinds().to_vec());
+    }
+    kinds
+        .iter()
+        .map(|k| {
+            let kind: RouterKind = k.parse().map_err(|e: String| Failure::msg(e, "metallab images build frr bird"))?;
+            if !images::buildable_kinds().contains(&kind) {
+                return Err(Failure::msg(
+                    format!("metallab has no built-in image for {kind}"),
+                    format!("give the router an `image:` of your own (buildable here: {})", kind_list(images::buildable_kinds())),
+                ));
+            }
+            Ok(kind)
+        })
+        .collect()
+}
+
+fn kind_list(kinds: &[RouterKind]) -> String {
+    kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+async fn cmd_images(g: &GlobalOpts, progress: &Progress, c: ImagesCommand) -> Result<()> {
+    let rt = connect().await?;
+    match c {
+        ImagesCommand::Build { kinds, force, base_image } => {
+            let kinds = parse_kinds(&kinds)?;
+            let jobs = kinds.iter().map(|&kind| {
+                let rt = &rt;
+                let base_image = base_image.as_str();
+                async move {
+                    let step = progress.step("image", kind.to_string());
+                    match images::ensure_image(rt, kind, base_image, force, |l: &str| step.set_message(l)).await {
+                        Ok(tag) => {
+                            step.done(tag);
+                            Ok(())
+                        }
+                        Err(e) => {
+                            step.fail(e.to_string());
+                            Err(Failure::from(e))
+                        }
+                    }
+                }
+            });
+            // Builds share the apt cache of the base image layer; two at a time suits 2 cores.
+            for r in crate::engine::bounded(2, jobs.collect()).await {
+                r?;
+            }
+            Ok(())
+        }
+        ImagesCommand::List => {
+            let list = images::list_images(&rt).await?;
+            match g.output {
+                OutputFormat::Json => print_json(&list),
+                OutputFormat::Table => {
+                    let rows: Vec<Vec<String>> = list
+                        .iter()
+                        .map(|i| vec![i.kind.clone(), i.tag.clone(), if i.current { "current".into() } else { "stale".into() }])
+                        .collect();
+                    print!("{}", inspect::table(&["KIND", "TAG", "STATE"], &rows));
+                }
+            }
+            Ok(())
+        }
+        ImagesCommand::Prune => {
+            let removed = images::prune(&rt).await?;
+            progress.println(format!("removed {} stale image(s){}", removed.len(), if removed.is_empty() { String::new() } else { format!(": {}", removed.join(", ")) }));
+            Ok(())
+        }
+    }
+}
+
+fn cmd_topologies(g: &GlobalOpts, a: TopologiesArgs) -> Result<()> {
+    match a.command.unwrap_or(TopologiesCommand::List) {
+        TopologiesCommand::List => {
+            let list = topology::builtin::list();
+            match g.output {
+                OutputFormat::Json => print_json(
+                    &list
+                        .iter()
+                        .map(|b| serde_json::json!({"name": b.name, "description": b.description}))
+                        .collect::<Vec<_>>(),
+                ),
+                OutputFormat::Table => {
+                    let rows: Vec<Vec<String>> = list.iter().map(|b| vec![b.name.to_string(), b.description.to_string()]).collect();
+                    print!("{}", inspect::table(&["NAME", "DESCRIPTION"], &rows));
+                }
+            }
+            Ok(())
+        }
+        TopologiesCommand::Show { name } => {
+            let b = topology::builtin::get(&name).ok_or_else(|| {
+                Failure::msg(format!("no built-in topology `{name}`"), "list them with: metallab topologies")
+            })?;
+            print!("{}", b.yaml);
+            Ok(())
+        }
+        TopologiesCommand::Generate { routers, name } => {
+            print!("{}", topology::generate::scale_yaml(&name, routers));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! `metallab down`: everything is found by the `io.metallab.lab` label, so it works after a
+//! crash and without the topology file. Containers go first (they hold network endpoints),
+//! then networks, then the state directory.
+
+use super::EngineError;
+use super::state_dir::StateDir;
+use crate::plan::labels;
+use crate::runtime::docker::DockerRuntime;
+use std::collections::BTreeSet;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LabResources {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+}
+
+impl LabResources {
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty() && self.networks.is_empty()
+    }
+
+    pub fn summary(&self) -> String {
+        format!(
+            "removed {} container(s), {} network(s)",
+            self.containers.len(),
+            self.networks.len()
+        )
+    }
+}
+
+pub async fn lab_resources(rt: &DockerRuntime, lab: &str) -> Result<LabResources, EngineError> {
+    let filter = [(labels::LAB, Some(lab))];
+    let containers = rt.list_containers(&filter, true).await?;
+    let networks = rt.list_networks(&filter).await?;
+    Ok(LabResources {
+        containers: containers.into_iter().map(|c| c.name).collect(),
+        networks: networks.into_iter().map(|n| n.name).collect(),
+    })
+}
+
+/// Every lab that has at least one labelled container or network.
+pub async fn running_labs(rt: &DockerRuntime) -> Result<Vec<String>, EngineError> {
+    let filter = [(labels::LAB, None)];
+    let mut labs = BTreeSet::new();
+    for c in rt.list_containers(&filter, true).await? {
+        if let Some(l) = c.labels.get(labels::LAB) {
+            labs.insert(l.clone());
+        }
+    }
+    for n in rt.list_networks(&filter).await? {
+        if let Some(l) = n.labels.get(labels::LAB) {
+            labs.insert(l.clone());
+        }
+    }
+    Ok(labs.into_iter().collect())
+}
+
+pub async fn remove_lab(rt: &DockerRuntime, state: &StateDir, lab: &str) -> Result<LabResources, EngineError> {
+    let found = lab_resources(rt, lab).await?;
+    let removals = found
+        .containers
+        .iter()
+        .map(|c| rt.remove_container(c, true, true));
+    for r in futures::future::join_all(removals).await {
+        r?;
+    }
+    let removals = found.networks.iter().map(|n| rt.remove_network(n));
+    for r in futures::future::join_all(removals).await {
+        r?;
+    }
+    state
+        .remove(lab)
+        .map_err(|e| EngineError::setup(format!("cannot remove the state directory of {lab}: {e}"), "remove it by hand"))?;
+    Ok(found)
+}

@@ -1,0 +1,50 @@
+//! The lab lifecycle: executes a plan against Docker (up), finds labs by label (down,
+//! status), reads router state through the drivers' CLI commands (routes, check).
+
+pub mod down;
+pub mod inspect;
+pub mod probe;
+pub mod state_dir;
+pub mod up;
+
+use crate::runtime::docker::RuntimeError;
+
+/// A failure of the lab machinery (not of a check). Maps to exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error("{message}")]
+    Setup {
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+impl EngineError {
+    pub fn setup(message: impl Into<String>, hint: impl Into<String>) -> EngineError {
+        EngineError::Setup {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            EngineError::Setup { hint, .. } => hint.clone(),
+            EngineError::Runtime(e) => e.hint().map(str::to_string),
+        }
+    }
+}
+
+/// Run futures with at most `limit` in flight, keeping their order in the result.
+pub async fn bounded<T, F>(limit: usize, futures: Vec<F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T>,
+{
+    use futures::StreamExt;
+    futures::stream::iter(futures)
+        .buffered(limit.max(1))
+        .collect()
+        .await
+}

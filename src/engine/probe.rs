@@ -1,0 +1,71 @@
+//! Reading a running router: the driver's state commands executed with `docker exec`,
+//! assembled into the normalized `RouterState`. The check runner, `status`, `routes` and
+//! (later) the dashboard all read routers through here.
+
+use crate::check::runner::LabProbe;
+use crate::drivers::query;
+use crate::plan::Plan;
+use crate::runtime::ExecOutput;
+use crate::runtime::docker::DockerRuntime;
+use crate::state::{RawOutput, RouterState};
+use std::net::IpAddr;
+use std::time::Duration;
+
+const QUERY_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub struct DockerProbe<'a> {
+    pub rt: &'a DockerRuntime,
+    pub plan: &'a Plan,
+    /// Node addresses once a cluster exists (none for router-only labs).
+    pub node_ips: Vec<IpAddr>,
+}
+
+impl DockerProbe<'_> {
+    fn container(&self, router: &str) -> Result<&str, String> {
+        self.plan
+            .router(router)
+            .map(|r| r.container.as_str())
+            .ok_or_else(|| format!("lab {} has no router {router}", self.plan.lab))
+    }
+
+    /// The state plus the raw CLI text it came from.
+    pub async fn read_with_raw(&self, router: &str) -> Result<(RouterState, Vec<RawOutput>), String> {
+        let r = self
+            .plan
+            .router(router)
+            .ok_or_else(|| format!("lab {} has no router {router}", self.plan.lab))?;
+        let queries = query::state_queries(r.kind);
+        let runs = queries.iter().map(|q| self.rt.exec(&r.container, &q.argv, QUERY_TIMEOUT));
+        let outputs = futures::future::join_all(runs).await;
+        let mut parts = vec![];
+        let mut raw = vec![];
+        for (q, out) in queries.iter().zip(outputs) {
+            let out = out.map_err(|e| format!("{}: {e}", r.name))?;
+            raw.push(RawOutput {
+                command: q.argv.join(" "),
+                output: format!("{}{}", out.stdout, out.stderr),
+            });
+            parts.push((q.part, out));
+        }
+        let state = query::assemble(r.kind, &parts).map_err(|e| e.to_string())?;
+        Ok((state, raw))
+    }
+}
+
+impl LabProbe for DockerProbe<'_> {
+    async fn read_state(&self, router: &str) -> Result<RouterState, String> {
+        self.read_with_raw(router).await.map(|(s, _)| s)
+    }
+
+    async fn exec(&self, router: &str, argv: &[String]) -> Result<ExecOutput, String> {
+        let container = self.container(router)?;
+        self.rt
+            .exec(container, argv, QUERY_TIMEOUT)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn node_ips(&self) -> Result<Vec<IpAddr>, String> {
+        Ok(self.node_ips.clone())
+    }
+}

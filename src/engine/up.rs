@@ -1,0 +1,467 @@
+//! `metallab up`: plan → images → networks → routers (create, upload configs, start
+//! daemons, wait ready), each phase as parallel as its dependencies allow.
+
+use super::state_dir::StateDir;
+use super::{EngineError, bounded};
+use crate::drivers;
+use crate::plan::{Plan, PlannedNetwork, PlannedRouter, labels};
+use crate::progress::Progress;
+use crate::render::{self, ConfigFile};
+use crate::runtime::docker::{ContainerSpec, DockerRuntime, NetworkSpec};
+use crate::runtime::images;
+use crate::topology::model::RouterKind;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+/// How many routers are brought up at once: Docker and the daemons start in parallel, but
+/// a 2-core machine gains nothing from 50 concurrent `apt`-free container starts.
+const ROUTER_PARALLELISM: usize = 8;
+/// How long a daemon may take to answer its CLI after start.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct UpOptions {
+    pub reconfigure: bool,
+    pub retain: bool,
+    pub base_image: String,
+}
+
+pub enum UpOutcome {
+    Created { seconds: f64 },
+    AlreadyUp,
+}
+
+pub async fn up(
+    rt: &DockerRuntime,
+    state: &StateDir,
+    progress: &Progress,
+    plan: &Plan,
+    topology_source: &str,
+    opts: &UpOptions,
+) -> Result<UpOutcome, EngineError> {
+    let started = Instant::now();
+    if plan.cluster.as_ref().is_some_and(|c| {
+        c.provider != crate::topology::model::ClusterProvider::None
+    }) {
+        return Err(EngineError::setup(
+            format!("lab `{}` asks for a Kubernetes cluster, which this build of metallab cannot create yet", plan.lab),
+            "set `cluster: {provider: none}` (or remove the cluster, nodes and metallb sections) to run the routers only",
+        ));
+    }
+
+    // Render every config first: a template error must stop us before anything exists.
+    let configs = render_all(plan)?;
+
+    let existing = super::down::lab_resources(rt, &plan.lab).await?;
+    if !existing.is_empty() {
+        if opts.reconfigure {
+            let step = progress.step("down", format!("lab {} (--reconfigure)", plan.lab));
+            let removed = super::down::remove_lab(rt, state, &plan.lab).await?;
+            step.done(removed.summary());
+        } else {
+            return reconcile(rt, state, progress, plan, &configs).await;
+        }
+    }
+
+    preflight(rt, plan).await?;
+
+    let result = create(rt, progress, plan, &configs, opts).await;
+    if let Err(e) = result {
+        if opts.retain {
+            progress.println(format!(
+                "up failed; keeping what was created (--retain). Remove it with: metallab down {}",
+                plan.lab
+            ));
+        } else {
+            let step = progress.step("rollback", format!("lab {}", plan.lab));
+            match super::down::remove_lab(rt, state, &plan.lab).await {
+                Ok(r) => step.done(r.summary()),
+                Err(re) => step.fail(re.to_string()),
+            }
+        }
+        return Err(e);
+    }
+    state
+        .save(plan, topology_source, &configs)
+        .map_err(|e| EngineError::setup(format!("cannot write the lab state directory: {e}"), "check --state-dir / METALLAB_STATE_DIR"))?;
+    Ok(UpOutcome::Created {
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn render_all(plan: &Plan) -> Result<Vec<(String, Vec<ConfigFile>)>, EngineError> {
+    plan.routers
+        .iter()
+        .map(|r| {
+            render::render_router(r)
+                .map(|files| (r.name.clone(), files))
+                .map_err(|e| EngineError::setup(format!("cannot render the config of {}: {e}", r.name), "this is a metallab bug: please report it with the topology file"))
+        })
+        .collect()
+}
+
+/// Refuse before creating anything when Docker already holds something in the way:
+/// a subnet another network uses, or a container name taken by something not ours.
+async fn preflight(rt: &DockerRuntime, plan: &Plan) -> Result<(), EngineError> {
+    let networks = rt.list_networks(&[]).await?;
+    let mut problems = vec![];
+    for planned in &plan.networks {
+        for other in &networks {
+            if other.name == planned.docker_name {
+                problems.push(format!(
+                    "a Docker network named {} already exists and is not part of lab {}",
+                    other.name, plan.lab
+                ));
+                continue;
+            }
+            for subnet in &other.subnets {
+                if let Ok(net) = subnet.parse::<ipnet::IpNet>() {
+                    let mine = ipnet::IpNet::V4(planned.subnet);
+                    if net.contains(&mine.network()) || mine.contains(&net.network()) {
+                        problems.push(format!(
+                            "network {} ({}) overlaps Docker network {} ({subnet})",
+                            planned.name, planned.subnet, other.name
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let containers = rt.list_containers(&[], true).await?;
+    for r in &plan.routers {
+        if containers.iter().any(|c| c.name == r.container) {
+            problems.push(format!("a container named {} already exists and is not part of lab {}", r.container, plan.lab));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError::setup(
+            format!("cannot create lab {}:\n  - {}", plan.lab, problems.join("\n  - ")),
+            "pick other subnets in the topology (or leave `subnet:` out to let metallab choose), or remove the conflicting resources",
+        ))
+    }
+}
+
+async fn create(
+    rt: &DockerRuntime,
+    progress: &Progress,
+    plan: &Plan,
+    configs: &[(String, Vec<ConfigFile>)],
+    opts: &UpOptions,
+) -> Result<(), EngineError> {
+    // Images and networks do not depend on each other.
+    let (tags, ()) = tokio::try_join!(
+        ensure_images(rt, progress, plan, &opts.base_image),
+        create_networks(rt, progress, plan)
+    )?;
+    let configs: BTreeMap<&str, &Vec<ConfigFile>> =
+        configs.iter().map(|(n, f)| (n.as_str(), f)).collect();
+    let jobs = plan
+        .routers
+        .iter()
+        .map(|r| {
+            let image = if r.builtin_image { tags[&r.kind].clone() } else { r.image.clone() };
+            let files = configs.get(r.name.as_str()).copied();
+            async move {
+                let step = progress.step("router", format!("{} ({})", r.name, r.kind));
+                match start_router(rt, &step, plan, r, &image, files.map(|v| v.as_slice()).unwrap_or(&[]))
+                    .await
+                {
+                    Ok(()) => {
+                        step.done(describe_router(r));
+                        Ok(())
+                    }
+                    Err(e) => {
+                        step.fail(e.to_string());
+                        Err(e)
+                    }
+                }
+            }
+        })
+        .collect::<Vec<_>>();
+    let results = bounded(ROUTER_PARALLELISM, jobs).await;
+    let failures: Vec<String> = results
+        .into_iter()
+        .filter_map(|r| r.err())
+        .map(|e| e.to_string())
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError::setup(
+            format!("{} router(s) failed to start:\n  - {}", failures.len(), failures.join("\n  - ")),
+            format!("rerun with --retain to keep the lab, then `metallab exec <router> -- <cmd>` or `docker logs {}`", Plan::container_name(&plan.lab, "<router>")),
+        ))
+    }
+}
+
+fn describe_router(r: &PlannedRouter) -> String {
+    let ips: Vec<String> = r.interfaces.iter().map(|i| format!("{}={}", i.network, i.ip)).collect();
+    let mut s = ips.join(" ");
+    if let Some(asn) = r.asn {
+        s.push_str(&format!(" AS{asn}, {} session(s)", r.sessions.len()));
+    }
+    s
+}
+
+async fn ensure_images(
+    rt: &DockerRuntime,
+    progress: &Progress,
+    plan: &Plan,
+    base_image: &str,
+) -> Result<BTreeMap<RouterKind, String>, EngineError> {
+    let kinds: BTreeSet<RouterKind> = plan.routers.iter().filter(|r| r.builtin_image).map(|r| r.kind).collect();
+    let custom: BTreeSet<&str> = plan.routers.iter().filter(|r| !r.builtin_image).map(|r| r.image.as_str()).collect();
+    for image in custom {
+        if !rt.image_exists(image).await? {
+            return Err(EngineError::setup(
+                format!("image {image} is not present on this Docker engine"),
+                format!("pull or build it first (docker pull {image})"),
+            ));
+        }
+    }
+    let jobs = kinds.into_iter().map(|kind| async move {
+        let step = progress.step("image", format!("{kind}"));
+        let tag = images::image_tag(kind);
+        if rt.image_exists(&tag).await? {
+            step.done(format!("{tag} present"));
+            return Ok((kind, tag));
+        }
+        let built = images::ensure_image(rt, kind, base_image, false, |line: &str| step.set_message(line)).await;
+        match built {
+            Ok(tag) => {
+                step.done(format!("built {tag}"));
+                Ok((kind, tag))
+            }
+            Err(e) => {
+                step.fail(e.to_string());
+                Err(EngineError::from(e))
+            }
+        }
+    });
+    let results = futures::future::join_all(jobs).await;
+    results.into_iter().collect()
+}
+
+async fn create_networks(rt: &DockerRuntime, progress: &Progress, plan: &Plan) -> Result<(), EngineError> {
+    let jobs = plan.networks.iter().map(|n| async move {
+        let step = progress.step("network", n.docker_name.clone());
+        match rt.create_network(&network_spec(plan, n)).await {
+            Ok(_) => {
+                step.done(format!("{}{}", n.subnet, if n.internal { " internal" } else { "" }));
+                Ok(())
+            }
+            Err(e) => {
+                step.fail(e.to_string());
+                Err(EngineError::from(e))
+            }
+        }
+    });
+    futures::future::join_all(jobs).await.into_iter().collect()
+}
+
+pub fn network_spec(plan: &Plan, n: &PlannedNetwork) -> NetworkSpec {
+    NetworkSpec {
+        name: n.docker_name.clone(),
+        subnet: n.subnet,
+        gateway: n.gateway,
+        internal: n.internal,
+        ip_range: None,
+        labels: [
+            (labels::LAB.to_string(), plan.lab.clone()),
+            (labels::ROLE.to_string(), "network".to_string()),
+            (labels::NAME.to_string(), n.name.clone()),
+        ]
+        .into_iter()
+        .collect(),
+    }
+}
+
+pub fn container_spec(plan: &Plan, r: &PlannedRouter, image: &str) -> ContainerSpec {
+    ContainerSpec {
+        name: r.container.clone(),
+        image: image.to_string(),
+        hostname: Some(r.name.clone()),
+        labels: [
+            (labels::LAB.to_string(), plan.lab.clone()),
+            (labels::ROLE.to_string(), "router".to_string()),
+            (labels::NAME.to_string(), r.name.clone()),
+            (labels::KIND.to_string(), r.kind.to_string()),
+            (labels::TOPOLOGY.to_string(), plan.source.clone()),
+        ]
+        .into_iter()
+        .collect(),
+        cmd: Some(drivers::container_command(r.kind)),
+        cap_add: drivers::capabilities(r.kind).iter().map(|c| c.to_string()).collect(),
+        sysctls: drivers::sysctls(r),
+        init: true,
+        networks: r
+            .interfaces
+            .iter()
+            .map(|i| (i.docker_network.clone(), Some(i.ip)))
+            .collect(),
+        env: vec![],
+    }
+}
+
+async fn start_router(
+    rt: &DockerRuntime,
+    step: &crate::progress::Step,
+    plan: &Plan,
+    r: &PlannedRouter,
+    image: &str,
+    files: &[ConfigFile],
+) -> Result<(), EngineError> {
+    step.set_message("creating container");
+    rt.create_container(&container_spec(plan, r, image)).await?;
+    step.set_message("uploading configs");
+    upload(rt, r, files).await?;
+    rt.start_container(&r.container).await?;
+    configure_running(rt, step, r).await
+}
+
+async fn upload(rt: &DockerRuntime, r: &PlannedRouter, files: &[ConfigFile]) -> Result<(), EngineError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let payload: Vec<(String, Vec<u8>, u32)> = files
+        .iter()
+        .map(|f| (f.path.clone(), f.contents.clone().into_bytes(), f.mode))
+        .collect();
+    rt.upload_files(&r.container, &payload).await?;
+    Ok(())
+}
+
+/// Everything after the container runs: start commands in order (routes, daemons,
+/// announcements, services, user commands), then wait until the daemon answers.
+async fn configure_running(
+    rt: &DockerRuntime,
+    step: &crate::progress::Step,
+    r: &PlannedRouter,
+) -> Result<(), EngineError> {
+    for argv in drivers::start_commands(r) {
+        step.set_message(format!("running {}", argv.join(" ")));
+        let out = rt.exec(&r.container, &argv, Duration::from_secs(60)).await?;
+        if !out.success() {
+            return Err(EngineError::setup(
+                format!(
+                    "{}: `{}` exited {}: {}",
+                    r.name,
+                    argv.join(" "),
+                    out.exit_code,
+                    first_line(&out.stderr, &out.stdout)
+                ),
+                format!("inspect with: metallab exec {} -- sh", r.name),
+            ));
+        }
+    }
+    wait_ready(rt, step, r).await
+}
+
+async fn wait_ready(rt: &DockerRuntime, step: &crate::progress::Step, r: &PlannedRouter) -> Result<(), EngineError> {
+    let Some(argv) = drivers::ready_command(r.kind) else {
+        return Ok(());
+    };
+    step.set_message("waiting for the daemon");
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        let last = rt.exec(&r.container, &argv, Duration::from_secs(10)).await?;
+        if drivers::is_ready(r.kind, &last) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(EngineError::setup(
+                format!(
+                    "{}: daemon not ready after {}s (`{}` said: {})",
+                    r.name,
+                    READY_TIMEOUT.as_secs(),
+                    argv.join(" "),
+                    first_line(&last.stderr, &last.stdout)
+                ),
+                format!("look at the daemon's log: metallab exec {} -- sh", r.name),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn first_line<'a>(a: &'a str, b: &'a str) -> &'a str {
+    let text = if a.trim().is_empty() { b } else { a };
+    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("(no output)").trim()
+}
+
+/// `up` on a lab that exists: same plan → make sure everything runs; another plan → say
+/// what differs and how to rebuild.
+async fn reconcile(
+    rt: &DockerRuntime,
+    state: &StateDir,
+    progress: &Progress,
+    plan: &Plan,
+    configs: &[(String, Vec<ConfigFile>)],
+) -> Result<UpOutcome, EngineError> {
+    if let Some(saved) = state.load_plan(&plan.lab) {
+        let diff = plan_differences(&saved, plan);
+        if !diff.is_empty() {
+            return Err(EngineError::setup(
+                format!("lab {} is already up with a different topology:\n  - {}", plan.lab, diff.join("\n  - ")),
+                format!("rebuild it with: metallab up --reconfigure {}", plan.source),
+            ));
+        }
+    }
+    let step = progress.step("reconcile", format!("lab {}", plan.lab));
+    let containers = rt
+        .list_containers(&[(labels::LAB, Some(plan.lab.as_str()))], true)
+        .await?;
+    let mut restarted = vec![];
+    let mut missing = vec![];
+    for r in &plan.routers {
+        match containers.iter().find(|c| c.name == r.container) {
+            Some(c) if c.running => {}
+            Some(_) => {
+                rt.start_container(&r.container).await?;
+                configure_running(rt, &step, r).await?;
+                restarted.push(r.name.clone());
+            }
+            None => missing.push(r.name.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        step.fail(format!("router(s) missing: {}", missing.join(", ")));
+        return Err(EngineError::setup(
+            format!("lab {} is partly gone (missing: {})", plan.lab, missing.join(", ")),
+            format!("rebuild it with: metallab up --reconfigure {}", plan.source),
+        ));
+    }
+    let _ = configs;
+    if restarted.is_empty() {
+        step.done("already up, nothing to do");
+    } else {
+        step.done(format!("restarted {}", restarted.join(", ")));
+    }
+    Ok(UpOutcome::AlreadyUp)
+}
+
+/// Human-readable differences between the running plan and a new one.
+pub fn plan_differences(old: &Plan, new: &Plan) -> Vec<String> {
+    let mut out = vec![];
+    let names = |p: &Plan| p.routers.iter().map(|r| r.name.clone()).collect::<BTreeSet<_>>();
+    let (o, n) = (names(old), names(new));
+    for added in n.difference(&o) {
+        out.push(format!("router {added} added"));
+    }
+    for removed in o.difference(&n) {
+        out.push(format!("router {removed} removed"));
+    }
+    for r in &new.routers {
+        if let Some(before) = old.router(&r.name) {
+            if before != r {
+                out.push(format!("router {} changed", r.name));
+            }
+        }
+    }
+    let nets = |p: &Plan| p.networks.iter().map(|n| (n.name.clone(), n.subnet)).collect::<BTreeSet<_>>();
+    if nets(old) != nets(new) {
+        out.push("networks changed".to_string());
+    }
+    out
+}
