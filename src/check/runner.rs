@@ -1,0 +1,818 @@
+//! The polling check runner: every check polls in parallel until it passes or its deadline.
+//!
+//! Routers converge at their own pace (BGP timers, BFD, MetalLB speakers starting), so a
+//! check is not asked once but re-evaluated every poll interval. Reads of one router's state
+//! are shared between the checks that need it within a short time-to-live, so twenty checks
+//! on one router cost one `vtysh` call per round, not twenty.
+
+use super::evaluate::{
+    Verdict, evaluate_probe, evaluate_state, kind_label, needs_node_ips, probe_command, subject,
+};
+use super::text::elapsed;
+use crate::plan::PlannedCheck;
+use crate::runtime::ExecOutput;
+use crate::state::RouterState;
+use futures::future::{BoxFuture, FutureExt, Shared, join_all};
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What the runner needs from a running lab; the Docker-backed engine implements it.
+/// Errors are messages for the user (they end up in the check's failure reason).
+pub trait LabProbe: Send + Sync {
+    /// The router's state, read through its own CLI.
+    fn read_state(&self, router: &str) -> impl Future<Output = Result<RouterState, String>> + Send;
+
+    /// Runs a command inside the router's container.
+    fn exec(
+        &self,
+        router: &str,
+        argv: &[String],
+    ) -> impl Future<Output = Result<ExecOutput, String>> + Send;
+
+    /// The addresses `nodes` stands for.
+    fn node_ips(&self) -> impl Future<Output = Result<Vec<IpAddr>, String>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOptions {
+    /// Replaces every check's own deadline (`metallab check --timeout`).
+    pub timeout: Option<Duration>,
+    /// Pause between two attempts of one check.
+    pub poll_interval: Duration,
+    /// How long one reading of a router's state is reused by other checks.
+    pub state_ttl: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            timeout: None,
+            poll_interval: Duration::from_secs(1),
+            state_ttl: Duration::from_millis(500),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckResult {
+    pub name: String,
+    /// `session`, `route`, … (see [`kind_label`]).
+    pub kind: String,
+    /// The router the check reads or runs in; None for cluster checks.
+    pub subject: Option<String>,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Passed {
+        /// Time from the start of the run to the passing attempt.
+        after: Duration,
+        attempts: u32,
+        detail: String,
+    },
+    Failed {
+        after: Duration,
+        attempts: u32,
+        /// From the last completed attempt.
+        reason: String,
+        evidence: String,
+    },
+}
+
+impl CheckResult {
+    pub fn passed(&self) -> bool {
+        matches!(self.outcome, Outcome::Passed { .. })
+    }
+
+    pub fn after(&self) -> Duration {
+        match self.outcome {
+            Outcome::Passed { after, .. } | Outcome::Failed { after, .. } => after,
+        }
+    }
+
+    pub fn attempts(&self) -> u32 {
+        match self.outcome {
+            Outcome::Passed { attempts, .. } | Outcome::Failed { attempts, .. } => attempts,
+        }
+    }
+}
+
+/// Progress reported while checks run, e.g. to print a line as each check finishes.
+#[derive(Debug, Clone, Copy)]
+pub enum CheckEvent<'a> {
+    /// One evaluation of a check; failing attempts say why the check is still waiting.
+    Attempt {
+        check: &'a str,
+        attempt: u32,
+        verdict: &'a Verdict,
+    },
+    Finished(&'a CheckResult),
+}
+
+/// Runs every check in parallel; results come back in the order of `checks`.
+pub async fn run_checks<P: LabProbe>(
+    probe: &P,
+    checks: &[PlannedCheck],
+    opts: RunOptions,
+) -> Vec<CheckResult> {
+    run_checks_with_progress(probe, checks, opts, |_| {}).await
+}
+
+/// [`run_checks`], calling `on_event` after every attempt and when each check finishes.
+pub async fn run_checks_with_progress<P, F>(
+    probe: &P,
+    checks: &[PlannedCheck],
+    opts: RunOptions,
+    on_event: F,
+) -> Vec<CheckResult>
+where
+    P: LabProbe,
+    F: Fn(CheckEvent<'_>) + Sync,
+{
+    let reader = LabReader::new(probe, opts.state_ttl);
+    let runs = checks.iter().map(|check| async {
+        let result = run_check(&reader, check, &opts, &on_event).await;
+        on_event(CheckEvent::Finished(&result));
+        result
+    });
+    join_all(runs).await
+}
+
+async fn run_check<P: LabProbe>(
+    reader: &LabReader<'_, P>,
+    check: &PlannedCheck,
+    opts: &RunOptions,
+    on_event: &(impl Fn(CheckEvent<'_>) + Sync),
+) -> CheckResult {
+    let result = |outcome| CheckResult {
+        name: check.name.clone(),
+        kind: kind_label(&check.kind).to_string(),
+        subject: subject(&check.kind).map(str::to_string),
+        outcome,
+    };
+    let Some(router) = subject(&check.kind) else {
+        // Service checks: the Kubernetes side is not wired in yet. Fail at once and say
+        // so, rather than polling something that cannot answer.
+        return result(Outcome::Failed {
+            after: Duration::ZERO,
+            attempts: 0,
+            reason: format!(
+                "{} check needs a cluster: metallab cannot query Kubernetes yet",
+                kind_label(&check.kind)
+            ),
+            evidence: String::new(),
+        });
+    };
+
+    let deadline = opts.timeout.unwrap_or(check.timeout);
+    let started = Instant::now();
+    let mut attempts = 0;
+    let mut last_failure = None;
+    loop {
+        attempts += 1;
+        let remaining = deadline.saturating_sub(started.elapsed());
+        // A hung CLI must not hold the check past its deadline.
+        if let Ok(verdict) = tokio::time::timeout(remaining, attempt(reader, router, check)).await {
+            on_event(CheckEvent::Attempt {
+                check: &check.name,
+                attempt: attempts,
+                verdict: &verdict,
+            });
+            match verdict {
+                Verdict::Pass { detail } => {
+                    return result(Outcome::Passed {
+                        after: started.elapsed(),
+                        attempts,
+                        detail,
+                    });
+                }
+                failure => last_failure = Some(failure),
+            }
+        }
+        let remaining = deadline.saturating_sub(started.elapsed());
+        if remaining.is_zero() {
+            break;
+        }
+        // The last attempt lands on the deadline itself.
+        tokio::time::sleep(opts.poll_interval.min(remaining)).await;
+    }
+
+    let (reason, evidence) = match last_failure {
+        Some(Verdict::Fail { reason, evidence }) => (reason, evidence),
+        _ => (
+            format!("{router} did not answer within {}", elapsed(deadline)),
+            String::new(),
+        ),
+    };
+    result(Outcome::Failed {
+        after: started.elapsed(),
+        attempts,
+        reason,
+        evidence,
+    })
+}
+
+/// One evaluation of a check whose subject is `router`.
+async fn attempt<P: LabProbe>(
+    reader: &LabReader<'_, P>,
+    router: &str,
+    check: &PlannedCheck,
+) -> Verdict {
+    let kind = &check.kind;
+    if let Some(argv) = probe_command(kind) {
+        return match reader.probe.exec(router, &argv).await {
+            Ok(out) => evaluate_probe(kind, &out),
+            Err(error) => Verdict::Fail {
+                reason: format!(
+                    "could not run {} in {router}: {}",
+                    argv[0],
+                    first_line(&error)
+                ),
+                evidence: error,
+            },
+        };
+    }
+    let node_ips = if needs_node_ips(kind) {
+        match reader.node_ips().await {
+            Ok(ips) => ips,
+            Err(error) => {
+                return Verdict::Fail {
+                    reason: format!("could not list the cluster nodes: {}", first_line(&error)),
+                    evidence: error,
+                };
+            }
+        }
+    } else {
+        Arc::default()
+    };
+    match reader.state(router).await {
+        Ok(state) => evaluate_state(kind, &state, &node_ips),
+        Err(error) => Verdict::Fail {
+            reason: format!(
+                "could not read the routing daemon on {router}: {}",
+                first_line(&error)
+            ),
+            evidence: error,
+        },
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim()
+}
+
+/// Shared, briefly cached reads of the lab for all checks of one run.
+struct LabReader<'a, P> {
+    probe: &'a P,
+    states: ReadCache<'a, RouterState>,
+    node_ips: ReadCache<'a, Vec<IpAddr>>,
+}
+
+impl<'a, P: LabProbe> LabReader<'a, P> {
+    fn new(probe: &'a P, ttl: Duration) -> Self {
+        LabReader {
+            probe,
+            states: ReadCache::new(ttl),
+            node_ips: ReadCache::new(ttl),
+        }
+    }
+
+    async fn state(&self, router: &str) -> Reading<RouterState> {
+        let probe = self.probe;
+        let owned = router.to_string();
+        self.states
+            .get(
+                router,
+                move || async move { probe.read_state(&owned).await },
+            )
+            .await
+    }
+
+    async fn node_ips(&self) -> Reading<Vec<IpAddr>> {
+        let probe = self.probe;
+        self.node_ips
+            .get("nodes", move || async move { probe.node_ips().await })
+            .await
+    }
+}
+
+type Reading<T> = Result<Arc<T>, String>;
+
+/// A read in flight or done, with the instant it completed. `Shared` lets every check that
+/// asks while the read is in flight wait for that same read.
+type SharedRead<'a, T> = Shared<BoxFuture<'a, (Instant, Reading<T>)>>;
+
+/// Reads keyed by router, reused while in flight and for `ttl` after they complete (errors
+/// too: a router that just failed to answer is not asked again by every other check).
+struct ReadCache<'a, T> {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, SharedRead<'a, T>>>,
+}
+
+impl<'a, T: Send + Sync + 'a> ReadCache<'a, T> {
+    fn new(ttl: Duration) -> Self {
+        ReadCache {
+            ttl,
+            entries: Mutex::default(),
+        }
+    }
+
+    async fn get<F>(&self, key: &str, read: impl FnOnce() -> F) -> Reading<T>
+    where
+        F: Future<Output = Result<T, String>> + Send + 'a,
+    {
+        let shared = {
+            let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+            match entries.get(key) {
+                Some(entry) if self.is_fresh(entry) => entry.clone(),
+                _ => {
+                    let fresh = read();
+                    let entry = async move {
+                        let reading = fresh.await.map(Arc::new);
+                        (Instant::now(), reading)
+                    }
+                    .boxed()
+                    .shared();
+                    entries.insert(key.to_string(), entry.clone());
+                    entry
+                }
+            }
+        };
+        shared.await.1
+    }
+
+    fn is_fresh(&self, entry: &SharedRead<'a, T>) -> bool {
+        match entry.peek() {
+            None => true,
+            Some((completed, _)) => completed.elapsed() < self.ttl,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{CheckKind, Expected};
+    use crate::state::{BfdPeer, BfdState, Path, Route, Session, SessionState};
+    use std::collections::VecDeque;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const POLL: Duration = Duration::from_millis(10);
+
+    fn opts() -> RunOptions {
+        RunOptions {
+            timeout: None,
+            poll_interval: POLL,
+            state_ttl: Duration::from_millis(5),
+        }
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    /// A lab whose routers answer with scripted states, one per read; the last one repeats.
+    #[derive(Default)]
+    struct FakeLab {
+        states: HashMap<String, Vec<Result<RouterState, String>>>,
+        reads: Mutex<HashMap<String, usize>>,
+        /// Routers whose CLI never answers.
+        hung: Vec<String>,
+        exec_outputs: Mutex<VecDeque<ExecOutput>>,
+        execs: Mutex<Vec<(String, Vec<String>)>>,
+        nodes: Vec<IpAddr>,
+        node_reads: AtomicUsize,
+    }
+
+    impl FakeLab {
+        fn with_states(router: &str, states: Vec<Result<RouterState, String>>) -> Self {
+            FakeLab {
+                states: HashMap::from([(router.to_string(), states)]),
+                ..FakeLab::default()
+            }
+        }
+
+        fn reads_of(&self, router: &str) -> usize {
+            self.reads.lock().unwrap().get(router).copied().unwrap_or(0)
+        }
+    }
+
+    impl LabProbe for FakeLab {
+        async fn read_state(&self, router: &str) -> Result<RouterState, String> {
+            if self.hung.iter().any(|r| r == router) {
+                std::future::pending::<()>().await;
+            }
+            let n = {
+                let mut reads = self.reads.lock().unwrap();
+                let n = reads.entry(router.to_string()).or_default();
+                *n += 1;
+                *n
+            };
+            let script = &self.states[router];
+            script[(n - 1).min(script.len() - 1)].clone()
+        }
+
+        async fn exec(&self, router: &str, argv: &[String]) -> Result<ExecOutput, String> {
+            self.execs
+                .lock()
+                .unwrap()
+                .push((router.to_string(), argv.to_vec()));
+            let mut outputs = self.exec_outputs.lock().unwrap();
+            let out = if outputs.len() > 1 {
+                outputs.pop_front()
+            } else {
+                outputs.front().cloned()
+            };
+            out.ok_or_else(|| "no scripted output".to_string())
+        }
+
+        async fn node_ips(&self) -> Result<Vec<IpAddr>, String> {
+            self.node_reads.fetch_add(1, Ordering::SeqCst);
+            Ok(self.nodes.clone())
+        }
+    }
+
+    fn check(name: &str, kind: CheckKind) -> PlannedCheck {
+        PlannedCheck {
+            name: name.to_string(),
+            timeout: Duration::from_millis(100),
+            kind,
+        }
+    }
+
+    fn session_check(peer: &str) -> PlannedCheck {
+        check(
+            &format!("frr1: session {peer}"),
+            CheckKind::Session {
+                router: "frr1".into(),
+                peers: vec![Expected::Address(ip(peer))],
+                state: SessionState::Established,
+            },
+        )
+    }
+
+    fn with_session(state: SessionState) -> RouterState {
+        RouterState {
+            sessions: vec![Session {
+                peer: ip("10.0.0.2"),
+                remote_as: Some(64512),
+                local_as: Some(64500),
+                state,
+                since_secs: None,
+                prefixes_received: None,
+                name: None,
+                last_error: None,
+            }],
+            ..RouterState::default()
+        }
+    }
+
+    fn converged() -> RouterState {
+        RouterState {
+            routes: vec![Route {
+                prefix: "192.0.2.0/24".parse().unwrap(),
+                paths: vec![Path {
+                    next_hop: Some(ip("10.0.0.2")),
+                    best: true,
+                    ..Path::default()
+                }],
+            }],
+            bfd_peers: vec![BfdPeer {
+                peer: ip("10.0.0.2"),
+                local: None,
+                interface: None,
+                state: BfdState::Up,
+                since_secs: None,
+            }],
+            ..with_session(SessionState::Established)
+        }
+    }
+
+    fn outcome_reason(result: &CheckResult) -> &str {
+        match &result.outcome {
+            Outcome::Failed { reason, .. } => reason,
+            Outcome::Passed { .. } => panic!("{} passed", result.name),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_polls_until_the_router_converges() {
+        let lab = FakeLab::with_states(
+            "frr1",
+            vec![
+                Ok(with_session(SessionState::Idle)),
+                Ok(with_session(SessionState::Active)),
+                Ok(with_session(SessionState::Established)),
+            ],
+        );
+        let verdicts = Mutex::new(Vec::new());
+        let results = run_checks_with_progress(&lab, &[session_check("10.0.0.2")], opts(), |e| {
+            if let CheckEvent::Attempt {
+                attempt, verdict, ..
+            } = e
+            {
+                verdicts.lock().unwrap().push((attempt, verdict.clone()));
+            }
+        })
+        .await;
+
+        let verdicts = verdicts.into_inner().unwrap();
+        let reasons: Vec<(u32, String)> = verdicts
+            .iter()
+            .map(|(n, v)| match v {
+                Verdict::Fail { reason, .. } => (*n, reason.clone()),
+                Verdict::Pass { detail } => (*n, format!("pass: {detail}")),
+            })
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (
+                    1,
+                    "session with 10.0.0.2 is idle, expected established".into()
+                ),
+                (
+                    2,
+                    "session with 10.0.0.2 is active, expected established".into()
+                ),
+                (3, "pass: established with 10.0.0.2".into()),
+            ]
+        );
+        assert_eq!(results.len(), 1);
+        assert_eq!(
+            results[0].outcome,
+            Outcome::Passed {
+                after: 2 * POLL,
+                attempts: 3,
+                detail: "established with 10.0.0.2".into()
+            }
+        );
+        assert_eq!(results[0].kind, "session");
+        assert_eq!(results[0].subject.as_deref(), Some("frr1"));
+        assert_eq!(lab.reads_of("frr1"), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn checks_on_one_router_share_each_reading() {
+        let mut lab = FakeLab::with_states(
+            "frr1",
+            vec![
+                Ok(RouterState::default()),
+                Ok(RouterState::default()),
+                Ok(converged()),
+            ],
+        );
+        lab.states.insert(
+            "bird1".into(),
+            vec![Ok(with_session(SessionState::Established))],
+        );
+        let checks = vec![
+            session_check("10.0.0.2"),
+            check(
+                "frr1: route",
+                CheckKind::Route {
+                    router: "frr1".into(),
+                    prefix: "192.0.2.0/24".parse().unwrap(),
+                    present: true,
+                    nexthops: Some(vec![Expected::Address(ip("10.0.0.2"))]),
+                    local_pref: None,
+                    communities: None,
+                    as_path: None,
+                },
+            ),
+            check(
+                "frr1: bfd",
+                CheckKind::Bfd {
+                    router: "frr1".into(),
+                    peers: vec![Expected::Address(ip("10.0.0.2"))],
+                    state: BfdState::Up,
+                },
+            ),
+            check(
+                "bird1: session",
+                CheckKind::Session {
+                    router: "bird1".into(),
+                    peers: vec![Expected::Address(ip("10.0.0.2"))],
+                    state: SessionState::Established,
+                },
+            ),
+        ];
+        let results = run_checks(&lab, &checks, opts()).await;
+
+        let attempts: Vec<(&str, bool, u32)> = results
+            .iter()
+            .map(|r| (r.name.as_str(), r.passed(), r.attempts()))
+            .collect();
+        assert_eq!(
+            attempts,
+            vec![
+                ("frr1: session 10.0.0.2", true, 3),
+                ("frr1: route", true, 3),
+                ("frr1: bfd", true, 3),
+                ("bird1: session", true, 1),
+            ]
+        );
+        // Three rounds of three checks on frr1: one read per round.
+        assert_eq!(lab.reads_of("frr1"), 3);
+        assert_eq!(lab.reads_of("bird1"), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_that_never_passes_fails_with_the_last_evidence() {
+        let mut stuck = with_session(SessionState::Active);
+        stuck.sessions[0].last_error = Some("Connection refused".into());
+        let lab = FakeLab::with_states(
+            "frr1",
+            vec![Ok(with_session(SessionState::Idle)), Ok(stuck)],
+        );
+        let results = run_checks(&lab, &[session_check("10.0.0.2")], opts()).await;
+
+        // Attempts at 0, 10, …, 100 ms: the last one on the 100 ms deadline.
+        let Outcome::Failed {
+            attempts,
+            reason,
+            evidence,
+            ..
+        } = &results[0].outcome
+        else {
+            panic!("passed: {:?}", results[0]);
+        };
+        assert_eq!(*attempts, 11);
+        assert_eq!(
+            reason,
+            "session with 10.0.0.2 is active, expected established"
+        );
+        assert!(evidence.contains("Connection refused"), "{evidence}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_global_timeout_overrides_each_checks_deadline() {
+        let lab = FakeLab::with_states("frr1", vec![Ok(RouterState::default())]);
+        let opts = RunOptions {
+            timeout: Some(Duration::from_millis(30)),
+            ..opts()
+        };
+        let results = run_checks(&lab, &[session_check("10.0.0.2")], opts).await;
+        assert!(!results[0].passed());
+        assert_eq!(results[0].attempts(), 4);
+        assert_eq!(
+            outcome_reason(&results[0]),
+            "frr1 has no session with 10.0.0.2: the peer is not configured"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_error_is_a_failed_attempt_and_polling_goes_on() {
+        let lab = FakeLab::with_states(
+            "frr1",
+            vec![
+                Err("vtysh: failed to connect to any daemons".into()),
+                Ok(with_session(SessionState::Established)),
+            ],
+        );
+        let failures = Mutex::new(Vec::new());
+        let results = run_checks_with_progress(&lab, &[session_check("10.0.0.2")], opts(), |e| {
+            if let CheckEvent::Attempt {
+                verdict: Verdict::Fail { reason, .. },
+                ..
+            } = e
+            {
+                failures.lock().unwrap().push(reason.clone());
+            }
+        })
+        .await;
+        assert_eq!(
+            failures.into_inner().unwrap(),
+            vec![
+                "could not read the routing daemon on frr1: vtysh: failed to connect to any daemons"
+            ]
+        );
+        assert!(results[0].passed());
+        assert_eq!(results[0].attempts(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_router_fails_at_the_deadline() {
+        let lab = FakeLab {
+            hung: vec!["frr1".into()],
+            ..FakeLab::default()
+        };
+        let results = run_checks(&lab, &[session_check("10.0.0.2")], opts()).await;
+        assert_eq!(results[0].attempts(), 1);
+        assert_eq!(
+            outcome_reason(&results[0]),
+            "frr1 did not answer within 0.1s"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn service_checks_fail_at_once_without_a_cluster() {
+        let lab = FakeLab::default();
+        let service = check(
+            "default/web gets an IP",
+            CheckKind::Service {
+                namespace: "default".into(),
+                name: "web".into(),
+                ip: None,
+                pool: None,
+                event: None,
+            },
+        );
+        let finished = AtomicUsize::new(0);
+        let results = run_checks_with_progress(&lab, &[service], opts(), |e| {
+            if matches!(e, CheckEvent::Finished(_)) {
+                finished.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .await;
+        assert_eq!(
+            results[0],
+            CheckResult {
+                name: "default/web gets an IP".into(),
+                kind: "service".into(),
+                subject: None,
+                outcome: Outcome::Failed {
+                    after: Duration::ZERO,
+                    attempts: 0,
+                    reason: "service check needs a cluster: metallab cannot query Kubernetes yet"
+                        .into(),
+                    evidence: String::new(),
+                },
+            }
+        );
+        assert_eq!(finished.load(Ordering::SeqCst), 1);
+        assert!(lab.reads.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn http_checks_run_curl_in_their_router_until_the_status_matches() {
+        let lab = FakeLab {
+            exec_outputs: Mutex::new(VecDeque::from([
+                ExecOutput {
+                    exit_code: 7,
+                    stdout: "000".into(),
+                    stderr:
+                        "curl: (7) Failed to connect to 203.0.113.10 port 80: Connection refused\n"
+                            .into(),
+                },
+                ExecOutput {
+                    exit_code: 0,
+                    stdout: "200".into(),
+                    stderr: String::new(),
+                },
+            ])),
+            ..FakeLab::default()
+        };
+        let http = check(
+            "client: http",
+            CheckKind::Http {
+                from: "client".into(),
+                url: "http://203.0.113.10/".into(),
+                status: 200,
+            },
+        );
+        let results = run_checks(&lab, std::slice::from_ref(&http), opts()).await;
+        assert!(results[0].passed());
+        assert_eq!(results[0].attempts(), 2);
+        let execs = lab.execs.lock().unwrap();
+        assert_eq!(execs.len(), 2);
+        assert_eq!(execs[0].0, "client");
+        assert_eq!(Some(execs[0].1.clone()), probe_command(&http.kind));
+        assert!(lab.reads.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nodes_expand_to_the_node_addresses() {
+        let mut lab = FakeLab::with_states("frr1", vec![Ok(converged())]);
+        lab.nodes = vec![ip("10.0.0.2")];
+        let route = check(
+            "frr1: route via nodes",
+            CheckKind::Route {
+                router: "frr1".into(),
+                prefix: "192.0.2.0/24".parse().unwrap(),
+                present: true,
+                nexthops: Some(vec![Expected::Nodes]),
+                local_pref: None,
+                communities: None,
+                as_path: None,
+            },
+        );
+        let results = run_checks(&lab, &[route, session_check("10.0.0.2")], opts()).await;
+        assert!(results.iter().all(CheckResult::passed), "{results:?}");
+        // Only the check that mentions `nodes` asks for them.
+        assert_eq!(lab.node_reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn the_run_future_can_be_spawned() {
+        fn assert_send<T: Send>(_: &T) {}
+        let lab = FakeLab::default();
+        let run = run_checks_with_progress(&lab, &[], RunOptions::default(), |_| {});
+        assert_send(&run);
+    }
+}
