@@ -13,3 +13,11 @@ impl ExecOutput {
         self.exit_code == 0
     }
 }
+
+pub mod archive;
+pub mod docker;
+pub mod error;
+pub mod images;
+
+pub use docker::{ContainerInfo, ContainerSpec, DockerRuntime, NetworkInfo, NetworkSpec};
+pub use error::RuntimeError;

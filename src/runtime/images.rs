@@ -1,0 +1,357 @@
+//! Router images built by metallab from `router-images/<kind>/`, embedded in the binary so
+//! `cargo install` works without the source tree.
+//!
+//! Tags are content-addressed: `metallab/<kind>:<12 hex of sha256 over the build context
+//! and the base image>`, so editing a Dockerfile (or choosing another base) yields a new
+//! tag and the next `up` builds it, while an unchanged context is never rebuilt.
+
+use crate::plan::model::labels;
+use crate::runtime::docker::{BuildSpec, DockerRuntime, ImageInfo};
+use crate::runtime::error::RuntimeError;
+use crate::topology::model::RouterKind;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The base image the Dockerfiles are built `FROM` unless told otherwise.
+pub const DEFAULT_BASE_IMAGE: &str = "debian:bookworm";
+
+/// Image label recording the base image an image was built from (its tag's other input).
+pub const BASE_IMAGE_LABEL: &str = "io.metallab.base-image";
+
+/// A build context: file paths relative to `router-images/<kind>/`, with their contents.
+pub type BuildContext = &'static [(&'static str, &'static [u8])];
+
+macro_rules! router_image_file {
+    ($kind:literal, $file:literal) => {
+        (
+            $file,
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/router-images/",
+                $kind,
+                "/",
+                $file
+            ))
+            .as_slice(),
+        )
+    };
+}
+
+// Every file of each kind's directory, listed by hand: adding a file to a build context
+// is a decision made here (a unit test fails when the directory and this list differ).
+const FRR_CONTEXT: BuildContext = &[router_image_file!("frr", "Dockerfile")];
+const BIRD_CONTEXT: BuildContext = &[router_image_file!("bird", "Dockerfile")];
+const GOBGP_CONTEXT: BuildContext = &[router_image_file!("gobgp", "Dockerfile")];
+const LINUX_CONTEXT: BuildContext = &[router_image_file!("linux", "Dockerfile")];
+
+/// The router kinds metallab can build an image for.
+pub fn kinds_with_images() -> &'static [RouterKind] {
+    &[
+        RouterKind::Frr,
+        RouterKind::Bird,
+        RouterKind::Gobgp,
+        RouterKind::Linux,
+    ]
+}
+
+/// The embedded build context of a kind, if metallab ships one.
+pub fn build_context(kind: RouterKind) -> Option<BuildContext> {
+    match kind {
+        RouterKind::Frr => Some(FRR_CONTEXT),
+        RouterKind::Bird => Some(BIRD_CONTEXT),
+        RouterKind::Gobgp => Some(GOBGP_CONTEXT),
+        RouterKind::Linux => Some(LINUX_CONTEXT),
+        RouterKind::Quagga => None,
+    }
+}
+
+/// sha256 (hex) over the context's file names and contents, in name order, and the base
+/// image. Each field is length-delimited so no two different inputs hash alike.
+pub fn context_hash(files: &[(&str, &[u8])], base_image: &str) -> String {
+    let mut sorted: Vec<&(&str, &[u8])> = files.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut hasher = Sha256::new();
+    for (name, contents) in sorted {
+        hasher.update(b"file\0");
+        hasher.update(name.as_bytes());
+        hasher.update(b"\0");
+        hasher.update(contents.len().to_string().as_bytes());
+        hasher.update(b"\0");
+        hasher.update(contents);
+    }
+    hasher.update(b"base-image\0");
+    hasher.update(base_image.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// `metallab/<kind>:<first 12 hex of the context hash>`.
+pub fn tag_for_context(kind_name: &str, files: &[(&str, &[u8])], base_image: &str) -> String {
+    format!(
+        "metallab/{kind_name}:{}",
+        &context_hash(files, base_image)[..12]
+    )
+}
+
+/// The tag of metallab's image for `kind` built from `base_image`.
+pub fn image_tag(kind: RouterKind, base_image: &str) -> Result<String, RuntimeError> {
+    let files = build_context(kind).ok_or(RuntimeError::NoImageForKind { kind })?;
+    Ok(tag_for_context(kind.as_str(), files, base_image))
+}
+
+/// Makes sure metallab's image for `kind` exists, building it when missing (or always when
+/// `force`). Build output lines go to `progress`. Returns the tag.
+pub async fn ensure_image(
+    rt: &DockerRuntime,
+    kind: RouterKind,
+    base_image: &str,
+    force: bool,
+    progress: impl Fn(&str),
+) -> Result<String, RuntimeError> {
+    let files = build_context(kind).ok_or(RuntimeError::NoImageForKind { kind })?;
+    let tag = image_tag(kind, base_image)?;
+    if !force && rt.image_exists(&tag).await? {
+        return Ok(tag);
+    }
+    let spec = BuildSpec {
+        tag: &tag,
+        context: files,
+        build_args: BTreeMap::from([("BASE_IMAGE".to_string(), base_image.to_string())]),
+        labels: BTreeMap::from([
+            (labels::IMAGE.to_string(), kind.as_str().to_string()),
+            (BASE_IMAGE_LABEL.to_string(), base_image.to_string()),
+        ]),
+        no_cache: force,
+    };
+    rt.build_image(&spec, progress).await
+}
+
+/// An image built by metallab (labelled `io.metallab.image`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MetallabImage {
+    /// The router kind from the label (as written, even if this binary does not know it).
+    pub kind: String,
+    pub tags: Vec<String>,
+    pub id: String,
+    pub base_image: String,
+    /// Whether one of its tags is what this binary would build for its kind and base.
+    pub current: bool,
+    /// Unix seconds.
+    pub created: i64,
+    pub size: i64,
+}
+
+/// Classifies a labelled image: current when it carries the tag this binary computes for
+/// its kind and recorded base image.
+pub fn describe_image(image: &ImageInfo) -> Option<MetallabImage> {
+    let kind = image.labels.get(labels::IMAGE)?.clone();
+    let base_image = image
+        .labels
+        .get(BASE_IMAGE_LABEL)
+        .cloned()
+        .unwrap_or_else(|| DEFAULT_BASE_IMAGE.to_string());
+    let expected = kind
+        .parse::<RouterKind>()
+        .ok()
+        .and_then(|k| image_tag(k, &base_image).ok());
+    let current = expected.is_some_and(|tag| image.tags.contains(&tag));
+    Some(MetallabImage {
+        kind,
+        tags: image.tags.clone(),
+        id: image.id.clone(),
+        base_image,
+        current,
+        created: image.created,
+        size: image.size,
+    })
+}
+
+/// What `images prune` removes: every tag of a stale image, or its id when it has none.
+pub fn stale_references(images: &[MetallabImage]) -> Vec<String> {
+    images
+        .iter()
+        .filter(|image| !image.current)
+        .flat_map(|image| {
+            if image.tags.is_empty() {
+                vec![image.id.clone()]
+            } else {
+                image.tags.clone()
+            }
+        })
+        .collect()
+}
+
+/// metallab's images present in the engine (for `metallab images list`), newest first.
+pub async fn list_metallab_images(rt: &DockerRuntime) -> Result<Vec<MetallabImage>, RuntimeError> {
+    let images = rt.list_images(&[(labels::IMAGE, None)]).await?;
+    Ok(images.iter().filter_map(describe_image).collect())
+}
+
+/// Removes metallab's images whose tag is no longer current (for `metallab images prune`).
+/// Returns each removed reference with its outcome; an image still used by a container
+/// fails alone and the others are still removed.
+pub async fn prune_stale_images(
+    rt: &DockerRuntime,
+) -> Result<Vec<(String, Result<(), RuntimeError>)>, RuntimeError> {
+    let images = list_metallab_images(rt).await?;
+    let mut outcomes = Vec::new();
+    for reference in stale_references(&images) {
+        let outcome = rt.remove_image(&reference, false).await;
+        outcomes.push((reference, outcome));
+    }
+    Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_contexts_list_every_file_of_their_directory() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("router-images");
+        for kind in RouterKind::ALL {
+            let dir = root.join(kind.as_str());
+            let mut on_disk = Vec::new();
+            if dir.is_dir() {
+                collect_files(&dir, &dir, &mut on_disk);
+            }
+            on_disk.sort();
+            let mut embedded: Vec<String> = build_context(kind)
+                .unwrap_or_default()
+                .iter()
+                .map(|(name, _)| name.to_string())
+                .collect();
+            embedded.sort();
+            assert_eq!(
+                embedded, on_disk,
+                "router-images/{kind}: embedded list differs"
+            );
+            assert_eq!(
+                kinds_with_images().contains(&kind),
+                build_context(kind).is_some(),
+                "{kind}"
+            );
+        }
+    }
+
+    fn collect_files(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                collect_files(root, &path, out);
+            } else {
+                let relative = path.strip_prefix(root).unwrap();
+                out.push(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+
+    #[test]
+    fn context_hash_matches_an_independent_computation() {
+        // Same bytes hashed with coreutils:
+        // { printf '%s\0' file Dockerfile 7; printf 'FROM x\n'; printf '%s\0' file run.sh 2;
+        //   printf hi; printf '%s\0' base-image; printf debian:bookworm; } | sha256sum
+        let files: [(&str, &[u8]); 2] = [("run.sh", b"hi"), ("Dockerfile", b"FROM x\n")];
+        assert_eq!(
+            context_hash(&files, "debian:bookworm"),
+            "61122064dcc7630a495c41445bd089e9e3aa55032ac415da5eed683d7382e0f2"
+        );
+    }
+
+    #[test]
+    fn the_tag_changes_with_any_input_and_only_then() {
+        let base: [(&str, &[u8]); 1] = [("Dockerfile", b"FROM x\n")];
+        let tag = tag_for_context("frr", &base, "debian:bookworm");
+        assert_eq!(tag, tag_for_context("frr", &base, "debian:bookworm"));
+        assert!(
+            regex::Regex::new(r"^metallab/frr:[0-9a-f]{12}$")
+                .unwrap()
+                .is_match(&tag)
+        );
+
+        let edited: [(&str, &[u8]); 1] = [("Dockerfile", b"FROM y\n")];
+        let renamed: [(&str, &[u8]); 1] = [("Containerfile", b"FROM x\n")];
+        let extra: [(&str, &[u8]); 2] = [("Dockerfile", b"FROM x\n"), ("a", b"")];
+        for other in [
+            tag_for_context("frr", &edited, "debian:bookworm"),
+            tag_for_context("frr", &renamed, "debian:bookworm"),
+            tag_for_context("frr", &extra, "debian:bookworm"),
+            tag_for_context("frr", &base, "debian:trixie"),
+        ] {
+            assert_ne!(tag, other);
+        }
+        // Moving bytes between a name and its contents must not collide.
+        let a: [(&str, &[u8]); 1] = [("ab", b"c")];
+        let b: [(&str, &[u8]); 1] = [("a", b"bc")];
+        assert_ne!(context_hash(&a, ""), context_hash(&b, ""));
+    }
+
+    #[test]
+    fn builtin_tags_exist_for_kinds_with_images_only() {
+        for kind in kinds_with_images() {
+            let tag = image_tag(*kind, DEFAULT_BASE_IMAGE).unwrap();
+            assert!(tag.starts_with(&format!("metallab/{kind}:")), "{tag}");
+            assert_ne!(tag, image_tag(*kind, "debian:trixie").unwrap());
+        }
+        assert!(matches!(
+            image_tag(RouterKind::Quagga, DEFAULT_BASE_IMAGE),
+            Err(RuntimeError::NoImageForKind {
+                kind: RouterKind::Quagga
+            })
+        ));
+    }
+
+    fn labelled(kind: &str, base: Option<&str>, tags: &[&str]) -> ImageInfo {
+        let mut labels = BTreeMap::from([(labels::IMAGE.to_string(), kind.to_string())]);
+        if let Some(base) = base {
+            labels.insert(BASE_IMAGE_LABEL.to_string(), base.to_string());
+        }
+        ImageInfo {
+            id: format!("sha256:{kind}{}", tags.len()),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            labels,
+            created: 0,
+            size: 0,
+        }
+    }
+
+    #[test]
+    fn stale_images_are_old_tags_dangling_builds_and_unknown_kinds() {
+        let current_frr = image_tag(RouterKind::Frr, DEFAULT_BASE_IMAGE).unwrap();
+        let current_bird_trixie = image_tag(RouterKind::Bird, "debian:trixie").unwrap();
+        let images: Vec<MetallabImage> = [
+            labelled("frr", Some(DEFAULT_BASE_IMAGE), &[&current_frr]),
+            labelled(
+                "frr",
+                Some(DEFAULT_BASE_IMAGE),
+                &["metallab/frr:000000000000"],
+            ),
+            labelled("frr", None, &[]),
+            labelled("bird", Some("debian:trixie"), &[&current_bird_trixie]),
+            labelled("zebra", None, &["metallab/zebra:111111111111"]),
+        ]
+        .iter()
+        .filter_map(describe_image)
+        .collect();
+        assert_eq!(
+            images.iter().map(|i| i.current).collect::<Vec<_>>(),
+            vec![true, false, false, true, false]
+        );
+        assert_eq!(
+            stale_references(&images),
+            vec![
+                "metallab/frr:000000000000".to_string(),
+                "sha256:frr0".to_string(),
+                "metallab/zebra:111111111111".to_string(),
+            ]
+        );
+        // Images without metallab's label are not ours.
+        let foreign = ImageInfo {
+            id: "sha256:x".into(),
+            tags: vec!["debian:bookworm".into()],
+            labels: BTreeMap::new(),
+            created: 0,
+            size: 0,
+        };
+        assert_eq!(describe_image(&foreign), None);
+    }
+}
