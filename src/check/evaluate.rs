@@ -111,27 +111,13 @@ pub fn evaluate_state(kind: &CheckKind, state: &RouterState, node_ips: &[IpAddr]
             communities,
             as_path,
         } => {
-            let route = state.route(prefix).filter(|r| !r.paths.is_empty());
-            match (route, *present) {
-                (None, false) => Verdict::pass(format!("{prefix} is absent")),
-                (Some(route), false) => Verdict::fail(
-                    format!("route {prefix} is in {router}'s BGP table but should be absent"),
-                    paths_table(route),
-                ),
-                (None, true) => Verdict::fail(
-                    format!("route {prefix} is not in {router}'s BGP table"),
-                    known_prefixes(router, "BGP routes", state.routes.iter().map(|r| r.prefix)),
-                ),
-                (Some(route), true) => {
-                    let wanted = WantedAttributes {
-                        nexthops: nexthops.as_deref(),
-                        local_pref: *local_pref,
-                        communities: communities.as_deref(),
-                        as_path: as_path.as_deref(),
-                    };
-                    evaluate_route_attributes(route, &wanted, node_ips)
-                }
-            }
+            let wanted = WantedAttributes {
+                nexthops: nexthops.as_deref(),
+                local_pref: *local_pref,
+                communities: communities.as_deref(),
+                as_path: as_path.as_deref(),
+            };
+            evaluate_route(router, prefix, *present, &wanted, state, node_ips)
         }
         CheckKind::KernelRoute {
             router,
@@ -254,6 +240,29 @@ struct WantedAttributes<'a> {
     local_pref: Option<u32>,
     communities: Option<&'a [String]>,
     as_path: Option<&'a [u32]>,
+}
+
+fn evaluate_route(
+    router: &str,
+    prefix: &IpNet,
+    present: bool,
+    wanted: &WantedAttributes,
+    state: &RouterState,
+    node_ips: &[IpAddr],
+) -> Verdict {
+    let route = state.route(prefix).filter(|r| !r.paths.is_empty());
+    match (route, present) {
+        (None, false) => Verdict::pass(format!("{prefix} is absent")),
+        (Some(route), false) => Verdict::fail(
+            format!("route {prefix} is in {router}'s BGP table but should be absent"),
+            paths_table(route),
+        ),
+        (None, true) => Verdict::fail(
+            format!("route {prefix} is not in {router}'s BGP table"),
+            known_prefixes(router, "BGP routes", state.routes.iter().map(|r| r.prefix)),
+        ),
+        (Some(route), true) => evaluate_route_attributes(route, wanted, node_ips),
+    }
 }
 
 fn evaluate_route_attributes(
@@ -477,8 +486,13 @@ fn evaluate_kernel_route(
             kernel_table(router, state),
         ),
         (false, true) => {
+            let installed = if gateways.is_empty() {
+                format!("{prefix} is in the kernel (no gateway)")
+            } else {
+                format!("{prefix} via {}", set(&gateways))
+            };
             let Some(expected) = nexthops else {
-                return Verdict::pass(format!("{prefix} via {}", set(&gateways)));
+                return Verdict::pass(installed);
             };
             match expand(expected, node_ips) {
                 Err(reason) => Verdict::fail(reason, kernel_table(router, state)),
@@ -491,7 +505,7 @@ fn evaluate_kernel_route(
                     ),
                     kernel_table(router, state),
                 ),
-                Ok(_) => Verdict::pass(format!("{prefix} via {}", set(&gateways))),
+                Ok(_) => Verdict::pass(installed),
             }
         }
     }
@@ -1081,6 +1095,16 @@ mod tests {
         );
         assert_eq!(evidence(&verdict), "frr1's kernel routing table is empty");
         assert!(evaluate_state(&kernel_check(false, None), &empty, &[]).is_pass());
+        let connected = RouterState {
+            kernel_routes: vec![kernel("192.0.2.0/24", &[])],
+            ..RouterState::default()
+        };
+        assert_eq!(
+            evaluate_state(&kernel_check(true, None), &connected, &[]),
+            Verdict::Pass {
+                detail: "192.0.2.0/24 is in the kernel (no gateway)".into()
+            }
+        );
         let installed = RouterState {
             kernel_routes: vec![kernel("192.0.2.0/24", &["10.0.0.3"])],
             ..RouterState::default()

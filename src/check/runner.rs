@@ -40,7 +40,7 @@ pub trait LabProbe: Send + Sync {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOptions {
     /// Replaces every check's own deadline (`metallab check --timeout`).
-    pub timeout: Option<Duration>,
+    pub timeout_override: Option<Duration>,
     /// Pause between two attempts of one check.
     pub poll_interval: Duration,
     /// How long one reading of a router's state is reused by other checks.
@@ -50,7 +50,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
-            timeout: None,
+            timeout_override: None,
             poll_interval: Duration::from_secs(1),
             state_ttl: Duration::from_millis(500),
         }
@@ -169,7 +169,7 @@ async fn run_check<P: LabProbe>(
         });
     };
 
-    let deadline = opts.timeout.unwrap_or(check.timeout);
+    let deadline = opts.timeout_override.unwrap_or(check.timeout);
     let started = Instant::now();
     let mut attempts = 0;
     let mut last_failure = None;
@@ -253,10 +253,7 @@ async fn attempt<P: LabProbe>(
     match reader.state(router).await {
         Ok(state) => evaluate_state(kind, &state, &node_ips),
         Err(error) => Verdict::Fail {
-            reason: format!(
-                "could not read the routing daemon on {router}: {}",
-                first_line(&error)
-            ),
+            reason: format!("could not read router {router}: {}", first_line(&error)),
             evidence: error,
         },
     }
@@ -366,7 +363,7 @@ mod tests {
 
     fn opts() -> RunOptions {
         RunOptions {
-            timeout: None,
+            timeout_override: None,
             poll_interval: POLL,
             state_ttl: Duration::from_millis(5),
         }
@@ -654,7 +651,7 @@ mod tests {
     async fn the_global_timeout_overrides_each_checks_deadline() {
         let lab = FakeLab::with_states("frr1", vec![Ok(RouterState::default())]);
         let opts = RunOptions {
-            timeout: Some(Duration::from_millis(30)),
+            timeout_override: Some(Duration::from_millis(30)),
             ..opts()
         };
         let results = run_checks(&lab, &[session_check("10.0.0.2")], opts).await;
@@ -688,9 +685,7 @@ mod tests {
         .await;
         assert_eq!(
             failures.into_inner().unwrap(),
-            vec![
-                "could not read the routing daemon on frr1: vtysh: failed to connect to any daemons"
-            ]
+            vec!["could not read router frr1: vtysh: failed to connect to any daemons"]
         );
         assert!(results[0].passed());
         assert_eq!(results[0].attempts(), 2);
