@@ -1,0 +1,156 @@
+//! Topologies shipped inside the binary (from `topologies/*.yaml`), so `metallab up
+//! interop` works after `cargo install` without any file around.
+
+use super::diagnostics::did_you_mean;
+use super::model::Topology;
+use miette::Diagnostic;
+use thiserror::Error;
+
+/// The built-in topology `metallab up` uses when no file is given and there is no
+/// `./metallab.yaml`.
+pub const DEFAULT_TOPOLOGY: &str = "bgp";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Builtin {
+    pub name: &'static str,
+    pub yaml: &'static str,
+}
+
+const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "interop",
+        yaml: include_str!("../../topologies/interop.yaml"),
+    },
+    Builtin {
+        name: "next-hop",
+        yaml: include_str!("../../topologies/next-hop.yaml"),
+    },
+    Builtin {
+        name: "scale-20",
+        yaml: include_str!("../../topologies/scale-20.yaml"),
+    },
+];
+
+impl Builtin {
+    /// The name shown in diagnostics and recorded as the plan's source.
+    pub fn source_label(&self) -> String {
+        format!("builtin:{}", self.name)
+    }
+
+    /// The topology; built-ins are tested to parse and validate.
+    pub fn topology(&self) -> Topology {
+        super::load::parse(&self.source_label(), self.yaml)
+            .unwrap_or_else(|e| panic!("built-in topology {} is broken: {e}", self.name))
+    }
+
+    /// Its `description:`, one line.
+    pub fn description(&self) -> String {
+        self.topology().description.unwrap_or_default()
+    }
+}
+
+/// Every built-in topology, sorted by name.
+pub fn list() -> &'static [Builtin] {
+    BUILTINS
+}
+
+/// A built-in topology by name.
+pub fn get(name: &str) -> Result<&'static Builtin, UnknownBuiltin> {
+    BUILTINS
+        .iter()
+        .find(|b| b.name == name)
+        .ok_or_else(|| UnknownBuiltin::new(name))
+}
+
+#[derive(Debug, Error, Diagnostic)]
+#[error("no built-in topology named `{name}`")]
+#[diagnostic(code(metallab::topology::unknown_builtin), help("{help}"))]
+pub struct UnknownBuiltin {
+    pub name: String,
+    help: String,
+}
+
+impl UnknownBuiltin {
+    fn new(name: &str) -> UnknownBuiltin {
+        let names: Vec<&str> = BUILTINS.iter().map(|b| b.name).collect();
+        let known = format!("built-in topologies: {}", names.join(", "));
+        let help = if name == DEFAULT_TOPOLOGY {
+            format!(
+                "the default topology `{name}` is not part of this build yet; pass a topology file \
+                 or one of the {known}"
+            )
+        } else if let Some(best) = did_you_mean(name, names.iter().copied()) {
+            format!("did you mean `{best}`? ({known})")
+        } else {
+            known
+        };
+        UnknownBuiltin {
+            name: name.to_string(),
+            help,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::validate::validate;
+
+    #[test]
+    fn every_builtin_parses_and_validates_without_errors() {
+        for builtin in list() {
+            let topology = builtin.topology();
+            assert_eq!(validate(&topology), vec![], "built-in {}", builtin.name);
+            assert_eq!(
+                topology.name, builtin.name,
+                "a built-in's lab name is its name"
+            );
+            let description = builtin.description();
+            assert!(
+                !description.is_empty() && !description.contains('\n'),
+                "{}",
+                builtin.name
+            );
+        }
+    }
+
+    #[test]
+    fn builtins_use_distinct_subnets_so_their_labs_coexist() {
+        let mut seen: Vec<(ipnet::IpNet, &str)> = Vec::new();
+        for builtin in list() {
+            for network in builtin.topology().networks.values() {
+                let subnet = network.subnet.expect("built-ins write their subnets");
+                if let Some((_, other)) = seen
+                    .iter()
+                    .find(|(s, _)| s.contains(&subnet) || subnet.contains(s))
+                {
+                    panic!("{} and {other} share {subnet}", builtin.name);
+                }
+                seen.push((subnet, builtin.name));
+            }
+        }
+    }
+
+    #[test]
+    fn list_is_sorted_and_get_finds_each() {
+        let names: Vec<&str> = list().iter().map(|b| b.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        for name in names {
+            assert_eq!(get(name).unwrap().name, name);
+        }
+    }
+
+    #[test]
+    fn unknown_names_get_a_suggestion_or_the_list() {
+        let e = get("interopp").unwrap_err();
+        assert!(e.help.starts_with("did you mean `interop`?"), "{}", e.help);
+        let e = get("zzz").unwrap_err();
+        assert!(
+            e.help.starts_with("built-in topologies: interop, next-hop"),
+            "{}",
+            e.help
+        );
+    }
+}

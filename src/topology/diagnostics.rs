@@ -1,0 +1,304 @@
+//! Pointed diagnostics for topology files: every error of a file at once, each with
+//! `file:line:col`, the field path and a hint.
+//!
+//! Validation produces plain [`FieldError`]s (a path, a message, a hint) without knowing
+//! the text; [`TopologyErrors::new`] locates them in the source through the
+//! [`SourceMap`] and renders them with miette.
+
+use super::source::SourceMap;
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+use thiserror::Error;
+
+/// One problem in a topology, named by field path (`routers.frr1.interfaces.lan.ip`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub path: String,
+    pub message: String,
+    pub help: Option<String>,
+    /// Other fields involved (the network a subnet overlaps, the first router with a
+    /// duplicated IP), labelled alongside the primary one.
+    pub related: Vec<RelatedField>,
+    /// An exact span, when the error already knows one (YAML syntax and type errors);
+    /// otherwise the span comes from the path.
+    pub span: Option<SourceSpan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelatedField {
+    pub path: String,
+    pub label: String,
+}
+
+impl FieldError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            path: path.into(),
+            message: message.into(),
+            help: None,
+            related: Vec::new(),
+            span: None,
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> FieldError {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn also(mut self, path: impl Into<String>, label: impl Into<String>) -> FieldError {
+        self.related.push(RelatedField {
+            path: path.into(),
+            label: label.into(),
+        });
+        self
+    }
+
+    pub fn at(mut self, span: SourceSpan) -> FieldError {
+        self.span = Some(span);
+        self
+    }
+}
+
+/// All errors of one topology file, ready to render.
+#[derive(Debug, Error)]
+#[error("invalid topology {file}: {}", count_errors(located.len()))]
+pub struct TopologyErrors {
+    /// The name shown in `file:line:col`.
+    pub file: String,
+    /// The errors as validation produced them.
+    pub errors: Vec<FieldError>,
+    source_code: NamedSource<String>,
+    located: Vec<LocatedError>,
+}
+
+impl Diagnostic for TopologyErrors {
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source_code)
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        Some(Box::new(self.located.iter().map(|e| e as &dyn Diagnostic)))
+    }
+}
+
+/// One error placed in the file. Rendered as a related diagnostic of [`TopologyErrors`],
+/// so it shares the file's source and gets its own `[file:line:col]` snippet.
+#[derive(Debug, Error, Clone)]
+#[error("{message}")]
+pub struct LocatedError {
+    pub message: String,
+    pub path: String,
+    /// `file:line:col` (1-based line and column).
+    pub location: String,
+    pub line: usize,
+    pub column: usize,
+    pub help: Option<String>,
+    labels: Vec<LabeledSpan>,
+}
+
+impl Diagnostic for LocatedError {
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+}
+
+impl TopologyErrors {
+    /// Locates each error in `text` (the file as read) and keeps the file's order.
+    pub fn new(file: &str, text: &str, errors: Vec<FieldError>) -> TopologyErrors {
+        let map = SourceMap::parse(text);
+        let mut located: Vec<LocatedError> = errors
+            .iter()
+            .map(|error| locate(file, text, &map, error))
+            .collect();
+        // Stable: errors on the same line keep validation order.
+        located.sort_by_key(|e| (e.line, e.column));
+        TopologyErrors {
+            file: file.to_string(),
+            errors,
+            source_code: NamedSource::new(file, text.to_string()).with_language("yaml"),
+            located,
+        }
+    }
+
+    /// The errors with their positions, in file order.
+    pub fn located(&self) -> &[LocatedError] {
+        &self.located
+    }
+
+    /// The graphical report without colours, as tests and logs want it.
+    pub fn render_plain(&self) -> String {
+        render_plain(self)
+    }
+}
+
+/// Renders any diagnostic with miette's graphical handler, without colours.
+pub fn render_plain(diagnostic: &dyn Diagnostic) -> String {
+    let mut out = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .with_width(100)
+        .render_report(&mut out, diagnostic)
+        .expect("rendering into a String cannot fail");
+    out
+}
+
+fn locate(file: &str, text: &str, map: &SourceMap, error: &FieldError) -> LocatedError {
+    let span = error.span.unwrap_or_else(|| map.label_span(&error.path));
+    let (line, column) = line_and_column(text, span.offset());
+    let mut labels = vec![LabeledSpan::new_primary_with_span(
+        Some(error.path.clone()).filter(|p| !p.is_empty()),
+        span,
+    )];
+    labels.extend(error.related.iter().map(|related| {
+        LabeledSpan::new_with_span(Some(related.label.clone()), map.label_span(&related.path))
+    }));
+    LocatedError {
+        message: error.message.clone(),
+        path: error.path.clone(),
+        location: format!("{file}:{line}:{column}"),
+        line,
+        column,
+        help: error.help.clone(),
+        labels,
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// The candidate closest to a misspelled name, if any is close enough to be a typo.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|&(d, _)| d <= limit)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// A hint for a name that does not exist: the likely typo, else what does exist.
+pub fn unknown_name_help<'a>(
+    what: &str,
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    if let Some(best) = did_you_mean(name, candidates.iter().copied()) {
+        return format!("did you mean `{best}`?");
+    }
+    if candidates.is_empty() {
+        format!("no {what} are defined")
+    } else {
+        format!("known {what}: {}", candidates.join(", "))
+    }
+}
+
+/// Levenshtein distance, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+fn count_errors(n: usize) -> String {
+    match n {
+        1 => "1 error".to_string(),
+        n => format!("{n} errors"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "\
+name: lab
+networks:
+  lan: { subnet: 10.0.0.0/24 }
+  wan: { subnet: 10.0.0.0/16 }
+routers:
+  r1:
+    kind: frr
+";
+
+    fn sample() -> TopologyErrors {
+        TopologyErrors::new(
+            "lab.yaml",
+            TEXT,
+            vec![
+                FieldError::new("routers.r1.asn", "an frr router needs an ASN")
+                    .help("add `asn: 64500` (1–4294967295)"),
+                FieldError::new(
+                    "networks.wan.subnet",
+                    "subnet 10.0.0.0/16 overlaps network `lan`",
+                )
+                .also("networks.lan.subnet", "lan is here")
+                .help("pick disjoint subnets"),
+            ],
+        )
+    }
+
+    #[test]
+    fn locates_errors_and_sorts_them_in_file_order() {
+        let errors = sample();
+        let places: Vec<_> = errors
+            .located()
+            .iter()
+            .map(|e| (e.location.as_str(), e.path.as_str()))
+            .collect();
+        assert_eq!(
+            places,
+            [
+                ("lab.yaml:4:18", "networks.wan.subnet"),
+                ("lab.yaml:6:3", "routers.r1.asn")
+            ]
+        );
+    }
+
+    #[test]
+    fn renders_every_error_with_its_place_field_and_hint() {
+        insta::assert_snapshot!(sample().render_plain());
+    }
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(
+            did_you_mean("subnett", ["subnet", "gateway"]),
+            Some("subnet")
+        );
+        assert_eq!(did_you_mean("bird2", ["frr1", "bird1"]), Some("bird1"));
+        assert_eq!(did_you_mean("xyz", ["frr1", "bird1"]), None);
+        assert_eq!(
+            unknown_name_help("routers", "zzz", ["frr1", "bird1"]),
+            "known routers: frr1, bird1"
+        );
+    }
+
+    #[test]
+    fn counts_columns_in_characters() {
+        assert_eq!(line_and_column("a: é\nbé: x", 11), (2, 5));
+    }
+}
