@@ -8,7 +8,8 @@
 
 use crate::runtime::ExecOutput;
 use crate::runtime::archive::{self, UploadFile};
-use crate::runtime::error::{Op, ResourceKind, RuntimeError, SubnetConflict, unreachable_error};
+pub use crate::runtime::error::RuntimeError;
+use crate::runtime::error::{Op, ResourceKind, SubnetConflict, unreachable_error};
 use bollard::Docker;
 use bollard::body_full;
 use bollard::exec::{StartExecOptions, StartExecResults};
@@ -24,7 +25,7 @@ use bollard::query_parameters::{
     RemoveImageOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures::StreamExt;
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -54,18 +55,32 @@ pub struct EngineVersion {
     pub arch: Option<String>,
 }
 
-/// A bridge network to create.
+impl std::fmt::Display for EngineVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Docker {} (API {}, client uses {})",
+            self.server_version, self.api_version, self.client_api_version
+        )?;
+        if let (Some(os), Some(arch)) = (&self.os, &self.arch) {
+            write!(f, " on {os}/{arch}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A bridge network to create (IPv4: lab networks are IPv4, like the plan's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkSpec {
     pub name: String,
-    pub subnet: IpNet,
-    /// The bridge's own address; Docker picks the first host address when `None`.
-    pub gateway: Option<IpAddr>,
+    pub subnet: Ipv4Net,
+    /// The bridge's own address on the subnet.
+    pub gateway: Ipv4Addr,
     /// No route out of the host (metallab's default).
     pub internal: bool,
     pub labels: BTreeMap<String, String>,
     /// The part of the subnet Docker may hand out dynamically (static IPs may lie outside).
-    pub ip_range: Option<IpNet>,
+    pub ip_range: Option<Ipv4Net>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -97,7 +112,8 @@ pub struct ContainerSpec {
     /// Docker networks in attach order, each with an optional static address. The first
     /// is the one the container is created on; none means no network at all.
     pub networks: Vec<(String, Option<IpAddr>)>,
-    pub env: BTreeMap<String, String>,
+    /// `KEY=value` entries.
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -194,6 +210,12 @@ fn to_hash_map(map: &BTreeMap<String, String>) -> HashMap<String, String> {
 
 fn to_btree_map(map: Option<HashMap<String, String>>) -> BTreeMap<String, String> {
     map.unwrap_or_default().into_iter().collect()
+}
+
+/// Whether a static address lies in one of a network's subnets (vacuously true when
+/// Docker reports none, e.g. for networks without IPAM config).
+pub fn address_fits(subnets: &[IpNet], ip: IpAddr) -> bool {
+    subnets.is_empty() || subnets.iter().any(|s| s.contains(&ip))
 }
 
 /// `10.0.1.2/24` or `10.0.1.2` → the address; empty or IPv6 → None.
@@ -470,7 +492,7 @@ impl DockerRuntime {
             ipam: Some(Ipam {
                 config: Some(vec![IpamConfig {
                     subnet: Some(spec.subnet.to_string()),
-                    gateway: spec.gateway.map(|g| g.to_string()),
+                    gateway: Some(spec.gateway.to_string()),
                     ip_range: spec.ip_range.map(|r| r.to_string()),
                     ..Default::default()
                 }]),
@@ -513,7 +535,7 @@ impl DockerRuntime {
                 .collect::<Vec<_>>(),
             Err(_) => Vec::new(),
         };
-        let conflicts = overlapping_subnets(spec.subnet, &existing);
+        let conflicts = overlapping_subnets(IpNet::V4(spec.subnet), &existing);
         let hint = match conflicts.first() {
             Some(c) => format!(
                 "choose another subnet, or remove `{}` if it is left over (`docker network rm {}`)",
@@ -526,7 +548,7 @@ impl DockerRuntime {
         };
         RuntimeError::SubnetOverlap {
             network: spec.name.clone(),
-            subnet: spec.subnet,
+            subnet: IpNet::V4(spec.subnet),
             conflicts,
             message: message.trim().to_string(),
             hint: Some(hint),
@@ -614,7 +636,29 @@ impl DockerRuntime {
     /// Creates (does not start) a container on its first network and connects it to the
     /// others with their static addresses. On failure nothing is left behind.
     /// Returns the container id.
+    ///
+    /// Networks and addresses are checked first: engines before API 1.44 accept any
+    /// network and address for a created container and only fail at start.
     pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
+        for (network, ip) in &spec.networks {
+            let Some(info) = self.inspect_network(network).await? else {
+                return Err(RuntimeError::NotFound {
+                    kind: ResourceKind::Network,
+                    name: network.clone(),
+                    message: format!("container `{}` is to be attached to it", spec.name),
+                });
+            };
+            if let Some(ip) = ip
+                && !address_fits(&info.subnets, *ip)
+            {
+                return Err(RuntimeError::AddressOutsideNetwork {
+                    container: spec.name.clone(),
+                    network: network.clone(),
+                    ip: *ip,
+                    subnets: info.subnets,
+                });
+            }
+        }
         let (first, rest) = match spec.networks.split_first() {
             Some((first, rest)) => (Some(first), rest),
             None => (None, &[][..]),
@@ -634,8 +678,7 @@ impl DockerRuntime {
             hostname: spec.hostname.clone(),
             labels: Some(to_hash_map(&spec.labels)),
             cmd: spec.cmd.clone(),
-            env: (!spec.env.is_empty())
-                .then(|| spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            env: (!spec.env.is_empty()).then(|| spec.env.clone()),
             host_config: Some(host_config),
             networking_config,
             ..Default::default()
@@ -1079,6 +1122,18 @@ mod tests {
             vec!["lab-a"]
         );
         assert!(overlapping_subnets("10.216.0.0/24".parse().unwrap(), &existing).is_empty());
+    }
+
+    #[test]
+    fn addresses_must_fit_a_subnet_when_there_are_any() {
+        let subnets: Vec<IpNet> = vec![
+            "10.213.1.0/24".parse().unwrap(),
+            "fd00::/64".parse().unwrap(),
+        ];
+        assert!(address_fits(&subnets, "10.213.1.200".parse().unwrap()));
+        assert!(address_fits(&subnets, "fd00::5".parse().unwrap()));
+        assert!(!address_fits(&subnets, "10.213.2.1".parse().unwrap()));
+        assert!(address_fits(&[], "192.0.2.1".parse().unwrap()));
     }
 
     #[test]

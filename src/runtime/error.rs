@@ -90,6 +90,16 @@ pub enum RuntimeError {
         hint: Option<String>,
     },
 
+    /// A static address that lies outside every subnet of its network.
+    #[error("address {ip} for container `{container}` is outside network `{network}` ({})", describe_subnets(.subnets))]
+    #[diagnostic(help("pick an address inside the network's subnet"))]
+    AddressOutsideNetwork {
+        container: String,
+        network: String,
+        ip: std::net::IpAddr,
+        subnets: Vec<IpNet>,
+    },
+
     /// The command did not finish in time. Nothing was killed: the process may still run.
     #[error("`{command}` in container `{container}` did not finish within {}", humantime::format_duration(*.timeout))]
     ExecTimeout {
@@ -141,6 +151,9 @@ impl RuntimeError {
             RuntimeError::NoImageForKind { .. } => {
                 Some("give the router an `image:` of your own".into())
             }
+            RuntimeError::AddressOutsideNetwork { .. } => {
+                Some("pick an address inside the network's subnet".into())
+            }
             RuntimeError::NotFound { .. }
             | RuntimeError::AlreadyExists { .. }
             | RuntimeError::ExecTimeout { .. }
@@ -162,6 +175,14 @@ fn describe_conflicts(conflicts: &[SubnetConflict]) -> String {
         return "an existing Docker address pool".into();
     }
     conflicts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn describe_subnets(subnets: &[IpNet]) -> String {
+    subnets
         .iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()

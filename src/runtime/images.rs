@@ -181,24 +181,35 @@ pub fn stale_references(images: &[MetallabImage]) -> Vec<String> {
 }
 
 /// metallab's images present in the engine (for `metallab images list`), newest first.
-pub async fn list_metallab_images(rt: &DockerRuntime) -> Result<Vec<MetallabImage>, RuntimeError> {
+pub async fn list_images(rt: &DockerRuntime) -> Result<Vec<MetallabImage>, RuntimeError> {
     let images = rt.list_images(&[(labels::IMAGE, None)]).await?;
     Ok(images.iter().filter_map(describe_image).collect())
 }
 
+/// What `images prune` did.
+#[derive(Debug, Default)]
+pub struct PruneReport {
+    /// Tags (or ids of untagged images) removed.
+    pub removed: Vec<String>,
+    /// Stale images Docker refused to remove (typically still used by a lab's container).
+    pub kept: Vec<(String, RuntimeError)>,
+}
+
 /// Removes metallab's images whose tag is no longer current (for `metallab images prune`).
-/// Returns each removed reference with its outcome; an image still used by a container
-/// fails alone and the others are still removed.
-pub async fn prune_stale_images(
-    rt: &DockerRuntime,
-) -> Result<Vec<(String, Result<(), RuntimeError>)>, RuntimeError> {
-    let images = list_metallab_images(rt).await?;
-    let mut outcomes = Vec::new();
+/// An image Docker refuses to remove (in use) is reported and the others still go.
+pub async fn prune(rt: &DockerRuntime) -> Result<PruneReport, RuntimeError> {
+    let images = list_images(rt).await?;
+    let mut report = PruneReport::default();
     for reference in stale_references(&images) {
-        let outcome = rt.remove_image(&reference, false).await;
-        outcomes.push((reference, outcome));
+        match rt.remove_image(&reference, false).await {
+            Ok(()) => report.removed.push(reference),
+            // Already gone (e.g. removed with a sibling tag): nothing to report.
+            Err(RuntimeError::NotFound { .. }) => {}
+            Err(err @ RuntimeError::Unreachable { .. }) => return Err(err),
+            Err(err) => report.kept.push((reference, err)),
+        }
     }
-    Ok(outcomes)
+    Ok(report)
 }
 
 #[cfg(test)]
