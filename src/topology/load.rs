@@ -215,14 +215,36 @@ fn yaml_error(text: &str, error: &serde_saphyr::Error) -> FieldError {
         };
         path = super::source::child_path(mapping, field);
     }
-    let mut field_error = FieldError::new(path, message.clone());
-    if let Some(help) = yaml_hint(&message) {
+    let written = span
+        .map(|s| &text[s.offset()..s.offset() + s.len()])
+        .unwrap_or_default();
+    let hint = if path.ends_with("asn") && message.starts_with("invalid u") {
+        Some(ASN_RANGE_HINT.to_string())
+    } else {
+        yaml_hint(&message)
+    };
+    let mut field_error = FieldError::new(path, clearer_message(&message, written));
+    if let Some(help) = hint {
         field_error = field_error.help(help);
     }
     match span {
         Some(span) => field_error.at(span),
         None => field_error,
     }
+}
+
+const ASN_RANGE_HINT: &str =
+    "an ASN is 1–4294967295; private ones are 64512–65534 and 4200000000–4294967294";
+
+/// serde's terse messages for scalars that do not parse, with the value spelled out.
+fn clearer_message(message: &str, written: &str) -> String {
+    let range = match message {
+        "invalid u8" => "0–255",
+        "invalid u16" => "0–65535",
+        "invalid u32" => "0–4294967295",
+        _ => return message.to_string(),
+    };
+    format!("`{written}` is not a whole number in {range}")
 }
 
 /// The text between `prefix` and the next backtick.
@@ -259,12 +281,6 @@ fn yaml_hint(message: &str) -> Option<String> {
             "write an address like 10.201.1.5 or a subnet like 10.201.1.0/24",
         ),
         ("invalid IP network", "write a subnet like 10.201.1.0/24"),
-        (
-            "invalid u32",
-            "expected a whole number (ASNs are 1–4294967295)",
-        ),
-        ("invalid u16", "expected a whole number 0–65535"),
-        ("invalid u8", "expected a whole number 0–255"),
         (
             "untagged enum Multihop",
             "multihop is `true`, `false` or a TTL (1–255)",
