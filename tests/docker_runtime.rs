@@ -218,7 +218,7 @@ async fn networks_containers_exec_files_and_logs_on_the_real_engine() {
             [
                 "sh",
                 "-c",
-                "echo one; echo two; echo three >&2; exec sleep infinity",
+                "echo to-stderr >&2; sleep 1; echo one; echo two; exec sleep infinity",
             ]
             .map(String::from)
             .to_vec(),
@@ -250,7 +250,19 @@ async fn networks_containers_exec_files_and_logs_on_the_real_engine() {
         "static addresses before start"
     );
 
+    // Files can go in before the start, as rendered configs do.
+    let config = (
+        "/etc/metallab/early.conf".to_string(),
+        b"early\n".to_vec(),
+        0o644,
+    );
+    rt.upload_files(&container, &[config]).await.unwrap();
+
     rt.start_container(&container).await.unwrap();
+    assert_eq!(
+        sh(&rt, &container, "cat /etc/metallab/early.conf").await,
+        "early\n"
+    );
     let running = rt.inspect_container(&container).await.unwrap().unwrap();
     assert!(running.running);
     assert_eq!(running.networks, expected_networks);
@@ -387,14 +399,23 @@ async fn networks_containers_exec_files_and_logs_on_the_real_engine() {
     assert_eq!(state.exit_code, Some(4), "{state:?}");
     assert_eq!(sh(&rt, &container, "cat /tmp/detached").await, "detached\n");
 
-    // Logs: stdout and stderr of the main process; tail limits the lines.
-    let logs = rt.logs(&container, None).await.unwrap();
+    // Logs: stdout and stderr of the main process; tail limits the lines. Docker orders
+    // lines of the two streams only as its copiers deliver them, hence the second between
+    // the stderr line and the stdout lines in the container's command.
+    let mut logs = rt.logs(&container, None).await.unwrap();
+    for _ in 0..100 {
+        if logs.contains("two") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        logs = rt.logs(&container, None).await.unwrap();
+    }
     assert_eq!(
         logs.lines().collect::<Vec<_>>(),
-        vec!["one", "two", "three"],
+        vec!["to-stderr", "one", "two"],
         "{logs}"
     );
-    assert_eq!(rt.logs(&container, Some(1)).await.unwrap(), "three\n");
+    assert_eq!(rt.logs(&container, Some(1)).await.unwrap(), "two\n");
 
     // Stop keeps the configured addresses visible; remove makes everything go.
     rt.stop_container(&container, Duration::from_secs(5))
@@ -672,4 +693,52 @@ async fn engine_version_is_negotiated_down_to_the_engine() {
         "{version:?}"
     );
     assert!(version.to_string().contains(&version.server_version));
+}
+
+/// metallab's own linux image: built from the embedded context when missing (CI builds
+/// it beforehand), then found by tag without a rebuild, and listed as current.
+/// The image is kept: it is the one `metallab up` uses.
+#[tokio::test]
+async fn the_linux_router_image_is_built_once_and_listed_as_current() {
+    let Some(rt) = engine("the_linux_router_image_is_built_once_and_listed_as_current").await
+    else {
+        return;
+    };
+    let expected = images::image_tag(RouterKind::Linux, images::DEFAULT_BASE_IMAGE).unwrap();
+    let tag = images::ensure_image(
+        &rt,
+        RouterKind::Linux,
+        images::DEFAULT_BASE_IMAGE,
+        false,
+        |line| eprintln!("build: {line}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tag, expected);
+
+    let rebuilt_lines = Mutex::new(0usize);
+    let again = images::ensure_image(
+        &rt,
+        RouterKind::Linux,
+        images::DEFAULT_BASE_IMAGE,
+        false,
+        |_| *rebuilt_lines.lock().unwrap() += 1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, tag);
+    assert_eq!(
+        rebuilt_lines.into_inner().unwrap(),
+        0,
+        "an existing tag must not be rebuilt"
+    );
+
+    let listed = images::list_images(&rt).await.unwrap();
+    let ours = listed
+        .iter()
+        .find(|i| i.tags.contains(&tag))
+        .unwrap_or_else(|| panic!("{tag} not listed: {listed:?}"));
+    assert_eq!(ours.kind, "linux");
+    assert_eq!(ours.base_image, images::DEFAULT_BASE_IMAGE);
+    assert!(ours.current);
 }

@@ -441,7 +441,7 @@ impl DockerRuntime {
         let docker = Docker::connect_with_defaults().map_err(|e| unreachable_error(&e))?;
         let docker = docker.negotiate_version().await.map_err(|e| match e {
             bollard::errors::Error::DockerResponseServerError { .. } => {
-                Op::new("negotiate", ResourceKind::Exec, "version").error(e)
+                Op::new("negotiate", ResourceKind::Engine, "API version").error(e)
             }
             other => unreachable_error(&other),
         })?;
@@ -458,7 +458,7 @@ impl DockerRuntime {
             .docker
             .version()
             .await
-            .map_err(|e| Op::new("query", ResourceKind::Exec, "version").error(e))?;
+            .map_err(|e| Op::new("query", ResourceKind::Engine, "version").error(e))?;
         let client = self.docker.client_version();
         Ok(EngineVersion {
             server_version: v.version.unwrap_or_default(),
@@ -477,7 +477,9 @@ impl DockerRuntime {
     /// Returns the network id.
     pub async fn create_network(&self, spec: &NetworkSpec) -> Result<String> {
         let op = Op::new("create network", ResourceKind::Network, &spec.name);
-        if self.inspect_network(&spec.name).await?.is_some() {
+        // Docker resolves ids and id prefixes too: only a network of this very name counts.
+        let existing = self.inspect_network(&spec.name).await?;
+        if existing.is_some_and(|n| n.name == spec.name) {
             return Err(RuntimeError::AlreadyExists {
                 kind: ResourceKind::Network,
                 name: spec.name.clone(),

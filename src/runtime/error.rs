@@ -10,6 +10,7 @@ use std::time::Duration;
 /// What kind of Docker object an error is about (for messages and matching).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResourceKind {
+    Engine,
     Network,
     Container,
     Image,
@@ -19,6 +20,7 @@ pub enum ResourceKind {
 impl fmt::Display for ResourceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            ResourceKind::Engine => "engine",
             ResourceKind::Network => "network",
             ResourceKind::Container => "container",
             ResourceKind::Image => "image",

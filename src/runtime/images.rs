@@ -98,8 +98,9 @@ pub fn image_tag(kind: RouterKind, base_image: &str) -> Result<String, RuntimeEr
     Ok(tag_for_context(kind.as_str(), files, base_image))
 }
 
-/// Makes sure metallab's image for `kind` exists, building it when missing (or always when
-/// `force`). Build output lines go to `progress`. Returns the tag.
+/// Makes sure metallab's image for `kind` exists, building it when missing. `force`
+/// rebuilds it without the build cache (fresh packages). Build output lines go to
+/// `progress`. Returns the tag.
 pub async fn ensure_image(
     rt: &DockerRuntime,
     kind: RouterKind,
