@@ -1,0 +1,238 @@
+use super::*;
+use crate::plan::model::StaticRoute;
+use crate::render::fixtures;
+
+fn output(exit_code: i64, stdout: &str, stderr: &str) -> ExecOutput {
+    ExecOutput {
+        exit_code,
+        stdout: stdout.to_string(),
+        stderr: stderr.to_string(),
+    }
+}
+
+fn joined(commands: &[Vec<String>]) -> Vec<String> {
+    commands.iter().map(|argv| argv.join(" ")).collect()
+}
+
+// --- container ---------------------------------------------------------------------------
+
+#[test]
+fn every_kind_sleeps_as_pid_1() {
+    for kind in RouterKind::ALL {
+        assert_eq!(container_command(kind), vec!["sleep", "infinity"]);
+    }
+}
+
+#[test]
+fn only_frr_and_quagga_get_sys_admin() {
+    assert_eq!(
+        capabilities(RouterKind::Frr),
+        ["NET_ADMIN", "NET_RAW", "SYS_ADMIN"]
+    );
+    assert_eq!(
+        capabilities(RouterKind::Quagga),
+        ["NET_ADMIN", "NET_RAW", "SYS_ADMIN"]
+    );
+    for kind in [RouterKind::Bird, RouterKind::Gobgp, RouterKind::Linux] {
+        assert_eq!(capabilities(kind), ["NET_ADMIN", "NET_RAW"], "{kind}");
+    }
+}
+
+#[test]
+fn a_forwarding_host_forwards_without_reverse_path_filtering() {
+    let s = sysctls(&fixtures::linux_hop());
+    assert_eq!(s["net.ipv4.ip_forward"], "1");
+    assert_eq!(s["net.ipv4.conf.all.rp_filter"], "0");
+    assert_eq!(s["net.ipv4.conf.default.rp_filter"], "0");
+}
+
+#[test]
+fn a_single_homed_stub_keeps_the_kernel_defaults_except_forwarding() {
+    let s = sysctls(&fixtures::frr_ebgp());
+    assert_eq!(s.len(), 1);
+    assert_eq!(s["net.ipv4.ip_forward"], "0");
+}
+
+#[test]
+fn static_routes_or_multihop_sessions_relax_rp_filter() {
+    // frr3 has a static route and a multihop session.
+    assert_eq!(
+        sysctls(&fixtures::frr_multihop_bfd())["net.ipv4.conf.all.rp_filter"],
+        "0"
+    );
+    let mut multihop_only = fixtures::frr_multihop_bfd();
+    multihop_only.routes.clear();
+    assert_eq!(sysctls(&multihop_only)["net.ipv4.conf.all.rp_filter"], "0");
+    let mut routes_only = fixtures::frr_ebgp();
+    routes_only.routes = vec![StaticRoute {
+        to: "10.212.9.0/24".parse().unwrap(),
+        via: "10.212.1.1".parse().unwrap(),
+    }];
+    assert_eq!(sysctls(&routes_only)["net.ipv4.conf.all.rp_filter"], "0");
+}
+
+// --- start commands ----------------------------------------------------------------------
+
+#[test]
+fn start_commands_per_kind() {
+    insta::assert_yaml_snapshot!(
+        "start_frr_multihop",
+        start_commands(&fixtures::frr_multihop_bfd())
+    );
+    insta::assert_yaml_snapshot!(
+        "start_bird_multihop",
+        start_commands(&fixtures::bird_multihop_bfd())
+    );
+    insta::assert_yaml_snapshot!("start_gobgp", start_commands(&fixtures::gobgp_ebgp()));
+    insta::assert_yaml_snapshot!("start_quagga", start_commands(&fixtures::quagga_ebgp()));
+    insta::assert_yaml_snapshot!("start_linux_http", start_commands(&fixtures::linux_hop()));
+}
+
+#[test]
+fn start_commands_run_routes_then_daemon_then_announcements_then_http_then_exec() {
+    let mut r = fixtures::gobgp_ebgp();
+    r.routes = vec![StaticRoute {
+        to: "10.212.9.0/24".parse().unwrap(),
+        via: "10.212.1.1".parse().unwrap(),
+    }];
+    r.http_server = Some(80);
+    r.exec = vec!["echo one".into(), "touch /tmp/two".into()];
+    let commands = joined(&start_commands(&r));
+    assert_eq!(commands.len(), 6, "{commands:#?}");
+    assert_eq!(commands[0], "ip route replace 10.212.9.0/24 via 10.212.1.1");
+    assert!(commands[1].starts_with("sh -c gobgpd -f /etc/gobgp/gobgpd.toml"));
+    assert_eq!(
+        commands[2],
+        "gobgp global rib add -a ipv4 203.0.113.16/28 origin igp"
+    );
+    assert_eq!(commands[3], "busybox httpd -p 80 -h /var/www/metallab");
+    assert_eq!(commands[4], "sh -c echo one");
+    assert_eq!(commands[5], "sh -c touch /tmp/two");
+}
+
+#[test]
+fn quagga_starts_zebra_before_bgpd() {
+    let commands = joined(&start_commands(&fixtures::quagga_ebgp()));
+    let zebra = commands
+        .iter()
+        .position(|c| c.starts_with("zebra -d"))
+        .unwrap();
+    let bgpd = commands
+        .iter()
+        .position(|c| c.starts_with("bgpd -d"))
+        .unwrap();
+    assert!(zebra < bgpd);
+}
+
+#[test]
+fn only_gobgp_announces_by_command() {
+    for r in [
+        fixtures::frr_ebgp(),
+        fixtures::bird_ebgp(),
+        fixtures::quagga_ebgp(),
+    ] {
+        assert!(
+            !joined(&start_commands(&r))
+                .iter()
+                .any(|c| c.contains("rib add")),
+            "{}",
+            r.name
+        );
+    }
+}
+
+#[test]
+fn the_gobgp_daemon_command_detaches_and_waits_for_the_api() {
+    let commands = start_commands(&fixtures::gobgp_ebgp());
+    let script = &commands[0][2];
+    assert!(
+        script.contains("</dev/null >/var/log/gobgpd.log 2>&1 &"),
+        "{script}"
+    );
+    assert!(script.contains("until gobgp global"), "{script}");
+    assert!(script.contains("--api-hosts 127.0.0.1:50051"), "{script}");
+}
+
+#[test]
+fn a_linux_host_without_extras_runs_nothing() {
+    let mut r = fixtures::linux_hop();
+    r.http_server = None;
+    assert!(start_commands(&r).is_empty());
+    assert_eq!(ready_command(RouterKind::Linux), None);
+}
+
+// --- readiness (outputs recorded from the real daemons in the metallab-dev images) --------
+
+#[test]
+fn frr_is_ready_when_zebra_bgpd_and_bfdd_answer() {
+    let running = output(0, " zebra bgpd watchfrr staticd bfdd\n", "");
+    assert!(is_ready(RouterKind::Frr, &running));
+    // Before frrinit.sh ran.
+    let not_started = output(1, "", "Exiting: failed to connect to any daemons.\n");
+    assert!(!is_ready(RouterKind::Frr, &not_started));
+    // zebra without SYS_ADMIN exits at start; watchfrr keeps the others waiting.
+    let without_zebra = output(0, " watchfrr staticd\n", "");
+    assert!(!is_ready(RouterKind::Frr, &without_zebra));
+    let without_bfdd = output(0, " zebra bgpd watchfrr staticd\n", "");
+    assert!(!is_ready(RouterKind::Frr, &without_bfdd));
+}
+
+#[test]
+fn bird_is_ready_when_the_daemon_says_so() {
+    let running = output(
+        0,
+        "BIRD 2.0.12 ready.\nBIRD 2.0.12\nRouter ID is 10.212.1.12\nHostname is bird1\n\
+         Current server time is 2026-11-21 05:55:12.741\nLast reboot on 2026-11-21 05:51:58.957\n\
+         Last reconfiguration on 2026-11-21 05:51:58.957\nDaemon is up and running\n",
+        "",
+    );
+    assert!(is_ready(RouterKind::Bird, &running));
+    let not_started = output(
+        1,
+        "",
+        "Unable to connect to server control socket (/run/bird/bird.ctl): No such file or directory\n",
+    );
+    assert!(!is_ready(RouterKind::Bird, &not_started));
+}
+
+#[test]
+fn gobgp_is_ready_when_its_api_answers() {
+    let running = output(
+        0,
+        "AS:        64503\nRouter-ID: 10.212.1.13\nListening Port: 179, Addresses: 10.212.1.13\n",
+        "",
+    );
+    assert!(is_ready(RouterKind::Gobgp, &running));
+    let not_started = output(1, "", "context deadline exceeded\n");
+    assert!(!is_ready(RouterKind::Gobgp, &not_started));
+}
+
+#[test]
+fn quagga_is_ready_when_both_daemons_answer() {
+    // `show version` output from /work/shared/fixtures/quagga/show-version.txt.
+    let running = output(
+        0,
+        "Quagga 1.2.4 ().\nCopyright 1996-2005 Kunihiro Ishiguro, et al.\n",
+        "",
+    );
+    assert!(is_ready(RouterKind::Quagga, &running));
+    let not_started = output(1, "", "Exiting: failed to connect to any daemons.\n");
+    assert!(!is_ready(RouterKind::Quagga, &not_started));
+}
+
+#[test]
+fn ready_commands_per_kind() {
+    assert_eq!(
+        ready_command(RouterKind::Frr).unwrap().join(" "),
+        "vtysh -c show daemons"
+    );
+    assert_eq!(
+        ready_command(RouterKind::Bird).unwrap().join(" "),
+        "birdc show status"
+    );
+    assert_eq!(
+        ready_command(RouterKind::Gobgp).unwrap().join(" "),
+        "gobgp global"
+    );
+    assert!(ready_command(RouterKind::Quagga).unwrap()[2].contains("vtysh -d bgpd"));
+}

@@ -1,0 +1,325 @@
+use super::*;
+use crate::plan::model::BfdTimers;
+use crate::render::fixtures;
+
+/// All files of a router as one text, each under a header with its path and mode.
+fn rendered(router: &PlannedRouter) -> String {
+    render_router(router)
+        .unwrap()
+        .iter()
+        .map(|f| format!("### {} ({:o})\n{}", f.path, f.mode, f.contents))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn file_of(router: &PlannedRouter, path: &str) -> String {
+    render_router(router)
+        .unwrap()
+        .into_iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("{} has no {path}", router.name))
+        .contents
+}
+
+// --- snapshots: every kind and feature ----------------------------------------------------
+
+#[test]
+fn frr_configs() {
+    insta::assert_snapshot!("frr_ebgp", rendered(&fixtures::frr_ebgp()));
+    insta::assert_snapshot!(
+        "frr_ibgp_with_single_hop_bfd",
+        rendered(&fixtures::frr_ibgp())
+    );
+    insta::assert_snapshot!("frr_multihop_bfd", rendered(&fixtures::frr_multihop_bfd()));
+    insta::assert_snapshot!(
+        "frr_password_hold_time",
+        rendered(&fixtures::frr_password())
+    );
+    insta::assert_snapshot!(
+        "frr_transit",
+        rendered(&fixtures::transit(fixtures::frr_ebgp()))
+    );
+    insta::assert_snapshot!(
+        "frr_no_sessions",
+        rendered(&fixtures::lonely(fixtures::frr_ebgp()))
+    );
+}
+
+#[test]
+fn bird_configs() {
+    insta::assert_snapshot!("bird_ebgp", rendered(&fixtures::bird_ebgp()));
+    insta::assert_snapshot!(
+        "bird_ibgp_with_single_hop_bfd",
+        rendered(&fixtures::bird_ibgp())
+    );
+    insta::assert_snapshot!(
+        "bird_multihop_bfd",
+        rendered(&fixtures::bird_multihop_bfd())
+    );
+    insta::assert_snapshot!(
+        "bird_password_passive",
+        rendered(&fixtures::bird_password())
+    );
+    insta::assert_snapshot!(
+        "bird_transit",
+        rendered(&fixtures::transit(fixtures::bird_ebgp()))
+    );
+    insta::assert_snapshot!(
+        "bird_no_sessions",
+        rendered(&fixtures::lonely(fixtures::bird_ebgp()))
+    );
+}
+
+#[test]
+fn gobgp_configs() {
+    let mut multihop = fixtures::gobgp_ebgp();
+    multihop.sessions[0].multihop = Some(3);
+    multihop.sessions[0].bfd = Some(BfdTimers::default());
+    insta::assert_snapshot!("gobgp_ebgp", rendered(&fixtures::gobgp_ebgp()));
+    insta::assert_snapshot!("gobgp_ibgp", rendered(&fixtures::gobgp_ibgp()));
+    insta::assert_snapshot!("gobgp_multihop_bfd_unsupported", rendered(&multihop));
+    insta::assert_snapshot!(
+        "gobgp_password_passive",
+        rendered(&fixtures::gobgp_password())
+    );
+    insta::assert_snapshot!(
+        "gobgp_transit",
+        rendered(&fixtures::transit(fixtures::gobgp_ebgp()))
+    );
+    insta::assert_snapshot!(
+        "gobgp_no_sessions",
+        rendered(&fixtures::lonely(fixtures::gobgp_ebgp()))
+    );
+}
+
+#[test]
+fn quagga_configs() {
+    let mut multihop = fixtures::quagga_ebgp();
+    multihop.sessions[0].multihop = Some(2);
+    multihop.sessions[0].bfd = Some(BfdTimers::default());
+    insta::assert_snapshot!("quagga_ebgp", rendered(&fixtures::quagga_ebgp()));
+    insta::assert_snapshot!("quagga_ibgp", rendered(&fixtures::quagga_ibgp()));
+    insta::assert_snapshot!("quagga_multihop_bfd_unsupported", rendered(&multihop));
+    insta::assert_snapshot!(
+        "quagga_password_passive",
+        rendered(&fixtures::quagga_password())
+    );
+    insta::assert_snapshot!(
+        "quagga_transit",
+        rendered(&fixtures::transit(fixtures::quagga_ebgp()))
+    );
+    insta::assert_snapshot!(
+        "quagga_no_sessions",
+        rendered(&fixtures::lonely(fixtures::quagga_ebgp()))
+    );
+}
+
+#[test]
+fn linux_configs() {
+    insta::assert_snapshot!("linux_http_server", rendered(&fixtures::linux_hop()));
+    let mut plain = fixtures::linux_hop();
+    plain.http_server = None;
+    assert!(render_router(&plain).unwrap().is_empty());
+}
+
+// --- behaviour the snapshots must not lose ------------------------------------------------
+
+#[test]
+fn stubs_export_only_their_own_prefixes() {
+    let frr = file_of(&fixtures::frr_ebgp(), paths::FRR_CONF);
+    assert!(frr.contains("neighbor 10.212.1.12 route-map METALLAB-ANNOUNCED-ONLY out"));
+    assert!(frr.contains("ip prefix-list METALLAB-ANNOUNCED seq 5 permit 192.0.2.16/28"));
+    let bird = file_of(&fixtures::bird_ebgp(), paths::BIRD_CONF);
+    assert!(!bird.contains("RTS_BGP then accept"));
+    let gobgp = file_of(&fixtures::gobgp_ebgp(), paths::GOBGP_CONF);
+    assert!(gobgp.contains("default-export-policy = \"reject-route\""));
+}
+
+#[test]
+fn transit_routers_have_no_export_restriction() {
+    let frr = file_of(&fixtures::transit(fixtures::frr_ebgp()), paths::FRR_CONF);
+    assert!(!frr.contains("route-map"));
+    let bird = file_of(&fixtures::transit(fixtures::bird_ebgp()), paths::BIRD_CONF);
+    assert!(bird.contains("if source = RTS_BGP then accept;"));
+    let gobgp = file_of(
+        &fixtures::transit(fixtures::gobgp_ebgp()),
+        paths::GOBGP_CONF,
+    );
+    assert!(!gobgp.contains("apply-policy"));
+}
+
+#[test]
+fn a_stub_announcing_nothing_denies_everything() {
+    let mut frr = fixtures::frr_ebgp();
+    frr.announce.clear();
+    let conf = file_of(&frr, paths::FRR_CONF);
+    assert!(conf.contains("route-map METALLAB-ANNOUNCED-ONLY deny 10"));
+    assert!(!conf.contains("ip prefix-list"));
+    let mut gobgp = fixtures::gobgp_ebgp();
+    gobgp.announce.clear();
+    let conf = file_of(&gobgp, paths::GOBGP_CONF);
+    assert!(conf.contains("default-export-policy = \"reject-route\""));
+    assert!(!conf.contains("prefix-set"));
+}
+
+#[test]
+fn ibgp_sessions_set_next_hop_self_and_bird_keeps_them_single_hop() {
+    let frr = file_of(&fixtures::frr_ibgp(), paths::FRR_CONF);
+    assert!(frr.contains("neighbor 10.212.1.22 next-hop-self"));
+    let bird = file_of(&fixtures::bird_ibgp(), paths::BIRD_CONF);
+    assert!(bird.contains("  direct;\n"));
+    assert!(bird.contains("next hop self;"));
+    let ebgp = file_of(&fixtures::bird_ebgp(), paths::BIRD_CONF);
+    assert!(!ebgp.contains("direct;\n") && !ebgp.contains("next hop self"));
+}
+
+#[test]
+fn a_session_asn_other_than_the_router_asn_becomes_local_as() {
+    let mut frr = fixtures::frr_ebgp();
+    frr.sessions[0].local_asn = 64999;
+    let conf = file_of(&frr, paths::FRR_CONF);
+    assert!(conf.contains("neighbor 10.212.1.12 local-as 64999 no-prepend replace-as"));
+    let mut gobgp = fixtures::gobgp_ebgp();
+    gobgp.sessions[0].local_asn = 64999;
+    assert!(file_of(&gobgp, paths::GOBGP_CONF).contains("local-as = 64999"));
+}
+
+#[test]
+fn toml_strings_are_escaped() {
+    let mut gobgp = fixtures::gobgp_password();
+    gobgp.sessions[0].password = Some(r#"a"b\c"#.into());
+    let conf = file_of(&gobgp, paths::GOBGP_CONF);
+    assert!(conf.contains(r#"auth-password = "a\"b\\c""#), "{conf}");
+}
+
+#[test]
+fn every_config_file_has_an_absolute_path_and_is_readable() {
+    for router in fixtures::scratch_lab()
+        .iter()
+        .chain(&fixtures::ecmp_transit_lab())
+    {
+        for f in render_router(router).unwrap() {
+            assert!(f.path.starts_with('/'), "{}", f.path);
+            assert_eq!(f.mode, 0o644);
+            assert!(
+                f.contents.ends_with('\n'),
+                "{} does not end with a newline",
+                f.path
+            );
+        }
+    }
+}
+
+// --- errors -------------------------------------------------------------------------------
+
+#[test]
+fn a_bgp_router_without_asn_is_an_error() {
+    let mut r = fixtures::bird_ebgp();
+    r.asn = None;
+    assert!(matches!(
+        render_router(&r),
+        Err(RenderError::MissingAsn { .. })
+    ));
+    let mut gobgp = fixtures::lonely(fixtures::gobgp_ebgp());
+    gobgp.asn = None;
+    assert!(matches!(
+        render_router(&gobgp),
+        Err(RenderError::MissingAsn { .. })
+    ));
+}
+
+#[test]
+fn frr_and_bird_without_asn_or_sessions_render_without_bgp() {
+    let mut frr = fixtures::lonely(fixtures::frr_ebgp());
+    frr.asn = None;
+    assert!(!file_of(&frr, paths::FRR_CONF).contains("router bgp"));
+    let mut bird = fixtures::lonely(fixtures::bird_ebgp());
+    bird.asn = None;
+    assert!(!file_of(&bird, paths::BIRD_CONF).contains("protocol bgp"));
+}
+
+#[test]
+fn passwords_the_config_syntax_cannot_carry_are_errors() {
+    let cases = [
+        (fixtures::frr_password(), "two words"),
+        (fixtures::frr_password(), ""),
+        (fixtures::quagga_password(), "tab\there"),
+        (fixtures::bird_password(), "quote\"inside"),
+        (fixtures::bird_password(), "back\\slash"),
+        (fixtures::gobgp_password(), &"x".repeat(81)),
+    ];
+    for (mut router, password) in cases {
+        router.sessions[0].password = Some(password.to_string());
+        let err = render_router(&router).unwrap_err();
+        assert!(
+            matches!(err, RenderError::UnsupportedPassword { .. }),
+            "{password:?}: {err}"
+        );
+    }
+    // The same quote is fine where the syntax can escape it.
+    let mut gobgp = fixtures::gobgp_password();
+    gobgp.sessions[0].password = Some("quote\"inside".into());
+    assert!(render_router(&gobgp).is_ok());
+}
+
+#[test]
+fn errors_name_the_router_and_session() {
+    let mut r = fixtures::frr_password();
+    r.sessions[0].password = Some("two words".into());
+    let message = render_router(&r).unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "router frr4: the password of session bird4 contains whitespace or control characters"
+    );
+}
+
+/// Renders every scratch-lab router into METALLAB_RENDER_DIR (default
+/// /tmp/metallab-render), with its start commands, sysctls, capabilities and interfaces,
+/// for trying the configs against the real daemons by hand.
+#[test]
+#[ignore = "writes files for manual verification with the real daemons"]
+fn dump_scratch_lab_configs() {
+    let root =
+        std::env::var("METALLAB_RENDER_DIR").unwrap_or_else(|_| "/tmp/metallab-render".into());
+    let routers = fixtures::scratch_lab()
+        .into_iter()
+        .chain(fixtures::routed_segment_lab())
+        .chain(fixtures::ecmp_transit_lab())
+        .chain([
+            fixtures::quagga_ebgp(),
+            fixtures::quagga_ibgp(),
+            fixtures::quagga_password(),
+        ]);
+    for router in routers {
+        let dir = std::path::Path::new(&root).join(&router.name);
+        for f in render_router(&router).unwrap() {
+            let dest = dir.join(f.path.trim_start_matches('/'));
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::write(&dest, &f.contents).unwrap();
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        let lines = |items: Vec<String>| items.join("\n") + "\n";
+        let commands = crate::drivers::start_commands(&router)
+            .iter()
+            .map(|argv| serde_json::to_string(argv).unwrap())
+            .collect();
+        std::fs::write(dir.join("start-commands.jsonl"), lines(commands)).unwrap();
+        let sysctls = crate::drivers::sysctls(&router)
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        std::fs::write(dir.join("sysctls"), lines(sysctls)).unwrap();
+        let interfaces = router
+            .interfaces
+            .iter()
+            .map(|i| format!("{} {}", i.network, i.ip))
+            .collect();
+        std::fs::write(dir.join("interfaces"), lines(interfaces)).unwrap();
+        std::fs::write(dir.join("image"), format!("{}\n", router.image)).unwrap();
+        let caps = crate::drivers::capabilities(router.kind)
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        std::fs::write(dir.join("caps"), lines(caps)).unwrap();
+    }
+}
