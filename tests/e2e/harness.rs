@@ -1,0 +1,170 @@
+//! Shared harness for end-to-end tests: runs the real `metallab` binary against the real
+//! Docker engine, each lab under its own name and state directory, and removes everything
+//! the test created when it ends — also when an assertion fails (Drop).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_metallab");
+
+/// End-to-end tests need a Docker engine. Under CI (or METALLAB_REQUIRE_DOCKER) a missing
+/// engine is a failure, never a skip.
+pub fn docker_available() -> bool {
+    let ok = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let required = std::env::var_os("CI").is_some_and(|v| v != "false" && !v.is_empty())
+        || std::env::var_os("METALLAB_REQUIRE_DOCKER").is_some();
+    if !ok && required {
+        panic!("Docker engine unreachable, and CI/METALLAB_REQUIRE_DOCKER forbids skipping end-to-end tests");
+    }
+    if !ok {
+        eprintln!("SKIP: no Docker engine (set CI=true to make this a failure)");
+    }
+    ok
+}
+
+pub struct Lab {
+    pub name: String,
+    pub topology: PathBuf,
+    state_dir: tempfile::TempDir,
+}
+
+impl Lab {
+    /// A copy of a built-in topology file under a test-specific lab name, so a user's own
+    /// lab of the same topology is never touched.
+    pub fn from_topology(file: &str, name: &str) -> Lab {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies").join(file);
+        let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        let original = text
+            .lines()
+            .find_map(|l| l.strip_prefix("name:"))
+            .expect("topology has a name")
+            .trim()
+            .to_string();
+        let text = text.replacen(&format!("name: {original}"), &format!("name: {name}"), 1);
+        let state_dir = tempfile::tempdir().expect("temp dir");
+        let topology = state_dir.path().join(file);
+        std::fs::write(&topology, text).expect("write topology copy");
+        Lab {
+            name: name.to_string(),
+            topology,
+            state_dir,
+        }
+    }
+
+    pub fn metallab(&self, args: &[&str]) -> Output {
+        let out = Command::new(BIN)
+            .args(["--progress", "never"])
+            .args(args)
+            .env("METALLAB_STATE_DIR", self.state_dir.path())
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("run metallab");
+        eprintln!(
+            "$ metallab {}\n[exit {:?}]\n--- stdout\n{}--- stderr\n{}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    pub fn topology_arg(&self) -> &str {
+        self.topology.to_str().expect("utf-8 path")
+    }
+
+    pub fn container(&self, router: &str) -> String {
+        format!("metallab-{}-{router}", self.name)
+    }
+
+    pub fn network(&self, net: &str) -> String {
+        format!("metallab-{}-{net}", self.name)
+    }
+
+    /// Runs `metallab check -o json` and returns (exit code, names of failed checks,
+    /// names of passed checks).
+    pub fn check(&self, timeout: &str) -> (i32, Vec<String>, Vec<String>) {
+        let out = self.metallab(&["check", &self.name, "-o", "json", "--timeout", timeout]);
+        let code = out.status.code().expect("exit code");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("check -o json printed invalid JSON ({e})"));
+        let results = v
+            .get("checks")
+            .and_then(|c| c.as_array())
+            .or_else(|| v.as_array())
+            .expect("a list of check results")
+            .clone();
+        let mut failed = vec![];
+        let mut passed = vec![];
+        for r in results {
+            let name = r["name"].as_str().expect("check name").to_string();
+            match r["status"].as_str() {
+                Some("passed") => passed.push(name),
+                _ => failed.push(name),
+            }
+        }
+        failed.sort();
+        passed.sort();
+        (code, failed, passed)
+    }
+
+    /// Docker resources carrying this lab's label.
+    pub fn leftovers(&self) -> (Vec<String>, Vec<String>) {
+        let filter = format!("label=io.metallab.lab={}", self.name);
+        let list = |args: &[&str]| -> Vec<String> {
+            let out = Command::new("docker").args(args).output().expect("docker");
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        (
+            list(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]),
+            list(&["network", "ls", "--filter", &filter, "--format", "{{.Name}}"]),
+        )
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // metallab's own down first; then a label sweep with the Docker CLI in case the
+        // binary itself is what broke.
+        let _ = Command::new(BIN)
+            .args(["--progress", "never", "down", "--name", &self.name])
+            .env("METALLAB_STATE_DIR", self.state_dir.path())
+            .output();
+        let (containers, networks) = self.leftovers();
+        for c in containers {
+            let _ = Command::new("docker").args(["rm", "-f", &c]).output();
+        }
+        for n in networks {
+            let _ = Command::new("docker").args(["network", "rm", &n]).output();
+        }
+    }
+}
+
+pub fn docker(args: &[&str]) -> Output {
+    let out = Command::new("docker").args(args).output().expect("docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Check names from a list that mention any of the given words.
+pub fn mentioning(names: &[String], words: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = names
+        .iter()
+        .filter(|n| words.iter().any(|w| n.contains(w)))
+        .cloned()
+        .collect();
+    v.sort();
+    v
+}
