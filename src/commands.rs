@@ -411,16 +411,16 @@ fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {
 
 fn parse_kinds(kinds: &[String]) -> Result<Vec<RouterKind>> {
     if kinds.is_empty() {
-        return Ok(images::buildable_kinds().to_vec());
+        return Ok(images::kinds_with_images().to_vec());
     }
     kinds
         .iter()
         .map(|k| {
             let kind: RouterKind = k.parse().map_err(|e: String| Failure::msg(e, "metallab images build frr bird"))?;
-            if !images::buildable_kinds().contains(&kind) {
+            if !images::kinds_with_images().contains(&kind) {
                 return Err(Failure::msg(
                     format!("metallab has no built-in image for {kind}"),
-                    format!("give the router an `image:` of your own (buildable here: {})", kind_list(images::buildable_kinds())),
+                    format!("give the router an `image:` of your own (buildable here: {})", kind_list(images::kinds_with_images())),
                 ));
             }
             Ok(kind)
@@ -467,7 +467,7 @@ async fn cmd_images(g: &GlobalOpts, progress: &Progress, c: ImagesCommand) -> Re
                 OutputFormat::Table => {
                     let rows: Vec<Vec<String>> = list
                         .iter()
-                        .map(|i| vec![i.kind.clone(), i.tag.clone(), if i.current { "current".into() } else { "stale".into() }])
+                        .map(|i| vec![i.kind.clone(), i.tags.join(","), if i.current { "current".into() } else { "stale".into() }])
                         .collect();
                     print!("{}", inspect::table(&["KIND", "TAG", "STATE"], &rows));
                 }
@@ -475,8 +475,12 @@ async fn cmd_images(g: &GlobalOpts, progress: &Progress, c: ImagesCommand) -> Re
             Ok(())
         }
         ImagesCommand::Prune => {
-            let removed = images::prune(&rt).await?;
+            let report = images::prune(&rt).await?;
+            let removed = &report.removed;
             progress.println(format!("removed {} stale image(s){}", removed.len(), if removed.is_empty() { String::new() } else { format!(": {}", removed.join(", ")) }));
+            for (tag, why) in &report.kept {
+                progress.println(format!("kept {tag}: {why}"));
+            }
             Ok(())
         }
     }

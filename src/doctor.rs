@@ -25,7 +25,7 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
                     item: "docker engine".into(),
                     ok: true,
                     required: true,
-                    detail: v,
+                    detail: v.to_string(),
                     hint: None,
                 }),
                 Err(e) => findings.push(Finding { item: "docker engine".into(), ok: false, required: true, detail: e.to_string(), hint: e.hint() }),
@@ -39,8 +39,8 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
                 detail: if has_base { "present".into() } else { "missing (pulled on first image build)".into() },
                 hint: (!has_base).then(|| format!("docker pull {base} (offline: debootstrap bookworm DIR && tar -C DIR -c . | docker import - {base})")),
             });
-            for &kind in images::buildable_kinds() {
-                let tag = images::image_tag(kind);
+            for &kind in images::kinds_with_images() {
+                let Ok(tag) = images::image_tag(kind, &base) else { continue };
                 let present = rt.image_exists(&tag).await.unwrap_or(false);
                 findings.push(Finding {
                     item: format!("image {kind}"),

@@ -32,7 +32,7 @@ impl EngineError {
     pub fn hint(&self) -> Option<String> {
         match self {
             EngineError::Setup { hint, .. } => hint.clone(),
-            EngineError::Runtime(e) => e.hint().map(str::to_string),
+            EngineError::Runtime(e) => e.hint(),
         }
     }
 }

@@ -114,14 +114,12 @@ async fn preflight(rt: &DockerRuntime, plan: &Plan) -> Result<(), EngineError> {
                 continue;
             }
             for subnet in &other.subnets {
-                if let Ok(net) = subnet.parse::<ipnet::IpNet>() {
-                    let mine = ipnet::IpNet::V4(planned.subnet);
-                    if net.contains(&mine.network()) || mine.contains(&net.network()) {
-                        problems.push(format!(
-                            "network {} ({}) overlaps Docker network {} ({subnet})",
-                            planned.name, planned.subnet, other.name
-                        ));
-                    }
+                let mine = ipnet::IpNet::V4(planned.subnet);
+                if subnet.contains(&mine.network()) || mine.contains(&subnet.network()) {
+                    problems.push(format!(
+                        "network {} ({}) overlaps Docker network {} ({subnet})",
+                        planned.name, planned.subnet, other.name
+                    ));
                 }
             }
         }
@@ -222,7 +220,7 @@ async fn ensure_images(
     }
     let jobs = kinds.into_iter().map(|kind| async move {
         let step = progress.step("image", format!("{kind}"));
-        let tag = images::image_tag(kind);
+        let tag = images::image_tag(kind, base_image)?;
         if rt.image_exists(&tag).await? {
             step.done(format!("{tag} present"));
             return Ok((kind, tag));
