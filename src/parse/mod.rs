@@ -1,1 +1,285 @@
 //! Pure parsers of router CLI output into the normalized `state` model.
+//!
+//! One module per daemon, each tested on output recorded from the real daemon
+//! (`tests/fixtures/<daemon>/`). Every parser takes the command's stdout exactly as printed
+//! and either returns the normalized records or a [`ParseError`] naming the daemon, the
+//! command and what was wrong. Daemon error texts (vtysh `% …`, birdc's socket errors,
+//! gobgp's `{"error": …}`, Quagga's silent empty output) are errors, never "no peers".
+
+pub mod bird;
+pub mod frr;
+pub mod gobgp;
+pub mod iproute;
+pub mod quagga;
+
+use std::net::IpAddr;
+
+use crate::state::Origin;
+
+/// The program whose output was being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    Frr,
+    Bird,
+    Gobgp,
+    Quagga,
+    Iproute,
+}
+
+impl Tool {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tool::Frr => "FRR",
+            Tool::Bird => "BIRD",
+            Tool::Gobgp => "GoBGP",
+            Tool::Quagga => "Quagga",
+            Tool::Iproute => "iproute2",
+        }
+    }
+}
+
+impl std::fmt::Display for Tool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a router's CLI output could not be turned into state.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// The daemon answered with an error instead of data (not running, unknown command…).
+    #[error("{tool} `{command}`: the daemon reported an error: {message}")]
+    Daemon {
+        tool: Tool,
+        command: &'static str,
+        message: String,
+    },
+    /// The command exited non-zero without a recognised error text.
+    #[error("{tool} `{command}` failed with exit code {exit_code}: {message}")]
+    CommandFailed {
+        tool: Tool,
+        command: &'static str,
+        exit_code: i64,
+        message: String,
+    },
+    /// The command printed nothing where data (or at least a header) was due: the daemon is
+    /// not reachable or not configured. Never read as "no peers".
+    #[error("{tool} `{command}` printed nothing: {hint}")]
+    Empty {
+        tool: Tool,
+        command: &'static str,
+        hint: &'static str,
+    },
+    #[error("{tool} `{command}`: invalid JSON: {source}")]
+    Json {
+        tool: Tool,
+        command: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The output had a shape this parser does not know.
+    #[error("{tool} `{command}`: unexpected output{}: {what}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
+    Unexpected {
+        tool: Tool,
+        command: &'static str,
+        /// 1-based line of the output, when the problem is on one line.
+        line: Option<usize>,
+        what: String,
+    },
+    /// The caller asked a router kind for a state part it does not have.
+    #[error("{kind} routers have no {part} state to read")]
+    Unsupported {
+        kind: &'static str,
+        part: &'static str,
+    },
+}
+
+impl ParseError {
+    /// Whether the daemon itself said it is unavailable or failing (as opposed to output this
+    /// parser did not understand): checks treat it as "router not ready yet" and keep polling.
+    pub fn is_daemon_error(&self) -> bool {
+        matches!(
+            self,
+            ParseError::Daemon { .. } | ParseError::CommandFailed { .. } | ParseError::Empty { .. }
+        )
+    }
+}
+
+/// Where a parser is: which tool and command, to build errors tersely.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx {
+    pub tool: Tool,
+    pub command: &'static str,
+}
+
+impl Ctx {
+    pub(crate) const fn new(tool: Tool, command: &'static str) -> Ctx {
+        Ctx { tool, command }
+    }
+
+    pub(crate) fn unexpected(self, line: Option<usize>, what: impl Into<String>) -> ParseError {
+        ParseError::Unexpected {
+            tool: self.tool,
+            command: self.command,
+            line,
+            what: what.into(),
+        }
+    }
+
+    pub(crate) fn daemon(self, message: impl Into<String>) -> ParseError {
+        ParseError::Daemon {
+            tool: self.tool,
+            command: self.command,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn empty(self, hint: &'static str) -> ParseError {
+        ParseError::Empty {
+            tool: self.tool,
+            command: self.command,
+            hint,
+        }
+    }
+
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(self, text: &str) -> Result<T, ParseError> {
+        serde_json::from_str(text).map_err(|source| ParseError::Json {
+            tool: self.tool,
+            command: self.command,
+            source,
+        })
+    }
+
+    pub(crate) fn ip(self, text: &str, line: Option<usize>) -> Result<IpAddr, ParseError> {
+        text.trim()
+            .parse()
+            .map_err(|_| self.unexpected(line, format!("`{text}` is not an IP address")))
+    }
+}
+
+/// Well-known communities (RFC 1997, 7999, 8326, 8642…) by the names daemons print,
+/// normalized to `a:b` so a check written as `65535:65281` matches every daemon.
+pub(crate) fn well_known_community(name: &str) -> Option<&'static str> {
+    let key: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    Some(match key.as_str() {
+        "noexport" => "65535:65281",
+        "noadvertise" => "65535:65282",
+        "noexportsubconfed" | "localas" => "65535:65283",
+        "nopeer" => "65535:65284",
+        "blackhole" => "65535:666",
+        "gshut" | "gracefulshutdown" => "65535:0",
+        "acceptown" => "65535:1",
+        "llgrstale" => "65535:6",
+        "nollgr" => "65535:7",
+        "internet" => "0:0",
+        _ => return None,
+    })
+}
+
+/// A standard community from its 32-bit value.
+pub(crate) fn community_from_u32(value: u32) -> String {
+    format!("{}:{}", value >> 16, value & 0xffff)
+}
+
+/// A large community in the model's notation.
+pub(crate) fn large_community(global: u32, local1: u32, local2: u32) -> String {
+    format!("large:{global}:{local1}:{local2}")
+}
+
+/// Origin names as daemons print them (`IGP`, `igp`, `i`, `incomplete`, `?`…).
+pub(crate) fn origin_from_name(name: &str) -> Option<Origin> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "igp" | "i" => Some(Origin::Igp),
+        "egp" | "e" => Some(Origin::Egp),
+        "incomplete" | "?" => Some(Origin::Incomplete),
+        _ => None,
+    }
+}
+
+/// Every AS number in an AS-path text, in order, whatever the set/confed punctuation
+/// (`64500 {64501,64502}`, `(65001) 64500`).
+pub(crate) fn as_numbers(text: &str) -> Result<Vec<u32>, String> {
+    text.split(|c: char| c.is_whitespace() || "{}(),[]".contains(c))
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<u32>()
+                .map_err(|_| format!("`{t}` is not an AS number"))
+        })
+        .collect()
+}
+
+/// A next hop that means "none" (locally originated): 0.0.0.0 or ::.
+pub(crate) fn real_next_hop(ip: IpAddr) -> Option<IpAddr> {
+    (!ip.is_unspecified()).then_some(ip)
+}
+
+/// The first line of `text` that says something, for error messages.
+pub(crate) fn first_meaningful_line(text: &str) -> Option<&str> {
+    text.lines().map(str::trim).find(|l| !l.is_empty())
+}
+
+/// Test helper: the raw command output of a recorded fixture, i.e. everything after its
+/// three `# daemon/command/lab` header lines. Parsers never see the header.
+#[cfg(test)]
+pub(crate) fn fixture_body(recorded: &str) -> &str {
+    let mut rest = recorded;
+    for expected in ["# daemon: ", "# command: ", "# lab: "] {
+        assert!(
+            rest.starts_with(expected),
+            "fixture header line should start with {expected:?}"
+        );
+        rest = match rest.find('\n') {
+            Some(i) => &rest[i + 1..],
+            None => "",
+        };
+    }
+    rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_body_strips_exactly_three_header_lines() {
+        let recorded = "# daemon: X 1\n# command: x\n# lab: y\n\nline\n";
+        assert_eq!(fixture_body(recorded), "\nline\n");
+    }
+
+    #[test]
+    fn well_known_communities_normalize_across_spellings() {
+        assert_eq!(well_known_community("noExport"), Some("65535:65281"));
+        assert_eq!(well_known_community("no-export"), Some("65535:65281"));
+        assert_eq!(well_known_community("NO_ADVERTISE"), Some("65535:65282"));
+        assert_eq!(well_known_community("64500:1"), None);
+    }
+
+    #[test]
+    fn communities_from_numbers() {
+        assert_eq!(community_from_u32(4227072100), "64500:100");
+        assert_eq!(community_from_u32(4294967041), "65535:65281");
+        assert_eq!(large_community(64500, 1, 2), "large:64500:1:2");
+    }
+
+    #[test]
+    fn as_path_numbers_ignore_set_and_confed_punctuation() {
+        assert_eq!(
+            as_numbers("(65001) 64500 {64501,64502}").unwrap(),
+            vec![65001, 64500, 64501, 64502]
+        );
+        assert_eq!(as_numbers("").unwrap(), Vec::<u32>::new());
+        assert!(as_numbers("64500 x").is_err());
+    }
+
+    #[test]
+    fn origins_by_every_name() {
+        assert_eq!(origin_from_name("IGP"), Some(Origin::Igp));
+        assert_eq!(origin_from_name("?"), Some(Origin::Incomplete));
+        assert_eq!(origin_from_name("e"), Some(Origin::Egp));
+        assert_eq!(origin_from_name("x"), None);
+    }
+}
