@@ -22,7 +22,7 @@ pub const SESSIONS_COMMAND: &str = "gobgp neighbor -j";
 pub const ROUTES_COMMAND: &str = "gobgp global rib -a ipv4 -j";
 
 /// Splits off the optional leading `date +%s` line and rejects gobgp's error texts.
-fn json_body<'a>(ctx: Ctx, text: &'a str) -> Result<(Option<u64>, &'a str), ParseError> {
+fn json_body(ctx: Ctx, text: &str) -> Result<(Option<u64>, &str), ParseError> {
     let trimmed = text.trim_start();
     let (clock, body) = match trimmed.split_once('\n') {
         Some((first, rest)) if first.trim().parse::<u64>().is_ok() => {

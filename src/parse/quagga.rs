@@ -316,7 +316,8 @@ pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
         };
         let med = number(column(16, 26), "metric")?;
         let local_pref = number(column(26, 33), "local-pref")?;
-        let weight = number(column(33, 40), "weight")?;
+        // Weight (local to this router) is checked for shape only.
+        number(column(33, 40), "weight")?;
         let mut path_tokens: Vec<&str> = column(40, usize::MAX / 2).split_whitespace().collect();
         let origin = match path_tokens.pop() {
             Some(code) => Some(
@@ -326,7 +327,6 @@ pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
             None => None,
         };
         let as_path = as_numbers(&path_tokens.join(" ")).map_err(|e| ctx.unexpected(n, e))?;
-        let local = next_hop.is_unspecified() && weight == Some(32768);
         let path = Path {
             next_hop: super::real_next_hop(next_hop),
             best: status.contains('>'),
@@ -336,7 +336,8 @@ pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
             communities: Vec::new(),
             origin,
             from_peer: None,
-            local: local || next_hop.is_unspecified(),
+            // Originated here: Quagga prints next hop 0.0.0.0 (and weight 32768).
+            local: next_hop.is_unspecified(),
         };
         match prefix {
             Some(prefix) => routes.push(Route {
