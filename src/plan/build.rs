@@ -177,6 +177,7 @@ fn allocate_addresses(t: &Topology, networks: &[PlannedNetwork], routers: &mut [
         let mut free = network
             .subnet
             .hosts()
+            .skip(1) // .1 is the usual gateway and stays free even when another one is set
             .filter(|ip| *ip != network.gateway && !written.contains(&IpAddr::V4(*ip)));
         for router in routers.iter_mut() {
             for iface in &mut router.interfaces {
@@ -623,5 +624,338 @@ fn url_with_router_resolved(routers: &[PlannedRouter], from: &str, url: &str) ->
             format!("http://{ip}{rest}")
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::builtin;
+    use crate::topology::load::parse_and_validate;
+    use std::path::PathBuf;
+
+    fn plan(text: &str) -> Plan {
+        let topology =
+            parse_and_validate("lab.yaml", text).unwrap_or_else(|e| panic!("{}", e.render_plain()));
+        build(&topology, "/labs/lab.yaml", Path::new("/labs"))
+    }
+
+    fn builtin_plan(name: &str) -> Plan {
+        let builtin = builtin::get(name).unwrap();
+        build(
+            &builtin.topology(),
+            &builtin.source_label(),
+            Path::new("/labs"),
+        )
+    }
+
+    #[test]
+    fn plan_of_builtin_interop() {
+        insta::assert_yaml_snapshot!(builtin_plan("interop"));
+    }
+
+    #[test]
+    fn plan_of_builtin_next_hop() {
+        insta::assert_yaml_snapshot!(builtin_plan("next-hop"));
+    }
+
+    #[test]
+    fn plan_of_builtin_scale_20() {
+        insta::assert_yaml_snapshot!(builtin_plan("scale-20"));
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn allocates_free_subnets_around_written_ones() {
+        let plan = plan(
+            "name: lab\nnetworks:\n  a: {}\n  b: { subnet: 10.201.1.0/24, gateway: 10.201.1.254, internal: false }\n  c: {}\n",
+        );
+        let got: Vec<(String, String, Ipv4Addr, bool, bool)> = plan
+            .networks
+            .iter()
+            .map(|n| {
+                (
+                    n.docker_name.clone(),
+                    n.subnet.to_string(),
+                    n.gateway,
+                    n.internal,
+                    n.subnet_allocated,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "metallab-lab-a".to_string(),
+                    "10.201.0.0/24".to_string(),
+                    Ipv4Addr::new(10, 201, 0, 1),
+                    true,
+                    true
+                ),
+                (
+                    "metallab-lab-b".to_string(),
+                    "10.201.1.0/24".to_string(),
+                    Ipv4Addr::new(10, 201, 1, 254),
+                    false,
+                    false
+                ),
+                (
+                    "metallab-lab-c".to_string(),
+                    "10.201.2.0/24".to_string(),
+                    Ipv4Addr::new(10, 201, 2, 1),
+                    true,
+                    true
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn allocates_interface_addresses_from_two_up_skipping_taken_ones() {
+        let plan = plan(
+            "name: lab\nnetworks:\n  lan: { subnet: 10.210.1.0/24, gateway: 10.210.1.3 }\nrouters:\n  a: { kind: linux, interfaces: { lan: {} } }\n  b: { kind: linux, interfaces: { lan: { ip: 10.210.1.4 } } }\n  c: { kind: linux, interfaces: { lan: {} } }\n  d: { kind: linux, interfaces: { lan: {} } }\n",
+        );
+        let addresses: Vec<IpAddr> = plan.routers.iter().map(|r| r.interfaces[0].ip).collect();
+        assert_eq!(
+            addresses,
+            [
+                ip("10.210.1.2"),
+                ip("10.210.1.4"),
+                ip("10.210.1.5"),
+                ip("10.210.1.6")
+            ]
+        );
+        assert_eq!(plan.routers[0].interfaces[0].prefix_len, 24);
+        assert_eq!(
+            plan.routers[0].interfaces[0].docker_network,
+            "metallab-lab-lan"
+        );
+    }
+
+    #[test]
+    fn router_identity_image_and_interface_order() {
+        let plan = plan(
+            "name: lab\nnetworks:\n  a: { subnet: 10.210.1.0/24 }\n  b: { subnet: 10.210.2.0/24 }\nrouters:\n  r1: { kind: frr, asn: 1, interfaces: { b: {}, a: {} } }\n  r2: { kind: bird, asn: 2, router-id: 1.2.3.4, image: my/bird:2, interfaces: { a: {} } }\n",
+        );
+        let r1 = plan.router("r1").unwrap();
+        assert_eq!(r1.container, "metallab-lab-r1");
+        assert_eq!(
+            (r1.image.as_str(), r1.builtin_image),
+            ("metallab/frr:latest", true)
+        );
+        let networks: Vec<&str> = r1.interfaces.iter().map(|i| i.network.as_str()).collect();
+        assert_eq!(networks, ["b", "a"]);
+        assert_eq!(
+            r1.router_id,
+            Ipv4Addr::new(10, 210, 2, 2),
+            "the first interface's address"
+        );
+        let r2 = plan.router("r2").unwrap();
+        assert_eq!((r2.image.as_str(), r2.builtin_image), ("my/bird:2", false));
+        assert_eq!(r2.router_id, Ipv4Addr::new(1, 2, 3, 4));
+    }
+
+    const PAIR: &str = "\
+name: lab
+networks:
+  a: { subnet: 10.210.1.0/24 }
+  b: { subnet: 10.210.2.0/24 }
+  c: { subnet: 10.210.3.0/24 }
+routers:
+  r1:
+    kind: frr
+    asn: 64501
+    interfaces: { a: { ip: 10.210.1.11 }, b: { ip: 10.210.2.11 } }
+    neighbors: [{ to: r2, bfd: true, password: s3cret, passive: true, hold-time: 9 }]
+  r2:
+    kind: bird
+    asn: 64502
+    interfaces: { c: { ip: 10.210.3.12 }, b: { ip: 10.210.2.12 }, a: { ip: 10.210.1.12 } }
+";
+
+    #[test]
+    fn a_neighbor_declared_once_is_mirrored_on_the_peer() {
+        let plan = plan(PAIR);
+        let s1 = &plan.router("r1").unwrap().sessions[0];
+        let s2 = &plan.router("r2").unwrap().sessions[0];
+        assert_eq!(s1.peer, PeerRef::Router("r2".into()));
+        assert_eq!(s2.peer, PeerRef::Router("r1".into()));
+        // The declaring router's interface order picks the shared network: `a`.
+        assert_eq!(
+            (s1.local_address, s1.peer_address),
+            (ip("10.210.1.11"), ip("10.210.1.12"))
+        );
+        assert_eq!(
+            (s2.local_address, s2.peer_address),
+            (ip("10.210.1.12"), ip("10.210.1.11"))
+        );
+        assert_eq!((s1.local_asn, s1.peer_asn), (64501, 64502));
+        assert_eq!((s2.local_asn, s2.peer_asn), (64502, 64501));
+        for s in [s1, s2] {
+            assert_eq!(s.bfd, Some(BfdTimers::default()));
+            assert_eq!(s.password.as_deref(), Some("s3cret"));
+            assert_eq!(s.hold_time, Some(9));
+            assert_eq!(s.multihop, None);
+        }
+        assert!(
+            s1.passive && !s2.passive,
+            "passive stays on the declaring side"
+        );
+        assert_eq!((s1.id.as_str(), s2.id.as_str()), ("r2", "r1"));
+    }
+
+    #[test]
+    fn a_neighbor_declared_on_both_sides_is_merged() {
+        let text = PAIR.replace(
+            "    interfaces: { c: { ip: 10.210.3.12 }",
+            "    neighbors: [{ to: r1, multihop: 3 }]\n    interfaces: { c: { ip: 10.210.3.12 }",
+        );
+        let plan = plan(&text);
+        let s1 = &plan.router("r1").unwrap().sessions;
+        let s2 = &plan.router("r2").unwrap().sessions;
+        assert_eq!(
+            (s1.len(), s2.len()),
+            (1, 1),
+            "one session per side, not two"
+        );
+        assert_eq!((s1[0].multihop, s2[0].multihop), (Some(3), Some(3)));
+        assert_eq!(
+            (s1[0].bfd, s2[0].bfd),
+            (Some(BfdTimers::default()), Some(BfdTimers::default()))
+        );
+        // r1 comes first in the file, so its interface order decides for both.
+        assert_eq!(s2[0].local_address, ip("10.210.1.12"));
+        assert!(s1[0].passive && !s2[0].passive);
+    }
+
+    #[test]
+    fn source_picks_the_session_network() {
+        let text = PAIR.replace(
+            "{ to: r2, bfd: true",
+            "{ to: r2, source: 10.210.2.11, bfd: true",
+        );
+        let plan = plan(&text);
+        let s2 = &plan.router("r2").unwrap().sessions[0];
+        assert_eq!(
+            (s2.local_address, s2.peer_address),
+            (ip("10.210.2.12"), ip("10.210.2.11"))
+        );
+    }
+
+    #[test]
+    fn multihop_sessions_without_a_shared_network_use_first_interfaces() {
+        let plan = plan(
+            "name: lab\nnetworks:\n  a: { subnet: 10.210.1.0/24 }\n  b: { subnet: 10.210.2.0/24 }\nrouters:\n  r1: { kind: frr, asn: 1, interfaces: { a: {} }, neighbors: [{ to: r2, multihop: true }] }\n  r2: { kind: frr, asn: 2, interfaces: { b: {} } }\n",
+        );
+        let s2 = &plan.router("r2").unwrap().sessions[0];
+        assert_eq!(
+            (s2.local_address, s2.peer_address),
+            (ip("10.210.2.2"), ip("10.210.1.2"))
+        );
+        assert_eq!(s2.multihop, Some(255));
+    }
+
+    #[test]
+    fn external_and_node_neighbors() {
+        let plan = plan(
+            "name: lab\ncluster: { network: kind }\nnetworks:\n  up: { subnet: 10.210.2.0/24 }\n  kind: { subnet: 10.210.1.0/24 }\nrouters:\n  r1:\n    kind: frr\n    asn: 64501\n    interfaces: { up: {}, kind: {} }\n    neighbors:\n      - { to: 10.210.2.77, asn: 65000, multihop: 2 }\n      - { to: nodes, bfd: fast }\nmetallb:\n  asn: 64500\n  bfd-profiles: { fast: { receive-interval: 100, detect-multiplier: 5 } }\n",
+        );
+        let r1 = plan.router("r1").unwrap();
+        let external = &r1.sessions[0];
+        assert_eq!(external.peer, PeerRef::External);
+        assert_eq!(external.id, "peer_10_210_2_77");
+        assert_eq!(
+            external.local_address,
+            ip("10.210.2.2"),
+            "the address on the peer's network"
+        );
+        assert_eq!((external.peer_asn, external.multihop), (65000, Some(2)));
+        let template = &r1.node_sessions[0];
+        assert_eq!(
+            template.local_address,
+            ip("10.210.1.2"),
+            "the address on cluster.network"
+        );
+        assert_eq!((template.local_asn, template.peer_asn), (64501, 64500));
+        assert_eq!(
+            template.bfd,
+            Some(BfdTimers {
+                receive_interval_ms: 100,
+                transmit_interval_ms: 300,
+                detect_multiplier: 5
+            })
+        );
+    }
+
+    #[test]
+    fn check_targets_resolve_to_the_address_seen_from_the_checked_router() {
+        let text = format!(
+            "{PAIR}  r3: {{ kind: linux, interfaces: {{ c: {{ ip: 10.210.3.30 }}, b: {{ ip: 10.210.2.30 }} }} }}\n  r4: {{ kind: linux, interfaces: {{ c: {{ ip: 10.210.3.40 }} }} }}\nchecks:\n  - {{ router: r2, session: r1 }}\n  - {{ router: r1, route: 192.0.2.0/24, nexthops: [r3, 10.0.0.1] }}\n  - {{ router: r1, kernel-route: 192.0.2.0/24, nexthops: r4 }}\n  - {{ from: r3, http: \"http://r2:8080/x\" }}\n  - {{ from: r4, ping: r2, name: custom, timeout: 5s }}\n"
+        );
+        let plan = plan(&text);
+        let kinds: Vec<&CheckKind> = plan.checks.iter().map(|c| &c.kind).collect();
+        // A session peer: the session's peer address.
+        assert!(
+            matches!(kinds[0], CheckKind::Session { peers, .. } if peers == &[Expected::Address(ip("10.210.1.11"))])
+        );
+        // No session: the address on the first shared network in r1's order (b), then the IP as written.
+        assert!(
+            matches!(kinds[1], CheckKind::Route { nexthops: Some(n), .. }
+            if n == &[Expected::Address(ip("10.210.2.30")), Expected::Address(ip("10.0.0.1"))])
+        );
+        // Nothing shared: the target's first address.
+        assert!(
+            matches!(kinds[2], CheckKind::KernelRoute { nexthops: Some(n), .. } if n == &[Expected::Address(ip("10.210.3.40"))])
+        );
+        assert!(
+            matches!(kinds[3], CheckKind::Http { url, status: 200, .. } if url == "http://10.210.3.12:8080/x")
+        );
+        assert!(matches!(kinds[4], CheckKind::Ping { target, .. } if *target == ip("10.210.3.12")));
+        let names: Vec<&str> = plan.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "r2 session to r1 established",
+                "r1 route 192.0.2.0/24 via r3, 10.0.0.1",
+                "r1 kernel route 192.0.2.0/24 via r4",
+                "r3 http http://r2:8080/x status 200",
+                "custom"
+            ]
+        );
+        assert_eq!(plan.checks[0].timeout, DEFAULT_CHECK_TIMEOUT);
+        assert_eq!(plan.checks[4].timeout, std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn generated_check_names_are_unique() {
+        let text = format!(
+            "{PAIR}checks:\n  - {{ router: r1, session: r2 }}\n  - {{ router: r1, session: r2 }}\n  - {{ router: r1, session: r2, name: \"r1 session to r2 established #2\" }}\n"
+        );
+        let names: Vec<String> = plan(&text).checks.into_iter().map(|c| c.name).collect();
+        assert_eq!(
+            names,
+            [
+                "r1 session to r2 established",
+                "r1 session to r2 established #3",
+                "r1 session to r2 established #2"
+            ]
+        );
+    }
+
+    #[test]
+    fn apps_are_resolved_against_the_base_dir() {
+        let plan = plan("name: lab\napps: [manifests/app.yaml, /abs/other.yaml]\n");
+        assert_eq!(
+            plan.apps,
+            [
+                PathBuf::from("/labs/manifests/app.yaml"),
+                PathBuf::from("/abs/other.yaml")
+            ]
+        );
+        assert_eq!(plan.source, "/labs/lab.yaml");
     }
 }

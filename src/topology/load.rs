@@ -38,6 +38,15 @@ impl Origin {
         }
     }
 
+    /// The directory app manifests are relative to: the file's directory, or the working
+    /// directory for a built-in.
+    pub fn base_dir(&self) -> PathBuf {
+        match self {
+            Origin::File { path, .. } => path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            Origin::Builtin(_) => std::env::current_dir().unwrap_or_default(),
+        }
+    }
+
     /// The name diagnostics show in `file:line:col`.
     pub fn display_name(&self) -> String {
         match self {
@@ -84,9 +93,14 @@ pub enum LoadError {
     Invalid(Box<TopologyErrors>),
 }
 
+/// [`resolve_in`] the current directory.
+pub fn resolve(argument: Option<&str>) -> Result<Origin, LoadError> {
+    resolve_in(argument, &std::env::current_dir().unwrap_or_default())
+}
+
 /// Finds the topology `metallab up [ARG]` means, relative to `cwd`: an existing file,
 /// else a built-in name; without an argument `./metallab.yaml`, else the default built-in.
-pub fn resolve(argument: Option<&str>, cwd: &Path) -> Result<Origin, LoadError> {
+pub fn resolve_in(argument: Option<&str>, cwd: &Path) -> Result<Origin, LoadError> {
     let Some(argument) = argument else {
         let path = cwd.join(DEFAULT_FILE);
         if path.is_file() {
@@ -127,29 +141,35 @@ pub fn resolve(argument: Option<&str>, cwd: &Path) -> Result<Origin, LoadError> 
     })
 }
 
-/// Resolves, reads, parses and validates the topology `argument` names.
+/// Resolves (relative to `cwd`), reads, parses and validates the topology `argument` names.
 pub fn load(argument: Option<&str>, cwd: &Path) -> Result<LoadedTopology, LoadError> {
-    let origin = resolve(argument, cwd)?;
-    let (text, base_dir) = match &origin {
-        Origin::File { path, .. } => {
-            let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            let dir = path
-                .parent()
-                .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
-            (text, dir)
-        }
-        Origin::Builtin(builtin) => (builtin.yaml.to_string(), cwd.to_path_buf()),
+    let origin = resolve_in(argument, cwd)?;
+    let (topology, text) = load_validated(&origin)?;
+    let base_dir = match &origin {
+        Origin::File { .. } => origin.base_dir(),
+        Origin::Builtin(_) => cwd.to_path_buf(),
     };
-    let topology = parse_and_validate(&origin.display_name(), &text).map_err(LoadError::Invalid)?;
     Ok(LoadedTopology {
         topology,
         origin,
         text,
         base_dir,
     })
+}
+
+/// Reads, parses and validates a resolved topology; returns it with its text.
+pub fn load_validated(origin: &Origin) -> Result<(Topology, String), LoadError> {
+    let text = match origin {
+        Origin::File { path, .. } => {
+            std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+                path: path.clone(),
+                source,
+            })?
+        }
+        Origin::Builtin(builtin) => builtin.yaml.to_string(),
+    };
+    let topology = parse_and_validate(&origin.display_name(), &text).map_err(LoadError::Invalid)?;
+    Ok((topology, text))
 }
 
 /// Parses and validates: every error of the file at once, or the topology.
@@ -312,14 +332,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("lab.yaml"), "name: x\n").unwrap();
         assert!(matches!(
-            resolve(Some("lab.yaml"), dir.path()).unwrap(),
+            resolve_in(Some("lab.yaml"), dir.path()).unwrap(),
             Origin::File { shown, .. } if shown == "lab.yaml"
         ));
         assert!(matches!(
-            resolve(Some("interop"), dir.path()).unwrap(),
+            resolve_in(Some("interop"), dir.path()).unwrap(),
             Origin::Builtin(b) if b.name == "interop"
         ));
-        let error = resolve(Some("interopp"), dir.path()).unwrap_err();
+        let error = resolve_in(Some("interopp"), dir.path()).unwrap_err();
         let LoadError::NotFound { help, .. } = &error else {
             panic!("{error:?}")
         };
@@ -327,7 +347,7 @@ mod tests {
             help.starts_with("did you mean the built-in `interop`?"),
             "{help}"
         );
-        let error = resolve(Some("missing.yaml"), dir.path()).unwrap_err();
+        let error = resolve_in(Some("missing.yaml"), dir.path()).unwrap_err();
         let LoadError::NotFound { help, .. } = &error else {
             panic!("{error:?}")
         };
@@ -339,7 +359,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("interop"), "name: mine\n").unwrap();
         assert!(matches!(
-            resolve(Some("interop"), dir.path()).unwrap(),
+            resolve_in(Some("interop"), dir.path()).unwrap(),
             Origin::File { .. }
         ));
     }
@@ -347,14 +367,14 @@ mod tests {
     #[test]
     fn without_argument_prefers_metallab_yaml_then_the_default_builtin() {
         let dir = tempfile::tempdir().unwrap();
-        match resolve(None, dir.path()) {
+        match resolve_in(None, dir.path()) {
             Ok(Origin::Builtin(b)) => assert_eq!(b.name, DEFAULT_TOPOLOGY),
             Err(LoadError::UnknownBuiltin(e)) => assert_eq!(e.name, DEFAULT_TOPOLOGY),
             other => panic!("{other:?}"),
         }
         std::fs::write(dir.path().join(DEFAULT_FILE), "name: x\n").unwrap();
         assert!(matches!(
-            resolve(None, dir.path()).unwrap(),
+            resolve_in(None, dir.path()).unwrap(),
             Origin::File { shown, .. } if shown == DEFAULT_FILE
         ));
     }

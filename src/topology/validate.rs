@@ -546,7 +546,15 @@ fn network_capacity(v: &mut Validator) {
         let capacity = match spec.subnet {
             None => 253, // an allocated /24 minus the gateway
             Some(_) => match v.subnet(network) {
-                Some(subnet) => subnet.hosts().count().saturating_sub(1),
+                // As plan::build allocates: from the second host up, skipping the gateway.
+                Some(subnet) => {
+                    let gateway = v.gateway(network);
+                    subnet
+                        .hosts()
+                        .skip(1)
+                        .filter(|h| Some(*h) != gateway)
+                        .count()
+                }
                 None => continue,
             },
         };
@@ -730,7 +738,7 @@ fn neighbor_settings(
             .help("BGP allows 0 (no keepalives) or 3–65535 seconds"),
         );
     }
-    if let Some(setting) = bfd_key(&neighbor.bfd) {
+    if bfd_key(&neighbor.bfd).is_some() {
         if !router.kind.has_bfd() {
             v.report(
                 FieldError::new(
@@ -743,7 +751,6 @@ fn neighbor_settings(
         if let Some(BfdSetting::Profile(profile)) = &neighbor.bfd {
             unknown_bfd_profile(v, format!("{path}.bfd"), profile);
         }
-        let _ = setting;
     }
     if let Some(source) = neighbor.source
         && !router.interfaces.values().any(|i| i.ip == Some(source))
@@ -767,9 +774,8 @@ fn unknown_bfd_profile(v: &mut Validator, path: String, profile: &str) {
         .into_iter()
         .flat_map(|p| p.keys().map(String::as_str));
     let help = if profiles.is_none_or(|p| p.is_empty()) {
-        format!(
-            "define it under `metallb.bfd-profiles`, or write `bfd: true` for the default timers"
-        )
+        "define it under `metallb.bfd-profiles`, or write `bfd: true` for the default timers"
+            .to_string()
     } else {
         unknown_name_help("BFD profiles", profile, names)
     };
@@ -1604,8 +1610,7 @@ fn check_target_address(v: &mut Validator, path: &str, text: &str) {
             FieldError::new(path, "ping one address, not `nodes`")
                 .help("name a router or an IP address"),
         ),
-        other => {
-            let _ = other;
+        Target::Router(_) | Target::Address(_) => {
             check_target(v, path, text);
         }
     }
