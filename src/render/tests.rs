@@ -25,24 +25,30 @@ fn file_of(router: &PlannedRouter, path: &str) -> String {
 
 #[test]
 fn frr_configs() {
+    // All three files once; daemons and vtysh.conf are the same for every FRR router.
     insta::assert_snapshot!("frr_ebgp", rendered(&fixtures::frr_ebgp()));
+    let frr_conf = |r: PlannedRouter| file_of(&r, paths::FRR_CONF);
     insta::assert_snapshot!(
         "frr_ibgp_with_single_hop_bfd",
-        rendered(&fixtures::frr_ibgp())
+        frr_conf(fixtures::frr_ibgp())
     );
-    insta::assert_snapshot!("frr_multihop_bfd", rendered(&fixtures::frr_multihop_bfd()));
-    insta::assert_snapshot!(
-        "frr_password_hold_time",
-        rendered(&fixtures::frr_password())
-    );
+    insta::assert_snapshot!("frr_multihop_bfd", frr_conf(fixtures::frr_multihop_bfd()));
+    insta::assert_snapshot!("frr_password_hold_time", frr_conf(fixtures::frr_password()));
     insta::assert_snapshot!(
         "frr_transit",
-        rendered(&fixtures::transit(fixtures::frr_ebgp()))
+        frr_conf(fixtures::transit(fixtures::frr_ebgp()))
     );
     insta::assert_snapshot!(
         "frr_no_sessions",
-        rendered(&fixtures::lonely(fixtures::frr_ebgp()))
+        frr_conf(fixtures::lonely(fixtures::frr_ebgp()))
     );
+}
+
+#[test]
+fn frr_daemons_and_vtysh_conf_do_not_depend_on_the_router() {
+    let a = render_router(&fixtures::frr_ebgp()).unwrap();
+    let b = render_router(&fixtures::frr_multihop_bfd()).unwrap();
+    assert_eq!(a[1..], b[1..]);
 }
 
 #[test]
