@@ -12,7 +12,8 @@ use crate::state::RouterState;
 use crate::topology::model::RouterKind;
 
 /// One part of a router's state, read by one command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StatePart {
     Sessions,
     Routes,
@@ -42,6 +43,27 @@ impl std::fmt::Display for StatePart {
 pub struct StateQuery {
     pub part: StatePart,
     pub argv: Vec<String>,
+}
+
+impl StateQuery {
+    /// The command as a person would type it (for reports and `RawOutput::command`).
+    pub fn command_line(&self) -> String {
+        self.argv
+            .iter()
+            .map(|arg| {
+                if !arg.is_empty()
+                    && arg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_./:=+%@".contains(c))
+                {
+                    arg.clone()
+                } else {
+                    format!("'{}'", arg.replace('\'', r"'\''"))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 fn query(part: StatePart, argv: &[&str]) -> StateQuery {
@@ -303,6 +325,23 @@ mod tests {
         assert!(recorded.contains("# command: birdc show status && birdc show protocols all\n"));
         let recorded = include_str!("../../tests/fixtures/gobgp/neighbor.txt");
         assert!(recorded.contains("# command: date +%s && gobgp neighbor -j\n"));
+    }
+
+    #[test]
+    fn command_lines_quote_like_the_fixture_headers() {
+        let lines: Vec<String> = state_queries(RouterKind::Frr)
+            .iter()
+            .map(StateQuery::command_line)
+            .collect();
+        assert_eq!(lines[0], "vtysh -c 'show bgp neighbors json'");
+        assert_eq!(lines[3], "ip -j route show");
+        let bird = state_queries(RouterKind::Bird);
+        assert_eq!(
+            bird[0].command_line(),
+            "sh -c 'birdc show status && birdc show protocols all'"
+        );
+        let recorded = include_str!("../../tests/fixtures/frr/show-bgp-neighbors-json.txt");
+        assert!(recorded.contains(&format!("# command: {}\n", lines[0])));
     }
 
     #[test]

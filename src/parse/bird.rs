@@ -631,6 +631,27 @@ mod tests {
     }
 
     #[test]
+    fn static_multipath_route_keeps_first_gateway_and_is_local() {
+        let text = include_str!("../../tests/fixtures/bird/static-ecmp-show-route-all.txt");
+        let routes = routes(fixture_body(text)).unwrap();
+        let ecmp = routes
+            .iter()
+            .find(|r| r.prefix == net("192.0.2.200/32"))
+            .unwrap();
+        // `via 10.211.1.11 … weight 1` and `via 10.211.1.12 … weight 1` under one path.
+        assert_eq!(ecmp.paths.len(), 1);
+        let p = &ecmp.paths[0];
+        assert!(p.local && p.best);
+        assert_eq!(p.next_hop, Some(ip("10.211.1.11")));
+        assert_eq!(p.from_peer, None);
+        let learned = routes
+            .iter()
+            .find(|r| r.prefix == net("192.0.2.0/24"))
+            .unwrap();
+        assert_eq!(learned.best().unwrap().from_peer, Some(ip("10.211.1.11")));
+    }
+
+    #[test]
     fn bfd_sessions_all_states() {
         let text = include_str!("../../tests/fixtures/bird/show-bfd-sessions.txt");
         let peers = bfd_peers(fixture_body(text)).unwrap();
