@@ -213,10 +213,8 @@ pub fn sessions(text: &str) -> Result<Vec<Session>, ParseError> {
         let state = if block.state == "down" {
             // The protocol is disabled (`disable` or `disabled;`): BGP state `Down`.
             SessionState::AdminDown
-        } else if bgp_state == "Close" {
-            SessionState::Idle
         } else {
-            SessionState::parse(bgp_state).ok_or_else(|| {
+            super::session_state(bgp_state).ok_or_else(|| {
                 ctx.unexpected(
                     Some(block.line),
                     format!("protocol {}: unknown BGP state `{bgp_state}`", block.name),

@@ -78,7 +78,7 @@ pub fn sessions(text: &str) -> Result<Vec<Session>, ParseError> {
         };
         let state_text = str_field(n, "bgpState")
             .ok_or_else(|| ctx.unexpected(None, format!("neighbor {peer} has no bgpState")))?;
-        let mut state = SessionState::parse(state_text).ok_or_else(|| {
+        let mut state = super::session_state(state_text).ok_or_else(|| {
             ctx.unexpected(
                 None,
                 format!("neighbor {peer}: unknown state `{state_text}`"),

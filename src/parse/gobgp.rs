@@ -108,7 +108,8 @@ struct AfiSafiState {
 
 fn session_state(code: i64) -> Option<SessionState> {
     Some(match code {
-        1 => SessionState::Idle,
+        // 0 is UNKNOWN: seen only transiently, nothing is up.
+        0 | 1 => SessionState::Idle,
         2 => SessionState::Connect,
         3 => SessionState::Active,
         4 => SessionState::OpenSent,

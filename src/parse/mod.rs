@@ -14,7 +14,7 @@ pub mod quagga;
 
 use std::net::IpAddr;
 
-use crate::state::Origin;
+use crate::state::{Origin, SessionState};
 
 /// The program whose output was being read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +190,17 @@ pub(crate) fn large_community(global: u32, local1: u32, local2: u32) -> String {
     format!("large:{global}:{local1}:{local2}")
 }
 
+/// A daemon's session-state name, including the transitional ones `SessionState::parse`
+/// does not know: FRR/Quagga `Clearing`/`Deleted` and BIRD `Close`/`Down` (the session is
+/// being torn down: idle), BIRD `Passive` (waiting for the peer to connect: active).
+pub(crate) fn session_state(name: &str) -> Option<SessionState> {
+    SessionState::parse(name).or_else(|| match name.trim().to_ascii_lowercase().as_str() {
+        "clearing" | "deleted" | "close" | "down" => Some(SessionState::Idle),
+        "passive" => Some(SessionState::Active),
+        _ => None,
+    })
+}
+
 /// Origin names as daemons print them (`IGP`, `igp`, `i`, `incomplete`, `?`…).
 pub(crate) fn origin_from_name(name: &str) -> Option<Origin> {
     match name.trim().to_ascii_lowercase().as_str() {
@@ -273,6 +284,14 @@ mod tests {
         );
         assert_eq!(as_numbers("").unwrap(), Vec::<u32>::new());
         assert!(as_numbers("64500 x").is_err());
+    }
+
+    #[test]
+    fn transitional_session_states() {
+        assert_eq!(session_state("Clearing"), Some(SessionState::Idle));
+        assert_eq!(session_state("Passive"), Some(SessionState::Active));
+        assert_eq!(session_state("Idle (Admin)"), Some(SessionState::AdminDown));
+        assert_eq!(session_state("Bogus"), None);
     }
 
     #[test]

@@ -146,7 +146,7 @@ fn sessions_from_neighbors(text: &str) -> Result<Vec<Session>, ParseError> {
                 Some((st, tail)) => (st, tail.trim().strip_prefix("up for ")),
                 None => (rest, None),
             };
-            let state = SessionState::parse(state_text)
+            let state = super::session_state(state_text)
                 .ok_or_else(|| ctx.unexpected(n, format!("unknown BGP state `{state_text}`")))?;
             if !admin_shut {
                 s.state = state;
@@ -204,7 +204,7 @@ fn sessions_from_summary(text: &str) -> Result<Vec<Session>, ParseError> {
         let (state, prefixes) = match last.parse::<u64>() {
             Ok(count) => (SessionState::Established, Some(count)),
             Err(_) => (
-                SessionState::parse(last)
+                super::session_state(last)
                     .ok_or_else(|| ctx.unexpected(n, format!("unknown state `{last}`")))?,
                 None,
             ),
