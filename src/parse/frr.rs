@@ -2,7 +2,8 @@
 //!
 //! Commands (see `drivers::query`):
 //! - sessions: `show bgp neighbors json` — the only view with remote *and* local AS, the
-//!   description, admin shutdown, time since the last reset and why it happened;
+//!   description, admin shutdown, time since the last reset and why it happened
+//!   (`sessions` also reads `show bgp [vrf default] summary json`, which lacks the reasons);
 //! - routes: `show bgp ipv4 unicast json detail` — unlike plain `… json` it carries
 //!   communities, large communities and the peer of every path (8.4 has no
 //!   `show bgp … detail json`: that spelling is "% Unknown command");
@@ -59,9 +60,13 @@ fn str_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 pub fn sessions(text: &str) -> Result<Vec<Session>, ParseError> {
     let ctx = Ctx::new(Tool::Frr, SESSIONS_COMMAND);
     let value = json_or_daemon_error(ctx, text)?;
-    let neighbors = value
+    let top = value
         .as_object()
         .ok_or_else(|| ctx.unexpected(None, "top level is not an object keyed by neighbor"))?;
+    if let Some(peers) = summary_peers(top) {
+        return summary_sessions(ctx, peers);
+    }
+    let neighbors = top;
     let mut sessions = Vec::with_capacity(neighbors.len());
     for (key, neighbor) in neighbors {
         let n = neighbor
@@ -122,6 +127,48 @@ pub fn sessions(text: &str) -> Result<Vec<Session>, ParseError> {
             prefixes_received,
             name: str_field(n, "nbrDesc").map(str::to_string),
             last_error,
+        });
+    }
+    sessions.sort_by_key(|s| s.peer);
+    Ok(sessions)
+}
+
+/// The peers of a summary (`show bgp [vrf default|ipv4 unicast] summary json`), which
+/// `sessions` also accepts: `{"ipv4Unicast": {"peers": …}}` or `{"peers": …}`.
+fn summary_peers(top: &Map<String, Value>) -> Option<&Map<String, Value>> {
+    top.get("ipv4Unicast")
+        .and_then(|af| af.get("peers"))
+        .or_else(|| top.get("peers"))
+        .and_then(Value::as_object)
+}
+
+/// Sessions from summary JSON: no last error, and the time since the last change comes
+/// from `peerUptimeMsec` (reset by FRR on every up and down transition; 0 when never up).
+fn summary_sessions(ctx: Ctx, peers: &Map<String, Value>) -> Result<Vec<Session>, ParseError> {
+    let mut sessions = Vec::with_capacity(peers.len());
+    for (key, peer) in peers {
+        let p = peer
+            .as_object()
+            .ok_or_else(|| ctx.unexpected(None, format!("peer `{key}` is not an object")))?;
+        let Ok(ip) = key.parse::<IpAddr>() else {
+            continue;
+        };
+        let state_text = str_field(p, "state").unwrap_or_default();
+        let state = super::session_state(state_text).ok_or_else(|| {
+            ctx.unexpected(None, format!("peer {ip}: unknown state `{state_text}`"))
+        })?;
+        sessions.push(Session {
+            peer: ip,
+            remote_as: u32_field(p, "remoteAs"),
+            local_as: u32_field(p, "localAs"),
+            state,
+            since_secs: u64_field(p, "peerUptimeMsec")
+                .filter(|&ms| ms > 0)
+                .map(|ms| ms / 1000),
+            prefixes_received: u64_field(p, "pfxRcd")
+                .filter(|_| state == SessionState::Established),
+            name: str_field(p, "desc").map(str::to_string),
+            last_error: None,
         });
     }
     sessions.sort_by_key(|s| s.peer);
@@ -344,6 +391,24 @@ mod tests {
         assert_eq!(never.state, SessionState::Active);
         assert_eq!(never.since_secs, None);
         assert_eq!(never.last_error, None);
+    }
+
+    #[test]
+    fn summary_json_gives_the_same_sessions_without_errors() {
+        let text = include_str!("../../tests/fixtures/frr/show-bgp-vrf-default-summary-json.txt");
+        let summary = sessions(fixture_body(text)).unwrap();
+        let full = sessions(fixture_body(NEIGHBORS)).unwrap();
+        assert_eq!(summary.len(), full.len());
+        for (a, b) in summary.iter().zip(&full) {
+            assert_eq!(
+                (a.peer, a.remote_as, a.local_as),
+                (b.peer, b.remote_as, b.local_as)
+            );
+            assert_eq!((a.state, &a.name), (b.state, &b.name));
+            assert_eq!(a.prefixes_received, b.prefixes_received);
+        }
+        assert_eq!(summary[0].since_secs, Some(85));
+        assert_eq!(summary[4].since_secs, None);
     }
 
     #[test]
