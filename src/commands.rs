@@ -103,10 +103,12 @@ pub struct Loaded {
 }
 
 pub fn load(arg: Option<&str>) -> Result<Loaded> {
-    let source = topology::load::resolve(arg).map_err(Failure::Input)?;
-    let (topo, text) = topology::load::load_validated(&source).map_err(Failure::Input)?;
-    let plan = crate::plan::build::build(&topo, &source.display_name(), &source.base_dir());
-    Ok(Loaded { plan, source_text: text })
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let loaded = topology::load::load(arg, &cwd).map_err(|e| Failure::Input(miette::Report::new(e)))?;
+    Ok(Loaded {
+        plan: loaded.plan(),
+        source_text: loaded.text,
+    })
 }
 
 async fn connect() -> Result<DockerRuntime> {
@@ -505,14 +507,14 @@ fn cmd_topologies(g: &GlobalOpts, a: TopologiesArgs) -> Result<()> {
             Ok(())
         }
         TopologiesCommand::Show { name } => {
-            let b = topology::builtin::get(&name).ok_or_else(|| {
-                Failure::msg(format!("no built-in topology `{name}`"), "list them with: metallab topologies")
-            })?;
+            let b = topology::builtin::get(&name).map_err(|e| Failure::Input(miette::Report::new(e)))?;
             print!("{}", b.yaml);
             Ok(())
         }
         TopologiesCommand::Generate { routers, name } => {
-            print!("{}", topology::generate::scale_yaml(&name, routers));
+            let yaml = topology::generate::scale_yaml(&name, routers)
+                .map_err(|e| Failure::msg(e.to_string(), "pick a smaller --routers"))?;
+            print!("{yaml}");
             Ok(())
         }
     }

@@ -8,7 +8,10 @@
 
 pub mod check;
 pub mod cli;
+pub mod commands;
+pub mod doctor;
 pub mod drivers;
+pub mod engine;
 pub mod parse;
 pub mod plan;
 pub mod progress;
