@@ -225,6 +225,13 @@ fn parse_into(
     Ok(())
 }
 
+fn bird_has_no_bfd(output: &ExecOutput) -> bool {
+    output
+        .stdout
+        .lines()
+        .any(|l| l.trim() == "There is no BFD protocol running")
+}
+
 /// Builds a router's state from the outputs of (some of) its `state_queries`. Parts not
 /// given stay empty. The first part that failed — a non-zero exit, a daemon error text, or
 /// output of an unexpected shape — is the error.
@@ -235,6 +242,11 @@ pub fn assemble(
     let mut state = RouterState::default();
     for (part, output) in outputs {
         let part = *part;
+        if kind == RouterKind::Bird && part == StatePart::Bfd && bird_has_no_bfd(output) {
+            // A BIRD whose config has no `protocol bfd` (no session asked for BFD) has no
+            // BFD peers; birdc reports that with exit code 1, which is not a failure.
+            continue;
+        }
         if output.exit_code != 0 {
             return Err(failure(kind, part, output, |text| {
                 parse_into(kind, part, text, &mut RouterState::default())
@@ -600,5 +612,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, ParseError::Unsupported { .. }), "{err}");
+    }
+
+    #[test]
+    fn bird_without_a_bfd_protocol_has_no_bfd_peers() {
+        let recorded = crate::parse::fixture_body(include_str!(
+            "../../tests/fixtures/bird/no-bfd-protocol-show-bfd-sessions.txt"
+        ));
+        let state = assemble(
+            RouterKind::Bird,
+            &[(
+                StatePart::Bfd,
+                ExecOutput {
+                    exit_code: 1,
+                    stdout: recorded.to_string(),
+                    stderr: String::new(),
+                },
+            )],
+        )
+        .expect("no BFD protocol is an empty BFD table, not an error");
+        assert!(state.bfd_peers.is_empty());
     }
 }
