@@ -23,7 +23,6 @@ pub(crate) struct RouterView {
     pub sessions: Vec<SessionView>,
     /// Distinct BFD timer sets, one FRR profile each.
     pub bfd_profiles: Vec<BfdProfileView>,
-    pub uses_bfd: bool,
     pub http_port: Option<u16>,
 }
 
@@ -201,7 +200,6 @@ impl RouterView {
             addresses,
             announce,
             transit: router.transit,
-            uses_bfd: !bfd_profiles.is_empty(),
             sessions,
             bfd_profiles,
             http_port: router.http_server,
@@ -248,7 +246,6 @@ mod tests {
         });
         let view = RouterView::new(&r).unwrap();
         assert_eq!(view.bfd_profiles.len(), 1);
-        assert!(view.uses_bfd);
     }
 
     #[test]
