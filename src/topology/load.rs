@@ -411,6 +411,23 @@ mod tests {
     }
 
     #[test]
+    fn load_errors_become_reports_that_keep_every_location() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "name: lab\nnetworks:\n  a: { subnet: 10.210.0.0/16 }\n  b: { subnet: 10.210.1.0/24 }\nrouters:\n  r1: { kind: frr, interfaces: { a: {} } }\n";
+        std::fs::write(dir.path().join("lab.yaml"), text).unwrap();
+        let error = load(Some("lab.yaml"), dir.path()).unwrap_err();
+        // The CLI turns load errors into miette reports (Send + Sync + 'static).
+        let report = miette::Report::from(error);
+        let rendered = super::super::diagnostics::render_plain(report.as_ref());
+        assert!(
+            rendered.contains("invalid topology lab.yaml: 2 errors"),
+            "{rendered}"
+        );
+        assert!(rendered.contains("[lab.yaml:4:16]"), "{rendered}");
+        assert!(rendered.contains("[lab.yaml:6:3]"), "{rendered}");
+    }
+
+    #[test]
     fn yaml_errors_name_the_field_and_suggest_the_fix() {
         let error = |text: &str| {
             let errors = parse("t.yaml", text).unwrap_err();
