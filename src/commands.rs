@@ -203,9 +203,16 @@ async fn cmd_down(state: &StateDir, progress: &Progress, a: DownArgs) -> Result<
             }
         }
         labs
+    } else if let Some(name) = a.name {
+        vec![name]
     } else {
-        let arg = a.name.or(a.lab);
-        vec![lab_name_from_arg(state, arg.as_deref(), &rt).await?]
+        // A topology file names its lab; anything else is taken as a lab name, so `down`
+        // of a lab that is already gone is a harmless no-op.
+        match a.lab.as_deref() {
+            Some(arg) if Path::new(arg).is_file() => vec![load(Some(arg))?.plan.lab],
+            Some(arg) => vec![arg.to_string()],
+            None => vec![lab_name_from_arg(state, None, &rt).await?],
+        }
     };
     if labs.is_empty() {
         progress.println("no metallab labs found");
@@ -277,17 +284,32 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
         }
         return Ok(());
     }
-    let mut all = vec![];
+    let mut json = vec![];
+    let mut text = vec![];
     for lab in &labs {
-        let plan = running_plan(state, Some(lab), &rt).await?;
-        all.push(inspect::gather_status(&rt, &plan).await?);
+        match state.load_plan(lab) {
+            Some(plan) => {
+                let status = inspect::gather_status(&rt, &plan).await?;
+                text.push(inspect::render_status(&status, color_stdout()));
+                json.push(serde_json::to_value(&status).expect("serializable"));
+            }
+            // Labelled resources without a saved plan: another state directory made them,
+            // or its state was removed. Still worth showing: `down` can remove them.
+            None => {
+                let found = down::lab_resources(&rt, lab).await?;
+                text.push(format!(
+                    "lab {lab}: {} container(s), {} network(s), no saved plan in {} (created with another --state-dir?); `metallab down {lab}` removes it\n",
+                    found.containers.len(),
+                    found.networks.len(),
+                    state.lab_dir(lab).display()
+                ));
+                json.push(serde_json::json!({"lab": lab, "plan": null, "containers": found.containers, "networks": found.networks}));
+            }
+        }
     }
     match g.output {
-        OutputFormat::Json => print_json(&all),
-        OutputFormat::Table => {
-            let text: Vec<String> = all.iter().map(|s| inspect::render_status(s, color_stdout())).collect();
-            print!("{}", text.join("\n"));
-        }
+        OutputFormat::Json => print_json(&json),
+        OutputFormat::Table => print!("{}", text.join("\n")),
     }
     Ok(())
 }

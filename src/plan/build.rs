@@ -292,7 +292,7 @@ fn router_session(t: &Topology, routers: &[PlannedRouter], me: &str, peer: &str)
         password: either(mine, theirs, |n| n.password.clone()),
         // Passive is one-sided: the mirrored side keeps connecting.
         passive: mine.is_some_and(|n| n.passive),
-        hold_time: either(mine, theirs, |n| n.hold_time),
+        hold_time: either(mine, theirs, |n| n.hold_time).or(Some(DEFAULT_HOLD_TIME)),
     }
 }
 
@@ -392,7 +392,7 @@ fn external_session(
         bfd: bfd_timers(t, &neighbor.bfd),
         password: neighbor.password.clone(),
         passive: neighbor.passive,
-        hold_time: neighbor.hold_time,
+        hold_time: neighbor.hold_time.or(Some(DEFAULT_HOLD_TIME)),
     }
 }
 
@@ -412,7 +412,7 @@ fn node_template(t: &Topology, me: &PlannedRouter, neighbor: &NeighborSpec) -> S
         bfd: bfd_timers(t, &neighbor.bfd),
         password: neighbor.password.clone(),
         passive: neighbor.passive,
-        hold_time: neighbor.hold_time,
+        hold_time: neighbor.hold_time.or(Some(DEFAULT_HOLD_TIME)),
     }
 }
 

@@ -192,6 +192,11 @@ pub struct SessionTemplate {
     pub hold_time: Option<u16>,
 }
 
+/// Hold time of sessions that do not set one. Daemon defaults (90–240 s) would leave a
+/// stopped router "established" at its peers for minutes; a lab wants to see failures
+/// within seconds (MetalLB's own e2e uses 3 s). Keepalives go out every third of it.
+pub const DEFAULT_HOLD_TIME: u16 = 9;
+
 /// Default per-check deadline (DESIGN.md §7).
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_metallab");
 
@@ -168,3 +169,44 @@ pub fn mentioning(names: &[String], words: &[&str]) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Waits (bounded) until the router's view of a session leaves `established`, so that a
+/// following check run judges the broken state rather than the last seconds of the old one.
+pub fn wait_session_down(lab: &Lab, router: &str, peer_ip: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = lab.metallab(&["status", &lab.name, "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+        let down = v[0]["routers"]
+            .as_array()
+            .expect("routers")
+            .iter()
+            .filter(|r| r["name"] == router)
+            .flat_map(|r| r["sessions"].as_array().cloned().unwrap_or_default())
+            .any(|s| s["address"] == peer_ip && s["state"] != "established");
+        if down {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{router} still sees {peer_ip} established after 60s");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+pub fn wait_route_gone(lab: &Lab, router: &str, prefix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = lab.metallab(&["routes", router, "--lab", &lab.name, "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("routes JSON");
+        let present = v[0]["routes"]
+            .as_array()
+            .expect("routes")
+            .iter()
+            .any(|r| r["prefix"] == prefix);
+        if !present {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{router} still has {prefix} after 30s");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+

@@ -1,0 +1,7 @@
+//! End-to-end tests: the real `metallab` binary, a real Docker engine, real FRR, BIRD and
+//! GoBGP daemons. One test binary so nextest schedules the labs in parallel.
+
+mod bad_input;
+mod harness;
+mod interop;
+mod next_hop;
