@@ -428,6 +428,23 @@ mod tests {
     }
 
     #[test]
+    fn syntax_errors_are_located_too() {
+        for (text, location) in [
+            ("name: x\n  bad: : indent\n", "t.yaml:2:6"),
+            ("name: x\nnetworks: { a: [\n", "t.yaml:2:16"),
+        ] {
+            let errors = parse("t.yaml", text).unwrap_err();
+            assert_eq!(
+                errors.located()[0].location,
+                location,
+                "{}",
+                errors.render_plain()
+            );
+            assert!(errors.render_plain().contains(&format!("[{location}]")));
+        }
+    }
+
+    #[test]
     fn yaml_errors_name_the_field_and_suggest_the_fix() {
         let error = |text: &str| {
             let errors = parse("t.yaml", text).unwrap_err();
