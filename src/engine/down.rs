@@ -55,7 +55,11 @@ pub async fn running_labs(rt: &DockerRuntime) -> Result<Vec<String>, EngineError
     Ok(labs.into_iter().collect())
 }
 
-pub async fn remove_lab(rt: &DockerRuntime, state: &StateDir, lab: &str) -> Result<LabResources, EngineError> {
+pub async fn remove_lab(
+    rt: &DockerRuntime,
+    state: &StateDir,
+    lab: &str,
+) -> Result<LabResources, EngineError> {
     let found = lab_resources(rt, lab).await?;
     let removals = found
         .containers
@@ -68,8 +72,14 @@ pub async fn remove_lab(rt: &DockerRuntime, state: &StateDir, lab: &str) -> Resu
     for r in futures::future::join_all(removals).await {
         r?;
     }
-    state
-        .remove(lab)
-        .map_err(|e| EngineError::setup(format!("cannot remove the state directory of {lab}: {e}"), "remove it by hand"))?;
+    if let Err(e) = super::firewall::remove_rules(lab).await {
+        tracing::warn!("cannot remove the DOCKER-USER rules of lab {lab}: {e}");
+    }
+    state.remove(lab).map_err(|e| {
+        EngineError::setup(
+            format!("cannot remove the state directory of {lab}: {e}"),
+            "remove it by hand",
+        )
+    })?;
     Ok(found)
 }

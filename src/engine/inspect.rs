@@ -48,11 +48,18 @@ pub struct SessionRow {
     pub prefixes_received: Option<u64>,
 }
 
-pub async fn gather_status(rt: &DockerRuntime, plan: &Plan) -> Result<LabStatus, super::EngineError> {
+pub async fn gather_status(
+    rt: &DockerRuntime,
+    plan: &Plan,
+) -> Result<LabStatus, super::EngineError> {
     let filter = [(crate::plan::labels::LAB, Some(plan.lab.as_str()))];
     let containers = rt.list_containers(&filter, true).await?;
     let networks = rt.list_networks(&filter).await?;
-    let probe = DockerProbe { rt, plan, node_ips: vec![] };
+    let probe = DockerProbe {
+        rt,
+        plan,
+        node_ips: vec![],
+    };
     let reads = plan.routers.iter().map(|r| {
         let probe = &probe;
         let containers = &containers;
@@ -128,7 +135,10 @@ pub fn router_row(
                         });
                     }
                     None => {
-                        problems.push(format!("expected peer {peer} ({}) is not configured in the daemon", s.peer_address));
+                        problems.push(format!(
+                            "expected peer {peer} ({}) is not configured in the daemon",
+                            s.peer_address
+                        ));
                     }
                 }
             }
@@ -153,7 +163,11 @@ pub fn router_row(
         name: r.name.clone(),
         kind: r.kind.to_string(),
         container: container.to_string(),
-        addresses: r.interfaces.iter().map(|i| format!("{}/{}", i.ip, i.prefix_len)).collect(),
+        addresses: r
+            .interfaces
+            .iter()
+            .map(|i| format!("{}/{}", i.ip, i.prefix_len))
+            .collect(),
         asn: r.asn,
         sessions,
         problems,
@@ -245,24 +259,43 @@ pub fn render_status(s: &LabStatus, color: bool) -> String {
                 n.name.clone(),
                 n.docker_name.clone(),
                 n.subnet.clone(),
-                if n.internal { "internal".into() } else { "external".into() },
-                paint(if n.present { "present" } else { "missing" }, n.present, color),
+                if n.internal {
+                    "internal".into()
+                } else {
+                    "external".into()
+                },
+                paint(
+                    if n.present { "present" } else { "missing" },
+                    n.present,
+                    color,
+                ),
             ]
         })
         .collect();
-    out.push_str(&table(&["NETWORK", "DOCKER NAME", "SUBNET", "ACCESS", "STATE"], &rows));
+    out.push_str(&table(
+        &["NETWORK", "DOCKER NAME", "SUBNET", "ACCESS", "STATE"],
+        &rows,
+    ));
     out.push('\n');
     let rows: Vec<Vec<String>> = s
         .routers
         .iter()
         .map(|r| {
-            let established = r.sessions.iter().filter(|x| x.state == "established").count();
+            let established = r
+                .sessions
+                .iter()
+                .filter(|x| x.state == "established")
+                .count();
             let sessions = if r.asn.is_some() {
                 format!("{established}/{} established", r.sessions.len())
             } else {
                 "-".to_string()
             };
-            let health = if r.problems.is_empty() { "ok".to_string() } else { r.problems.join("; ") };
+            let health = if r.problems.is_empty() {
+                "ok".to_string()
+            } else {
+                r.problems.join("; ")
+            };
             vec![
                 r.name.clone(),
                 r.kind.clone(),
@@ -274,8 +307,23 @@ pub fn render_status(s: &LabStatus, color: bool) -> String {
             ]
         })
         .collect();
-    out.push_str(&table(&["ROUTER", "KIND", "CONTAINER", "ASN", "ADDRESSES", "SESSIONS", "HEALTH"], &rows));
-    let with_sessions: Vec<&RouterRow> = s.routers.iter().filter(|r| !r.sessions.is_empty()).collect();
+    out.push_str(&table(
+        &[
+            "ROUTER",
+            "KIND",
+            "CONTAINER",
+            "ASN",
+            "ADDRESSES",
+            "SESSIONS",
+            "HEALTH",
+        ],
+        &rows,
+    ));
+    let with_sessions: Vec<&RouterRow> = s
+        .routers
+        .iter()
+        .filter(|r| !r.sessions.is_empty())
+        .collect();
     if !with_sessions.is_empty() {
         out.push('\n');
         let mut rows = vec![];
@@ -285,14 +333,29 @@ pub fn render_status(s: &LabStatus, color: bool) -> String {
                     r.name.clone(),
                     x.peer.clone(),
                     x.address.to_string(),
-                    x.remote_as.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+                    x.remote_as
+                        .map(|a| a.to_string())
+                        .unwrap_or_else(|| "-".into()),
                     paint(&x.state, x.state == "established", color),
                     x.since_secs.map(human_secs).unwrap_or_else(|| "-".into()),
-                    x.prefixes_received.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                    x.prefixes_received
+                        .map(|p| p.to_string())
+                        .unwrap_or_else(|| "-".into()),
                 ]);
             }
         }
-        out.push_str(&table(&["ROUTER", "PEER", "ADDRESS", "REMOTE AS", "STATE", "SINCE", "PFX RCVD"], &rows));
+        out.push_str(&table(
+            &[
+                "ROUTER",
+                "PEER",
+                "ADDRESS",
+                "REMOTE AS",
+                "STATE",
+                "SINCE",
+                "PFX RCVD",
+            ],
+            &rows,
+        ));
     }
     out
 }
@@ -305,8 +368,16 @@ pub struct RouterRoutes {
     pub error: Option<String>,
 }
 
-pub async fn gather_routes(rt: &DockerRuntime, plan: &Plan, only: Option<&str>) -> Vec<RouterRoutes> {
-    let probe = DockerProbe { rt, plan, node_ips: vec![] };
+pub async fn gather_routes(
+    rt: &DockerRuntime,
+    plan: &Plan,
+    only: Option<&str>,
+) -> Vec<RouterRoutes> {
+    let probe = DockerProbe {
+        rt,
+        plan,
+        node_ips: vec![],
+    };
     let routers: Vec<&PlannedRouter> = plan
         .routers
         .iter()
@@ -316,8 +387,18 @@ pub async fn gather_routes(rt: &DockerRuntime, plan: &Plan, only: Option<&str>) 
         let probe = &probe;
         async move {
             match probe.read_with_raw(&r.name).await {
-                Ok((s, _)) => RouterRoutes { router: r.name.clone(), kind: r.kind.to_string(), routes: s.routes, error: None },
-                Err(e) => RouterRoutes { router: r.name.clone(), kind: r.kind.to_string(), routes: vec![], error: Some(e) },
+                Ok((s, _)) => RouterRoutes {
+                    router: r.name.clone(),
+                    kind: r.kind.to_string(),
+                    routes: s.routes,
+                    error: None,
+                },
+                Err(e) => RouterRoutes {
+                    router: r.name.clone(),
+                    kind: r.kind.to_string(),
+                    routes: vec![],
+                    error: Some(e),
+                },
             }
         }
     });
@@ -330,7 +411,10 @@ pub fn render_routes(plan: &Plan, all: &[RouterRoutes], color: bool) -> String {
     for rr in all {
         out.push_str(&format!("{} ({})\n", rr.router, rr.kind));
         if let Some(e) = &rr.error {
-            out.push_str(&format!("  {}\n\n", paint(&format!("cannot read: {e}"), false, color)));
+            out.push_str(&format!(
+                "  {}\n\n",
+                paint(&format!("cannot read: {e}"), false, color)
+            ));
             continue;
         }
         let mut rows = vec![];
@@ -344,10 +428,22 @@ pub fn render_routes(plan: &Plan, all: &[RouterRoutes], color: bool) -> String {
                     None => "local".to_string(),
                 };
                 rows.push(vec![
-                    if i == 0 { route.prefix.to_string() } else { String::new() },
-                    if p.best { paint("*", true, color) } else { String::new() },
+                    if i == 0 {
+                        route.prefix.to_string()
+                    } else {
+                        String::new()
+                    },
+                    if p.best {
+                        paint("*", true, color)
+                    } else {
+                        String::new()
+                    },
                     via,
-                    p.as_path.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" "),
+                    p.as_path
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" "),
                     p.local_pref.map(|l| l.to_string()).unwrap_or_default(),
                     p.med.map(|l| l.to_string()).unwrap_or_default(),
                     p.communities.join(" "),
@@ -358,7 +454,20 @@ pub fn render_routes(plan: &Plan, all: &[RouterRoutes], color: bool) -> String {
             out.push_str("  (no routes)\n\n");
             continue;
         }
-        for line in table(&["PREFIX", "BEST", "NEXT HOP", "AS PATH", "LOCPRF", "MED", "COMMUNITIES"], &rows).lines() {
+        for line in table(
+            &[
+                "PREFIX",
+                "BEST",
+                "NEXT HOP",
+                "AS PATH",
+                "LOCPRF",
+                "MED",
+                "COMMUNITIES",
+            ],
+            &rows,
+        )
+        .lines()
+        {
             out.push_str("  ");
             out.push_str(line);
             out.push('\n');

@@ -2,6 +2,7 @@
 //! status), reads router state through the drivers' CLI commands (routes, check).
 
 pub mod down;
+pub mod firewall;
 pub mod inspect;
 pub mod probe;
 pub mod state_dir;

@@ -29,13 +29,18 @@ impl DockerProbe<'_> {
     }
 
     /// The state plus the raw CLI text it came from.
-    pub async fn read_with_raw(&self, router: &str) -> Result<(RouterState, Vec<RawOutput>), String> {
+    pub async fn read_with_raw(
+        &self,
+        router: &str,
+    ) -> Result<(RouterState, Vec<RawOutput>), String> {
         let r = self
             .plan
             .router(router)
             .ok_or_else(|| format!("lab {} has no router {router}", self.plan.lab))?;
         let queries = query::state_queries(r.kind);
-        let runs = queries.iter().map(|q| self.rt.exec(&r.container, &q.argv, QUERY_TIMEOUT));
+        let runs = queries
+            .iter()
+            .map(|q| self.rt.exec(&r.container, &q.argv, QUERY_TIMEOUT));
         let outputs = futures::future::join_all(runs).await;
         let mut parts = vec![];
         let mut raw = vec![];

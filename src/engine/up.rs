@@ -39,11 +39,16 @@ pub async fn up(
     opts: &UpOptions,
 ) -> Result<UpOutcome, EngineError> {
     let started = Instant::now();
-    if plan.cluster.as_ref().is_some_and(|c| {
-        c.provider != crate::topology::model::ClusterProvider::None
-    }) {
+    if plan
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.provider != crate::topology::model::ClusterProvider::None)
+    {
         return Err(EngineError::setup(
-            format!("lab `{}` asks for a Kubernetes cluster, which this build of metallab cannot create yet", plan.lab),
+            format!(
+                "lab `{}` asks for a Kubernetes cluster, which this build of metallab cannot create yet",
+                plan.lab
+            ),
             "set `cluster: {provider: none}` (or remove the cluster, nodes and metallb sections) to run the routers only",
         ));
     }
@@ -80,9 +85,12 @@ pub async fn up(
         }
         return Err(e);
     }
-    state
-        .save(plan, topology_source, &configs)
-        .map_err(|e| EngineError::setup(format!("cannot write the lab state directory: {e}"), "check --state-dir / METALLAB_STATE_DIR"))?;
+    state.save(plan, topology_source, &configs).map_err(|e| {
+        EngineError::setup(
+            format!("cannot write the lab state directory: {e}"),
+            "check --state-dir / METALLAB_STATE_DIR",
+        )
+    })?;
     Ok(UpOutcome::Created {
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -94,7 +102,12 @@ fn render_all(plan: &Plan) -> Result<Vec<(String, Vec<ConfigFile>)>, EngineError
         .map(|r| {
             render::render_router(r)
                 .map(|files| (r.name.clone(), files))
-                .map_err(|e| EngineError::setup(format!("cannot render the config of {}: {e}", r.name), "this is a metallab bug: please report it with the topology file"))
+                .map_err(|e| {
+                    EngineError::setup(
+                        format!("cannot render the config of {}: {e}", r.name),
+                        "this is a metallab bug: please report it with the topology file",
+                    )
+                })
         })
         .collect()
 }
@@ -127,14 +140,21 @@ async fn preflight(rt: &DockerRuntime, plan: &Plan) -> Result<(), EngineError> {
     let containers = rt.list_containers(&[], true).await?;
     for r in &plan.routers {
         if containers.iter().any(|c| c.name == r.container) {
-            problems.push(format!("a container named {} already exists and is not part of lab {}", r.container, plan.lab));
+            problems.push(format!(
+                "a container named {} already exists and is not part of lab {}",
+                r.container, plan.lab
+            ));
         }
     }
     if problems.is_empty() {
         Ok(())
     } else {
         Err(EngineError::setup(
-            format!("cannot create lab {}:\n  - {}", plan.lab, problems.join("\n  - ")),
+            format!(
+                "cannot create lab {}:\n  - {}",
+                plan.lab,
+                problems.join("\n  - ")
+            ),
             "pick other subnets in the topology (or leave `subnet:` out to let metallab choose), or remove the conflicting resources",
         ))
     }
@@ -158,12 +178,23 @@ async fn create(
         .routers
         .iter()
         .map(|r| {
-            let image = if r.builtin_image { tags[&r.kind].clone() } else { r.image.clone() };
+            let image = if r.builtin_image {
+                tags[&r.kind].clone()
+            } else {
+                r.image.clone()
+            };
             let files = configs.get(r.name.as_str()).copied();
             async move {
                 let step = progress.step("router", format!("{} ({})", r.name, r.kind));
-                match start_router(rt, &step, plan, r, &image, files.map(|v| v.as_slice()).unwrap_or(&[]))
-                    .await
+                match start_router(
+                    rt,
+                    &step,
+                    plan,
+                    r,
+                    &image,
+                    files.map(|v| v.as_slice()).unwrap_or(&[]),
+                )
+                .await
                 {
                     Ok(()) => {
                         step.done(describe_router(r));
@@ -187,14 +218,25 @@ async fn create(
         Ok(())
     } else {
         Err(EngineError::setup(
-            format!("{} router(s) failed to start:\n  - {}", failures.len(), failures.join("\n  - ")),
-            format!("rerun with --retain to keep the lab, then `metallab exec <router> -- <cmd>` or `docker logs {}`", Plan::container_name(&plan.lab, "<router>")),
+            format!(
+                "{} router(s) failed to start:\n  - {}",
+                failures.len(),
+                failures.join("\n  - ")
+            ),
+            format!(
+                "rerun with --retain to keep the lab, then `metallab exec <router> -- <cmd>` or `docker logs {}`",
+                Plan::container_name(&plan.lab, "<router>")
+            ),
         ))
     }
 }
 
 fn describe_router(r: &PlannedRouter) -> String {
-    let ips: Vec<String> = r.interfaces.iter().map(|i| format!("{}={}", i.network, i.ip)).collect();
+    let ips: Vec<String> = r
+        .interfaces
+        .iter()
+        .map(|i| format!("{}={}", i.network, i.ip))
+        .collect();
     let mut s = ips.join(" ");
     if let Some(asn) = r.asn {
         s.push_str(&format!(" AS{asn}, {} session(s)", r.sessions.len()));
@@ -208,8 +250,18 @@ async fn ensure_images(
     plan: &Plan,
     base_image: &str,
 ) -> Result<BTreeMap<RouterKind, String>, EngineError> {
-    let kinds: BTreeSet<RouterKind> = plan.routers.iter().filter(|r| r.builtin_image).map(|r| r.kind).collect();
-    let custom: BTreeSet<&str> = plan.routers.iter().filter(|r| !r.builtin_image).map(|r| r.image.as_str()).collect();
+    let kinds: BTreeSet<RouterKind> = plan
+        .routers
+        .iter()
+        .filter(|r| r.builtin_image)
+        .map(|r| r.kind)
+        .collect();
+    let custom: BTreeSet<&str> = plan
+        .routers
+        .iter()
+        .filter(|r| !r.builtin_image)
+        .map(|r| r.image.as_str())
+        .collect();
     for image in custom {
         if !rt.image_exists(image).await? {
             return Err(EngineError::setup(
@@ -225,7 +277,10 @@ async fn ensure_images(
             step.done(format!("{tag} present"));
             return Ok((kind, tag));
         }
-        let built = images::ensure_image(rt, kind, base_image, false, |line: &str| step.set_message(line)).await;
+        let built = images::ensure_image(rt, kind, base_image, false, |line: &str| {
+            step.set_message(line)
+        })
+        .await;
         match built {
             Ok(tag) => {
                 step.done(format!("built {tag}"));
@@ -241,13 +296,21 @@ async fn ensure_images(
     results.into_iter().collect()
 }
 
-async fn create_networks(rt: &DockerRuntime, progress: &Progress, plan: &Plan) -> Result<(), EngineError> {
+async fn create_networks(
+    rt: &DockerRuntime,
+    progress: &Progress,
+    plan: &Plan,
+) -> Result<(), EngineError> {
     let jobs = plan.networks.iter().map(|n| async move {
         let step = progress.step("network", n.docker_name.clone());
         match rt.create_network(&network_spec(plan, n)).await {
-            Ok(_) => {
-                step.done(format!("{}{}", n.subnet, if n.internal { " internal" } else { "" }));
-                Ok(())
+            Ok(id) => {
+                step.done(format!(
+                    "{}{}",
+                    n.subnet,
+                    if n.internal { " internal" } else { "" }
+                ));
+                Ok(super::firewall::bridge_name(&id))
             }
             Err(e) => {
                 step.fail(e.to_string());
@@ -255,7 +318,19 @@ async fn create_networks(rt: &DockerRuntime, progress: &Progress, plan: &Plan) -
             }
         }
     });
-    futures::future::join_all(jobs).await.into_iter().collect()
+    let bridges: Vec<String> = futures::future::join_all(jobs)
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    // Routed traffic inside a lab network (via a next hop or a BGP router) must survive
+    // Docker's isolation rules; see `firewall`. Without the rule, single-hop labs still work,
+    // so a failure is a warning with the command to run.
+    if let Err(e) = super::firewall::allow_routing_within(&plan.lab, &bridges).await {
+        progress.println(format!(
+            "warning: cannot add the DOCKER-USER rule that lets traffic be routed inside the lab's networks: {e}"
+        ));
+    }
+    Ok(())
 }
 
 pub fn network_spec(plan: &Plan, n: &PlannedNetwork) -> NetworkSpec {
@@ -290,7 +365,10 @@ pub fn container_spec(plan: &Plan, r: &PlannedRouter, image: &str) -> ContainerS
         .into_iter()
         .collect(),
         cmd: Some(drivers::container_command(r.kind)),
-        cap_add: drivers::capabilities(r.kind).iter().map(|c| c.to_string()).collect(),
+        cap_add: drivers::capabilities(r.kind)
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
         sysctls: drivers::sysctls(r),
         init: true,
         networks: r
@@ -318,7 +396,11 @@ async fn start_router(
     configure_running(rt, step, r).await
 }
 
-async fn upload(rt: &DockerRuntime, r: &PlannedRouter, files: &[ConfigFile]) -> Result<(), EngineError> {
+async fn upload(
+    rt: &DockerRuntime,
+    r: &PlannedRouter,
+    files: &[ConfigFile],
+) -> Result<(), EngineError> {
     if files.is_empty() {
         return Ok(());
     }
@@ -339,7 +421,9 @@ async fn configure_running(
 ) -> Result<(), EngineError> {
     for argv in drivers::start_commands(r) {
         step.set_message(format!("running {}", argv.join(" ")));
-        let out = rt.exec(&r.container, &argv, Duration::from_secs(60)).await?;
+        let out = rt
+            .exec(&r.container, &argv, Duration::from_secs(60))
+            .await?;
         if !out.success() {
             return Err(EngineError::setup(
                 format!(
@@ -356,14 +440,20 @@ async fn configure_running(
     wait_ready(rt, step, r).await
 }
 
-async fn wait_ready(rt: &DockerRuntime, step: &crate::progress::Step, r: &PlannedRouter) -> Result<(), EngineError> {
+async fn wait_ready(
+    rt: &DockerRuntime,
+    step: &crate::progress::Step,
+    r: &PlannedRouter,
+) -> Result<(), EngineError> {
     let Some(argv) = drivers::ready_command(r.kind) else {
         return Ok(());
     };
     step.set_message("waiting for the daemon");
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
-        let last = rt.exec(&r.container, &argv, Duration::from_secs(10)).await?;
+        let last = rt
+            .exec(&r.container, &argv, Duration::from_secs(10))
+            .await?;
         if drivers::is_ready(r.kind, &last) {
             return Ok(());
         }
@@ -385,7 +475,10 @@ async fn wait_ready(rt: &DockerRuntime, step: &crate::progress::Step, r: &Planne
 
 fn first_line<'a>(a: &'a str, b: &'a str) -> &'a str {
     let text = if a.trim().is_empty() { b } else { a };
-    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("(no output)").trim()
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("(no output)")
+        .trim()
 }
 
 /// `up` on a lab that exists: same plan → make sure everything runs; another plan → say
@@ -401,7 +494,11 @@ async fn reconcile(
         let diff = plan_differences(&saved, plan);
         if !diff.is_empty() {
             return Err(EngineError::setup(
-                format!("lab {} is already up with a different topology:\n  - {}", plan.lab, diff.join("\n  - ")),
+                format!(
+                    "lab {} is already up with a different topology:\n  - {}",
+                    plan.lab,
+                    diff.join("\n  - ")
+                ),
                 format!("rebuild it with: metallab up --reconfigure {}", plan.source),
             ));
         }
@@ -426,7 +523,11 @@ async fn reconcile(
     if !missing.is_empty() {
         step.fail(format!("router(s) missing: {}", missing.join(", ")));
         return Err(EngineError::setup(
-            format!("lab {} is partly gone (missing: {})", plan.lab, missing.join(", ")),
+            format!(
+                "lab {} is partly gone (missing: {})",
+                plan.lab,
+                missing.join(", ")
+            ),
             format!("rebuild it with: metallab up --reconfigure {}", plan.source),
         ));
     }
@@ -442,7 +543,12 @@ async fn reconcile(
 /// Human-readable differences between the running plan and a new one.
 pub fn plan_differences(old: &Plan, new: &Plan) -> Vec<String> {
     let mut out = vec![];
-    let names = |p: &Plan| p.routers.iter().map(|r| r.name.clone()).collect::<BTreeSet<_>>();
+    let names = |p: &Plan| {
+        p.routers
+            .iter()
+            .map(|r| r.name.clone())
+            .collect::<BTreeSet<_>>()
+    };
     let (o, n) = (names(old), names(new));
     for added in n.difference(&o) {
         out.push(format!("router {added} added"));
@@ -457,7 +563,12 @@ pub fn plan_differences(old: &Plan, new: &Plan) -> Vec<String> {
             }
         }
     }
-    let nets = |p: &Plan| p.networks.iter().map(|n| (n.name.clone(), n.subnet)).collect::<BTreeSet<_>>();
+    let nets = |p: &Plan| {
+        p.networks
+            .iter()
+            .map(|n| (n.name.clone(), n.subnet))
+            .collect::<BTreeSet<_>>()
+    };
     if nets(old) != nets(new) {
         out.push("networks changed".to_string());
     }

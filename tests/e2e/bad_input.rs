@@ -10,25 +10,43 @@ fn malformed_topology_reports_every_error_and_creates_nothing() {
     let lab = Lab::from_topology("interop.yaml", "e2e-bad");
     let broken = std::fs::read_to_string(&lab.topology)
         .unwrap()
-        .replace("subnet: 10.202.1.0/24", "subnet: 10.202.1.0/24, colour: blue")
+        .replace(
+            "subnet: 10.202.1.0/24",
+            "subnet: 10.202.1.0/24, colour: blue",
+        )
         .replace("ip: 10.202.1.12", "ip: 10.99.1.12")
-        .replace("{ to: gobgp1 }, { to: bird2 }, { to: frr2 }]\n  gobgp1", "{ to: gobgp9 }, { to: bird2 }, { to: frr2 }]\n  gobgp1");
+        .replace(
+            "{ to: gobgp1 }, { to: bird2 }, { to: frr2 }]\n  gobgp1",
+            "{ to: gobgp9 }, { to: bird2 }, { to: frr2 }]\n  gobgp1",
+        );
     std::fs::write(&lab.topology, broken).unwrap();
     let out = lab.metallab(&["up", lab.topology_arg()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Unknown keys stop the YAML parse first: the error names the file, line and key.
     assert!(stderr.contains("colour"), "{stderr}");
-    assert!(stderr.contains("interop.yaml:8:"), "points at the line: {stderr}");
-    assert_eq!(lab.leftovers(), (vec![], vec![]), "a bad file creates nothing");
+    assert!(
+        stderr.contains("interop.yaml:8:"),
+        "points at the line: {stderr}"
+    );
+    assert_eq!(
+        lab.leftovers(),
+        (vec![], vec![]),
+        "a bad file creates nothing"
+    );
 
     // With the typo fixed, the semantic errors are all reported at once.
-    let text = std::fs::read_to_string(&lab.topology).unwrap().replace(", colour: blue", "");
+    let text = std::fs::read_to_string(&lab.topology)
+        .unwrap()
+        .replace(", colour: blue", "");
     std::fs::write(&lab.topology, text).unwrap();
     let out = lab.metallab(&["up", lab.topology_arg()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("10.99.1.12"), "IP outside its network: {stderr}");
+    assert!(
+        stderr.contains("10.99.1.12"),
+        "IP outside its network: {stderr}"
+    );
     assert!(stderr.contains("gobgp9"), "unknown neighbor: {stderr}");
     assert_eq!(lab.leftovers(), (vec![], vec![]));
 }

@@ -18,7 +18,9 @@ pub fn docker_available() -> bool {
     let required = std::env::var_os("CI").is_some_and(|v| v != "false" && !v.is_empty())
         || std::env::var_os("METALLAB_REQUIRE_DOCKER").is_some();
     if !ok && required {
-        panic!("Docker engine unreachable, and CI/METALLAB_REQUIRE_DOCKER forbids skipping end-to-end tests");
+        panic!(
+            "Docker engine unreachable, and CI/METALLAB_REQUIRE_DOCKER forbids skipping end-to-end tests"
+        );
     }
     if !ok {
         eprintln!("SKIP: no Docker engine (set CI=true to make this a failure)");
@@ -36,8 +38,11 @@ impl Lab {
     /// A copy of a built-in topology file under a test-specific lab name, so a user's own
     /// lab of the same topology is never touched.
     pub fn from_topology(file: &str, name: &str) -> Lab {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies").join(file);
-        let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("topologies")
+            .join(file);
+        let text =
+            std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
         let original = text
             .lines()
             .find_map(|l| l.strip_prefix("name:"))
@@ -112,6 +117,22 @@ impl Lab {
         (code, failed, passed)
     }
 
+    /// DOCKER-USER rules metallab added for this lab (see src/engine/firewall.rs).
+    pub fn firewall_rules(&self) -> Vec<String> {
+        let Ok(out) = Command::new("iptables")
+            .args(["-S", "DOCKER-USER"])
+            .output()
+        else {
+            return vec![];
+        };
+        let marker = format!("\"metallab:lab={}\"", self.name);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains(&marker))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// Docker resources carrying this lab's label.
     pub fn leftovers(&self) -> (Vec<String>, Vec<String>) {
         let filter = format!("label=io.metallab.lab={}", self.name);
@@ -125,7 +146,14 @@ impl Lab {
         };
         (
             list(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]),
-            list(&["network", "ls", "--filter", &filter, "--format", "{{.Name}}"]),
+            list(&[
+                "network",
+                "ls",
+                "--filter",
+                &filter,
+                "--format",
+                "{{.Name}}",
+            ]),
         )
     }
 }
@@ -145,11 +173,22 @@ impl Drop for Lab {
         for n in networks {
             let _ = Command::new("docker").args(["network", "rm", &n]).output();
         }
+        for rule in self.firewall_rules() {
+            let args: Vec<String> = rule
+                .replacen("-A ", "-D ", 1)
+                .split_whitespace()
+                .map(|a| a.trim_matches('"').to_string())
+                .collect();
+            let _ = Command::new("iptables").args(&args).output();
+        }
     }
 }
 
 pub fn docker(args: &[&str]) -> Output {
-    let out = Command::new("docker").args(args).output().expect("docker CLI");
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI");
     assert!(
         out.status.success(),
         "docker {} failed: {}",
@@ -187,7 +226,10 @@ pub fn wait_session_down(lab: &Lab, router: &str, peer_ip: &str) {
         if down {
             return;
         }
-        assert!(Instant::now() < deadline, "{router} still sees {peer_ip} established after 60s");
+        assert!(
+            Instant::now() < deadline,
+            "{router} still sees {peer_ip} established after 60s"
+        );
         std::thread::sleep(Duration::from_secs(1));
     }
 }
@@ -205,8 +247,10 @@ pub fn wait_route_gone(lab: &Lab, router: &str, prefix: &str) {
         if !present {
             return;
         }
-        assert!(Instant::now() < deadline, "{router} still has {prefix} after 30s");
+        assert!(
+            Instant::now() < deadline,
+            "{router} still has {prefix} after 30s"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 }
-

@@ -1,7 +1,9 @@
 //! `interop`: FRR, BIRD and GoBGP over eBGP and iBGP. Bring it up, prove every check
 //! passes, then break one thing at a time and see exactly the checks that depend on it fail.
 
-use crate::harness::{Lab, docker, docker_available, mentioning, wait_route_gone, wait_session_down};
+use crate::harness::{
+    Lab, docker, docker_available, mentioning, wait_route_gone, wait_session_down,
+};
 
 #[test]
 fn interop_lab_passes_then_fails_exactly_where_broken() {
@@ -40,8 +42,20 @@ fn interop_lab_passes_then_fails_exactly_where_broken() {
 
     // 2. Withdraw frr2's prefix: exactly the checks of 203.0.113.0/24 elsewhere fail.
     let withdraw = lab.metallab(&[
-        "exec", "frr2", "--lab", &lab.name, "--", "vtysh", "-c", "configure terminal", "-c",
-        "router bgp 64502", "-c", "address-family ipv4 unicast", "-c", "no network 203.0.113.0/24",
+        "exec",
+        "frr2",
+        "--lab",
+        &lab.name,
+        "--",
+        "vtysh",
+        "-c",
+        "configure terminal",
+        "-c",
+        "router bgp 64502",
+        "-c",
+        "address-family ipv4 unicast",
+        "-c",
+        "no network 203.0.113.0/24",
     ]);
     assert_eq!(withdraw.status.code(), Some(0));
     wait_route_gone(&lab, "frr1", "203.0.113.0/24");
@@ -50,15 +64,32 @@ fn interop_lab_passes_then_fails_exactly_where_broken() {
     assert_eq!(failed, mentioning(&all_passed, &["203.0.113.0/24"]));
     assert_eq!(failed.len(), 5, "4 BGP tables + bird1's kernel: {failed:?}");
     let announce = lab.metallab(&[
-        "exec", "frr2", "--lab", &lab.name, "--", "vtysh", "-c", "configure terminal", "-c",
-        "router bgp 64502", "-c", "address-family ipv4 unicast", "-c", "network 203.0.113.0/24",
+        "exec",
+        "frr2",
+        "--lab",
+        &lab.name,
+        "--",
+        "vtysh",
+        "-c",
+        "configure terminal",
+        "-c",
+        "router bgp 64502",
+        "-c",
+        "address-family ipv4 unicast",
+        "-c",
+        "network 203.0.113.0/24",
     ]);
     assert_eq!(announce.status.code(), Some(0));
     let (code, failed, _) = lab.check("60s");
     assert_eq!((code, failed.as_slice()), (0, &[][..]));
 
     // 3. Disconnect bird1's link: everything involving bird1 fails, nothing else.
-    docker(&["network", "disconnect", &lab.network("lan"), &lab.container("bird1")]);
+    docker(&[
+        "network",
+        "disconnect",
+        &lab.network("lan"),
+        &lab.container("bird1"),
+    ]);
     for peer in ["frr1", "gobgp1", "bird2", "frr2"] {
         wait_session_down(&lab, peer, "10.202.1.12");
     }
@@ -68,13 +99,28 @@ fn interop_lab_passes_then_fails_exactly_where_broken() {
 
     // JUnit output for CI.
     let junit = lab.topology.with_extension("xml");
-    let out = lab.metallab(&["check", &lab.name, "--timeout", "2s", "--junit", junit.to_str().unwrap()]);
+    let out = lab.metallab(&[
+        "check",
+        &lab.name,
+        "--timeout",
+        "2s",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let xml = std::fs::read_to_string(&junit).expect("junit written");
-    assert!(xml.contains("<testsuite") && xml.contains("<failure"), "{xml}");
+    assert!(
+        xml.contains("<testsuite") && xml.contains("<failure"),
+        "{xml}"
+    );
 
     // Down: nothing labelled remains, also the state directory is gone.
     let down = lab.metallab(&["down", &lab.name]);
     assert_eq!(down.status.code(), Some(0));
     assert_eq!(lab.leftovers(), (vec![], vec![]));
+    assert_eq!(
+        lab.firewall_rules(),
+        Vec::<String>::new(),
+        "down removes the lab's DOCKER-USER rules"
+    );
 }
