@@ -226,7 +226,13 @@ mod tests {
     #[test]
     fn exec_takes_the_command_after_double_dash() {
         let cli = Cli::try_parse_from([
-            "metallab", "exec", "frr1", "--", "vtysh", "-c", "show bgp summary",
+            "metallab",
+            "exec",
+            "frr1",
+            "--",
+            "vtysh",
+            "-c",
+            "show bgp summary",
         ])
         .unwrap();
         match cli.command {

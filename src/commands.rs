@@ -35,7 +35,10 @@ pub enum Failure {
     /// Bad input: already rendered as a diagnostic with file:line (exit 2).
     Input(miette::Report),
     /// Setup or runtime error, with a hint (exit 2).
-    Error { message: String, hint: Option<String> },
+    Error {
+        message: String,
+        hint: Option<String>,
+    },
 }
 
 impl Failure {
@@ -88,7 +91,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Doctor => crate::doctor::run(g).await,
         Command::Completions { shell } => {
             let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "metallab", &mut buf);
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "metallab",
+                &mut buf,
+            );
             // Write ourselves: clap_complete panics on a closed pipe (`| head`).
             let _ = std::io::stdout().write_all(&buf);
             Ok(())
@@ -104,7 +112,8 @@ pub struct Loaded {
 
 pub fn load(arg: Option<&str>) -> Result<Loaded> {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let loaded = topology::load::load(arg, &cwd).map_err(|e| Failure::Input(miette::Report::new(e)))?;
+    let loaded =
+        topology::load::load(arg, &cwd).map_err(|e| Failure::Input(miette::Report::new(e)))?;
     Ok(Loaded {
         plan: loaded.plan(),
         source_text: loaded.text,
@@ -142,7 +151,10 @@ async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs
         UpOutcome::AlreadyUp => progress.println(format!("lab {} was already up", plan.lab)),
     }
     if a.no_check || plan.checks.is_empty() {
-        progress.println(format!("next: metallab status {0}   metallab down {0}", plan.lab));
+        progress.println(format!(
+            "next: metallab status {0}   metallab down {0}",
+            plan.lab
+        ));
         return Ok(());
     }
     run_and_report(g, &rt, progress, plan, a.timeout, a.junit.as_deref(), None).await
@@ -165,12 +177,25 @@ async fn run_and_report(
         .collect();
     if checks.is_empty() {
         return Err(Failure::msg(
-            format!("lab {} has no checks{}", plan.lab, filter.map(|f| format!(" matching `{f}`")).unwrap_or_default()),
+            format!(
+                "lab {} has no checks{}",
+                plan.lab,
+                filter
+                    .map(|f| format!(" matching `{f}`"))
+                    .unwrap_or_default()
+            ),
             "add a `checks:` section to the topology",
         ));
     }
-    let probe = DockerProbe { rt, plan, node_ips: vec![] };
-    let step = progress.step("check", format!("{} check(s) on lab {}", checks.len(), plan.lab));
+    let probe = DockerProbe {
+        rt,
+        plan,
+        node_ips: vec![],
+    };
+    let step = progress.step(
+        "check",
+        format!("{} check(s) on lab {}", checks.len(), plan.lab),
+    );
     let opts = RunOptions {
         timeout_override: timeout,
         ..RunOptions::default()
@@ -183,14 +208,22 @@ async fn run_and_report(
         step.fail(format!("{failed} failed"));
     }
     if let Some(path) = junit {
-        std::fs::write(path, report::junit(&plan.lab, &results))
-            .map_err(|e| Failure::msg(format!("cannot write {}: {e}", path.display()), "check the path"))?;
+        std::fs::write(path, report::junit(&plan.lab, &results)).map_err(|e| {
+            Failure::msg(
+                format!("cannot write {}: {e}", path.display()),
+                "check the path",
+            )
+        })?;
     }
     match g.output {
         OutputFormat::Json => print_json(&report::json(&results)),
         OutputFormat::Table => print!("{}", report::human(&results, color_stdout())),
     }
-    if failed == 0 { Ok(()) } else { Err(Failure::ChecksFailed) }
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(Failure::ChecksFailed)
+    }
 }
 
 async fn cmd_down(state: &StateDir, progress: &Progress, a: DownArgs) -> Result<()> {
@@ -234,7 +267,11 @@ async fn cmd_down(state: &StateDir, progress: &Progress, a: DownArgs) -> Result<
 
 /// A lab argument may be a lab name, a topology file or a built-in name; with none, the
 /// only running lab.
-async fn lab_name_from_arg(state: &StateDir, arg: Option<&str>, rt: &DockerRuntime) -> Result<String> {
+async fn lab_name_from_arg(
+    state: &StateDir,
+    arg: Option<&str>,
+    rt: &DockerRuntime,
+) -> Result<String> {
     if let Some(arg) = arg {
         if is_lab_name(state, arg, rt).await? {
             return Ok(arg.to_string());
@@ -244,7 +281,10 @@ async fn lab_name_from_arg(state: &StateDir, arg: Option<&str>, rt: &DockerRunti
     let labs = down::running_labs(rt).await?;
     match labs.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(Failure::msg("no metallab lab is running", "start one with: metallab up <topology>")),
+        [] => Err(Failure::msg(
+            "no metallab lab is running",
+            "start one with: metallab up <topology>",
+        )),
         many => Err(Failure::msg(
             format!("several labs are running: {}", many.join(", ")),
             "name the lab you mean",
@@ -357,17 +397,30 @@ async fn cmd_exec(state: &StateDir, a: ExecArgs) -> Result<()> {
     let rt = connect().await?;
     let (lab, router) = split_router(&a.router, a.lab);
     let plan = running_plan(state, lab.as_deref(), &rt).await?;
-    let r = plan.router(&router).ok_or_else(|| unknown_router(&plan, &router))?;
+    let r = plan
+        .router(&router)
+        .ok_or_else(|| unknown_router(&plan, &router))?;
     // Interactive use (a shell, vtysh without -c) needs a TTY, which the Docker CLI gives.
     if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() && which("docker") {
         let status = std::process::Command::new("docker")
             .args(["exec", "-it", &r.container])
             .args(&a.command)
             .status()
-            .map_err(|e| Failure::msg(format!("cannot run docker: {e}"), "is the docker CLI installed?"))?;
+            .map_err(|e| {
+                Failure::msg(
+                    format!("cannot run docker: {e}"),
+                    "is the docker CLI installed?",
+                )
+            })?;
         std::process::exit(status.code().unwrap_or(exit::ERROR));
     }
-    let out = rt.exec(&r.container, &a.command, std::time::Duration::from_secs(300)).await?;
+    let out = rt
+        .exec(
+            &r.container,
+            &a.command,
+            std::time::Duration::from_secs(300),
+        )
+        .await?;
     print!("{}", out.stdout);
     eprint!("{}", out.stderr);
     let _ = std::io::stdout().flush();
@@ -382,7 +435,12 @@ fn which(cmd: &str) -> bool {
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
 }
 
-async fn cmd_check(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: CheckArgs) -> Result<()> {
+async fn cmd_check(
+    g: &GlobalOpts,
+    state: &StateDir,
+    progress: &Progress,
+    a: CheckArgs,
+) -> Result<()> {
     let rt = connect().await?;
     // A topology file's checks (possibly edited since `up`) run against its running lab.
     let plan = match a.topology.as_deref() {
@@ -398,7 +456,16 @@ async fn cmd_check(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: Che
         }
         other => running_plan(state, other, &rt).await?,
     };
-    run_and_report(g, &rt, progress, &plan, a.timeout, a.junit.as_deref(), a.filter.as_deref()).await
+    run_and_report(
+        g,
+        &rt,
+        progress,
+        &plan,
+        a.timeout,
+        a.junit.as_deref(),
+        a.filter.as_deref(),
+    )
+    .await
 }
 
 fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {
@@ -409,14 +476,16 @@ fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {
             OutputFormat::Json => print_json(plan),
             OutputFormat::Table => print!(
                 "{}",
-                serde_saphyr::to_string(plan).map_err(|e| Failure::msg(e.to_string(), "report this bug"))?
+                serde_saphyr::to_string(plan)
+                    .map_err(|e| Failure::msg(e.to_string(), "report this bug"))?
             ),
         }
     }
     if a.configs {
         for r in &plan.routers {
-            let files = crate::render::render_router(r)
-                .map_err(|e| Failure::msg(format!("cannot render {}: {e}", r.name), "report this bug"))?;
+            let files = crate::render::render_router(r).map_err(|e| {
+                Failure::msg(format!("cannot render {}: {e}", r.name), "report this bug")
+            })?;
             for f in files {
                 println!("### {} {}\n{}", r.name, f.path, f.contents);
             }
@@ -440,11 +509,16 @@ fn parse_kinds(kinds: &[String]) -> Result<Vec<RouterKind>> {
     kinds
         .iter()
         .map(|k| {
-            let kind: RouterKind = k.parse().map_err(|e: String| Failure::msg(e, "metallab images build frr bird"))?;
+            let kind: RouterKind = k
+                .parse()
+                .map_err(|e: String| Failure::msg(e, "metallab images build frr bird"))?;
             if !images::kinds_with_images().contains(&kind) {
                 return Err(Failure::msg(
                     format!("metallab has no built-in image for {kind}"),
-                    format!("give the router an `image:` of your own (buildable here: {})", kind_list(images::kinds_with_images())),
+                    format!(
+                        "give the router an `image:` of your own (buildable here: {})",
+                        kind_list(images::kinds_with_images())
+                    ),
                 ));
             }
             Ok(kind)
@@ -453,20 +527,32 @@ fn parse_kinds(kinds: &[String]) -> Result<Vec<RouterKind>> {
 }
 
 fn kind_list(kinds: &[RouterKind]) -> String {
-    kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+    kinds
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn cmd_images(g: &GlobalOpts, progress: &Progress, c: ImagesCommand) -> Result<()> {
     let rt = connect().await?;
     match c {
-        ImagesCommand::Build { kinds, force, base_image } => {
+        ImagesCommand::Build {
+            kinds,
+            force,
+            base_image,
+        } => {
             let kinds = parse_kinds(&kinds)?;
             let jobs = kinds.iter().map(|&kind| {
                 let rt = &rt;
                 let base_image = base_image.as_str();
                 async move {
                     let step = progress.step("image", kind.to_string());
-                    match images::ensure_image(rt, kind, base_image, force, |l: &str| step.set_message(l)).await {
+                    match images::ensure_image(rt, kind, base_image, force, |l: &str| {
+                        step.set_message(l)
+                    })
+                    .await
+                    {
                         Ok(tag) => {
                             step.done(tag);
                             Ok(())
@@ -491,7 +577,17 @@ async fn cmd_images(g: &GlobalOpts, progress: &Progress, c: ImagesCommand) -> Re
                 OutputFormat::Table => {
                     let rows: Vec<Vec<String>> = list
                         .iter()
-                        .map(|i| vec![i.kind.clone(), i.tags.join(","), if i.current { "current".into() } else { "stale".into() }])
+                        .map(|i| {
+                            vec![
+                                i.kind.clone(),
+                                i.tags.join(","),
+                                if i.current {
+                                    "current".into()
+                                } else {
+                                    "stale".into()
+                                },
+                            ]
+                        })
                         .collect();
                     print!("{}", inspect::table(&["KIND", "TAG", "STATE"], &rows));
                 }
@@ -501,7 +597,15 @@ async fn cmd_images(g: &GlobalOpts, progress: &Progress, c: ImagesCommand) -> Re
         ImagesCommand::Prune => {
             let report = images::prune(&rt).await?;
             let removed = &report.removed;
-            progress.println(format!("removed {} stale image(s){}", removed.len(), if removed.is_empty() { String::new() } else { format!(": {}", removed.join(", ")) }));
+            progress.println(format!(
+                "removed {} stale image(s){}",
+                removed.len(),
+                if removed.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", removed.join(", "))
+                }
+            ));
             for (tag, why) in &report.kept {
                 progress.println(format!("kept {tag}: {why}"));
             }
@@ -522,14 +626,18 @@ fn cmd_topologies(g: &GlobalOpts, a: TopologiesArgs) -> Result<()> {
                         .collect::<Vec<_>>(),
                 ),
                 OutputFormat::Table => {
-                    let rows: Vec<Vec<String>> = list.iter().map(|b| vec![b.name.to_string(), b.description.to_string()]).collect();
+                    let rows: Vec<Vec<String>> = list
+                        .iter()
+                        .map(|b| vec![b.name.to_string(), b.description.to_string()])
+                        .collect();
                     print!("{}", inspect::table(&["NAME", "DESCRIPTION"], &rows));
                 }
             }
             Ok(())
         }
         TopologiesCommand::Show { name } => {
-            let b = topology::builtin::get(&name).map_err(|e| Failure::Input(miette::Report::new(e)))?;
+            let b = topology::builtin::get(&name)
+                .map_err(|e| Failure::Input(miette::Report::new(e)))?;
             print!("{}", b.yaml);
             Ok(())
         }

@@ -66,9 +66,11 @@ impl Progress {
             Display::Spinners => {
                 let pb = self.inner.multi.add(ProgressBar::new_spinner());
                 pb.set_style(
-                    ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {msg} {elapsed:.dim}")
-                        .expect("static template")
-                        .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏✓"),
+                    ProgressStyle::with_template(
+                        "{spinner:.cyan} {prefix:.bold} {msg} {elapsed:.dim}",
+                    )
+                    .expect("static template")
+                    .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏✓"),
                 );
                 pb.set_prefix(format!("{phase:<8}"));
                 pb.set_message(what.clone());
@@ -147,7 +149,9 @@ impl Step {
         }
         match &self.bar {
             Some(pb) => {
-                pb.set_style(ProgressStyle::with_template("{prefix:.bold} {msg}").expect("static template"));
+                pb.set_style(
+                    ProgressStyle::with_template("{prefix:.bold} {msg}").expect("static template"),
+                );
                 pb.finish_with_message(line);
             }
             None => self.progress.line(&self.phase, &line),
@@ -179,7 +183,11 @@ mod tests {
             (Never, true, false, Display::Lines),
         ];
         for (mode, term, ci, want) in cases {
-            assert_eq!(resolve(mode, term, ci), want, "{mode:?} term={term} ci={ci}");
+            assert_eq!(
+                resolve(mode, term, ci),
+                want,
+                "{mode:?} term={term} ci={ci}"
+            );
         }
     }
 }

@@ -127,7 +127,10 @@ impl RouterKind {
 
     /// Whether learned routes are installed into the container's kernel table.
     pub fn installs_kernel_routes(self) -> bool {
-        matches!(self, RouterKind::Frr | RouterKind::Bird | RouterKind::Quagga)
+        matches!(
+            self,
+            RouterKind::Frr | RouterKind::Bird | RouterKind::Quagga
+        )
     }
 }
 
@@ -143,7 +146,9 @@ impl std::str::FromStr for RouterKind {
         RouterKind::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown router kind `{s}` (expected frr, bird, gobgp, quagga or linux)"))
+            .ok_or_else(|| {
+                format!("unknown router kind `{s}` (expected frr, bird, gobgp, quagga or linux)")
+            })
     }
 }
 
