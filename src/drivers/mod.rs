@@ -89,6 +89,29 @@ pub fn sysctls(router: &PlannedRouter) -> BTreeMap<String, String> {
             sysctls.insert(format!("net.ipv4.conf.{scope}.rp_filter"), "0".to_string());
         }
     }
+    // No ICMP redirects, either way: while a next hop is cut off, it bounces traffic back
+    // towards its default route (the host bridge) and redirects the sender there; the
+    // sender caches that for minutes and keeps sending into Docker's isolation drop after
+    // the link is back. A lab's paths must follow its static routes and BGP only.
+    // The kernel combines `all` with each interface's own value, and Docker creates the
+    // interfaces (all networks are connected before start: eth0…) before it applies
+    // sysctls, so each interface is set too.
+    let interfaces = (0..router.interfaces.len()).map(|i| format!("eth{i}"));
+    for scope in ["all".to_string(), "default".to_string()]
+        .into_iter()
+        .chain(interfaces)
+    {
+        sysctls.insert(
+            format!("net.ipv4.conf.{scope}.accept_redirects"),
+            "0".to_string(),
+        );
+        if router.forward {
+            sysctls.insert(
+                format!("net.ipv4.conf.{scope}.send_redirects"),
+                "0".to_string(),
+            );
+        }
+    }
     sysctls
 }
 

@@ -47,10 +47,25 @@ fn a_forwarding_host_forwards_without_reverse_path_filtering() {
 }
 
 #[test]
-fn a_single_homed_stub_keeps_the_kernel_defaults_except_forwarding() {
+fn a_single_homed_stub_keeps_the_kernel_defaults_except_forwarding_and_redirects() {
     let s = sysctls(&fixtures::frr_ebgp());
-    assert_eq!(s.len(), 1);
     assert_eq!(s["net.ipv4.ip_forward"], "0");
+    for scope in ["all", "default", "eth0"] {
+        assert_eq!(s[&format!("net.ipv4.conf.{scope}.accept_redirects")], "0");
+    }
+    assert_eq!(s.len(), 4, "{s:?}");
+}
+
+#[test]
+fn a_forwarding_host_sends_no_redirects_on_any_interface() {
+    let s = sysctls(&fixtures::linux_hop());
+    for scope in ["all", "default", "eth0", "eth1"] {
+        assert_eq!(
+            s[&format!("net.ipv4.conf.{scope}.send_redirects")],
+            "0",
+            "{scope}"
+        );
+    }
 }
 
 #[test]
