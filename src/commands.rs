@@ -372,10 +372,10 @@ async fn cmd_routes(g: &GlobalOpts, state: &StateDir, a: RoutesArgs) -> Result<(
         None => (a.lab, None),
     };
     let plan = running_plan(state, lab.as_deref(), &rt).await?;
-    if let Some(r) = &router {
-        if plan.router(r).is_none() {
-            return Err(unknown_router(&plan, r));
-        }
+    if let Some(r) = &router
+        && plan.router(r).is_none()
+    {
+        return Err(unknown_router(&plan, r));
     }
     let routes = inspect::gather_routes(&rt, &plan, router.as_deref()).await;
     match g.output {

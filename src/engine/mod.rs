@@ -14,12 +14,18 @@ use crate::runtime::docker::RuntimeError;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
-    Runtime(#[from] RuntimeError),
+    Runtime(Box<RuntimeError>),
     #[error("{message}")]
     Setup {
         message: String,
         hint: Option<String>,
     },
+}
+
+impl From<RuntimeError> for EngineError {
+    fn from(e: RuntimeError) -> EngineError {
+        EngineError::Runtime(Box::new(e))
+    }
 }
 
 impl EngineError {

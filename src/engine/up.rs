@@ -557,10 +557,10 @@ pub fn plan_differences(old: &Plan, new: &Plan) -> Vec<String> {
         out.push(format!("router {removed} removed"));
     }
     for r in &new.routers {
-        if let Some(before) = old.router(&r.name) {
-            if before != r {
-                out.push(format!("router {} changed", r.name));
-            }
+        if let Some(before) = old.router(&r.name)
+            && before != r
+        {
+            out.push(format!("router {} changed", r.name));
         }
     }
     let nets = |p: &Plan| {
