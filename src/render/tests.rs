@@ -203,6 +203,7 @@ fn every_config_file_has_an_absolute_path_and_is_readable() {
     for router in fixtures::scratch_lab()
         .iter()
         .chain(&fixtures::ecmp_transit_lab())
+        .chain(&fixtures::routed_segment_lab())
     {
         for f in render_router(router).unwrap() {
             assert!(f.path.starts_with('/'), "{}", f.path);
