@@ -19,3 +19,6 @@ pub mod render;
 pub mod runtime;
 pub mod state;
 pub mod topology;
+
+#[cfg(test)]
+mod test_support;

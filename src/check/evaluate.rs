@@ -710,14 +710,7 @@ fn probe_evidence(kind: &CheckKind, out: &ExecOutput) -> String {
 mod tests {
     use super::*;
     use crate::state::{BfdPeer, KernelRoute, Origin, Session};
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    fn net(s: &str) -> IpNet {
-        s.parse().unwrap()
-    }
+    use crate::test_support::{ip, net};
 
     fn addrs(list: &[&str]) -> Vec<Expected> {
         list.iter().map(|a| Expected::Address(ip(a))).collect()

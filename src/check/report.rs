@@ -178,11 +178,7 @@ mod tests {
     use crate::plan::{CheckKind, Expected};
     use crate::runtime::ExecOutput;
     use crate::state::{Path, Route, RouterState, Session, SessionState};
-    use std::net::IpAddr;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
+    use crate::test_support::ip;
 
     /// A failed result whose reason and evidence come from the real evaluation.
     fn failed(

@@ -356,6 +356,7 @@ mod tests {
     use super::*;
     use crate::plan::{CheckKind, Expected};
     use crate::state::{BfdPeer, BfdState, Path, Route, Session, SessionState};
+    use crate::test_support::ip;
     use std::collections::VecDeque;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -367,10 +368,6 @@ mod tests {
             poll_interval: POLL,
             state_ttl: Duration::from_millis(5),
         }
-    }
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
     }
 
     /// A lab whose routers answer with scripted states, one per read; the last one repeats.

@@ -352,14 +352,7 @@ mod tests {
     use super::*;
     use crate::parse::fixture_body;
     use crate::state::Origin;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    fn net(s: &str) -> IpNet {
-        s.parse().unwrap()
-    }
+    use crate::test_support::{ip, net};
 
     const NEIGHBORS: &str = include_str!("../../tests/fixtures/frr/show-bgp-neighbors-json.txt");
     const ROUTES: &str =

@@ -309,14 +309,7 @@ fn path(ctx: Ctx, prefix: &IpNet, p: &RibPath) -> Result<Path, ParseError> {
 mod tests {
     use super::*;
     use crate::parse::fixture_body;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    fn net(s: &str) -> IpNet {
-        s.parse().unwrap()
-    }
+    use crate::test_support::{ip, net};
 
     #[test]
     fn sessions_steady_state() {

@@ -99,14 +99,7 @@ fn kernel_route(ctx: Ctx, r: RawRoute) -> Result<KernelRoute, ParseError> {
 mod tests {
     use super::*;
     use crate::parse::fixture_body;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    fn net(s: &str) -> IpNet {
-        s.parse().unwrap()
-    }
+    use crate::test_support::{ip, net};
 
     #[test]
     fn frr_kernel_table_with_ecmp() {

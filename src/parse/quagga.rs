@@ -359,14 +359,7 @@ mod tests {
     use super::*;
     use crate::parse::fixture_body;
     use crate::state::Origin;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    fn net(s: &str) -> IpNet {
-        s.parse().unwrap()
-    }
+    use crate::test_support::{ip, net};
 
     #[test]
     fn sessions_from_neighbors_steady_state() {
