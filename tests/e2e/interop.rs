@@ -5,6 +5,27 @@ use crate::harness::{
     Lab, docker, docker_available, mentioning, wait_route_gone, wait_session_down,
 };
 
+/// Changes frr2's announcements through its own CLI, as a user would.
+fn frr2_network_statement(lab: &Lab, statement: &str) {
+    let out = lab.metallab(&[
+        "exec",
+        "frr2",
+        "--lab",
+        &lab.name,
+        "--",
+        "vtysh",
+        "-c",
+        "configure terminal",
+        "-c",
+        "router bgp 64502",
+        "-c",
+        "address-family ipv4 unicast",
+        "-c",
+        statement,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "vtysh: {statement}");
+}
+
 #[test]
 fn interop_lab_passes_then_fails_exactly_where_broken() {
     if !docker_available() {
@@ -41,45 +62,13 @@ fn interop_lab_passes_then_fails_exactly_where_broken() {
     assert_eq!((code, failed.as_slice()), (0, &[][..]));
 
     // 2. Withdraw frr2's prefix: exactly the checks of 203.0.113.0/24 elsewhere fail.
-    let withdraw = lab.metallab(&[
-        "exec",
-        "frr2",
-        "--lab",
-        &lab.name,
-        "--",
-        "vtysh",
-        "-c",
-        "configure terminal",
-        "-c",
-        "router bgp 64502",
-        "-c",
-        "address-family ipv4 unicast",
-        "-c",
-        "no network 203.0.113.0/24",
-    ]);
-    assert_eq!(withdraw.status.code(), Some(0));
+    frr2_network_statement(&lab, "no network 203.0.113.0/24");
     wait_route_gone(&lab, "frr1", "203.0.113.0/24");
     let (code, failed, _) = lab.check("5s");
     assert_eq!(code, 1);
     assert_eq!(failed, mentioning(&all_passed, &["203.0.113.0/24"]));
     assert_eq!(failed.len(), 5, "4 BGP tables + bird1's kernel: {failed:?}");
-    let announce = lab.metallab(&[
-        "exec",
-        "frr2",
-        "--lab",
-        &lab.name,
-        "--",
-        "vtysh",
-        "-c",
-        "configure terminal",
-        "-c",
-        "router bgp 64502",
-        "-c",
-        "address-family ipv4 unicast",
-        "-c",
-        "network 203.0.113.0/24",
-    ]);
-    assert_eq!(announce.status.code(), Some(0));
+    frr2_network_statement(&lab, "network 203.0.113.0/24");
     let (code, failed, _) = lab.check("60s");
     assert_eq!((code, failed.as_slice()), (0, &[][..]));
 
