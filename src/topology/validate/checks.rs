@@ -362,16 +362,8 @@ pub(super) fn router_check(v: &mut Validator, path: &str, kind: CheckKindKey, ch
         }
     }
     for (key, prefix) in [("route", check.route), ("kernel-route", check.kernel_route)] {
-        if let Some(prefix) = prefix
-            && prefix.trunc() != prefix
-        {
-            v.report(
-                FieldError::new(
-                    format!("{path}.{key}"),
-                    format!("{prefix} is not a network address"),
-                )
-                .help(format!("write {}", prefix.trunc())),
-            );
+        if let Some(prefix) = prefix {
+            v.network_address(format!("{path}.{key}"), prefix);
         }
     }
 }

@@ -97,15 +97,7 @@ pub(super) fn nodes(v: &mut Validator) {
         .and_then(|n| v.subnet(n));
     for (i, route) in nodes.routes.iter().enumerate() {
         let path = format!("nodes.routes[{i}]");
-        if route.to.trunc() != route.to {
-            v.report(
-                FieldError::new(
-                    format!("{path}.to"),
-                    format!("{} is not a network address", route.to),
-                )
-                .help(format!("write {}", route.to.trunc())),
-            );
-        }
+        v.network_address(format!("{path}.to"), route.to);
         if let (Some(subnet), IpAddr::V4(via)) = (node_subnet, route.via)
             && !subnet.contains(&via)
         {

@@ -66,6 +66,19 @@ impl<'t> Validator<'t> {
         self.errors.push(error);
     }
 
+    /// Reports `prefix` (at `path`) unless it is a network address (`10.0.0.0/24`, not
+    /// `10.0.0.5/24`); returns whether it is.
+    pub(super) fn network_address(&mut self, path: impl Into<String>, prefix: IpNet) -> bool {
+        if prefix.trunc() == prefix {
+            return true;
+        }
+        self.report(
+            FieldError::new(path.into(), format!("{prefix} is not a network address"))
+                .help(format!("write {}", prefix.trunc())),
+        );
+        false
+    }
+
     /// A network's subnet when it is written and a usable IPv4 network (bad ones are
     /// reported by [`networks`] and ignored by the other rules).
     pub(super) fn subnet(&self, network: &str) -> Option<Ipv4Net> {

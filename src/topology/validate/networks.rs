@@ -100,12 +100,7 @@ pub(super) fn networks(v: &mut Validator) {
             );
             continue;
         }
-        if subnet.trunc() != subnet {
-            v.report(
-                FieldError::new(&subnet_path, format!("{subnet} is not a network address"))
-                    .help(format!("write {}", subnet.trunc())),
-            );
-        }
+        v.network_address(&subnet_path, IpNet::V4(subnet));
         let subnet = subnet.trunc();
         if let Some((other, other_subnet)) = seen.iter().find(|(_, s)| overlaps(*s, subnet)) {
             v.report(

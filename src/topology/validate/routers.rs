@@ -72,12 +72,7 @@ pub(super) fn routers(v: &mut Validator) {
         static_routes(v, name, router);
         for (i, prefix) in router.announce.iter().enumerate() {
             let prefix_path = format!("{path}.announce[{i}]");
-            if prefix.trunc() != *prefix {
-                v.report(
-                    FieldError::new(prefix_path, format!("{prefix} is not a network address"))
-                        .help(format!("write {}", prefix.trunc())),
-                );
-            } else if matches!(prefix, IpNet::V6(_)) {
+            if v.network_address(&prefix_path, *prefix) && matches!(prefix, IpNet::V6(_)) {
                 v.report(
                     FieldError::new(prefix_path, "IPv6 prefixes are not supported yet")
                         .help("announce IPv4 prefixes, e.g. from 192.0.2.0/24"),
@@ -189,15 +184,7 @@ pub(super) fn static_routes(v: &mut Validator, name: &str, router: &RouterSpec) 
     let own: Vec<IpAddr> = router.interfaces.values().filter_map(|i| i.ip).collect();
     for (i, route) in router.routes.iter().enumerate() {
         let path = format!("routers.{name}.routes[{i}]");
-        if route.to.trunc() != route.to {
-            v.report(
-                FieldError::new(
-                    format!("{path}.to"),
-                    format!("{} is not a network address", route.to),
-                )
-                .help(format!("write {}", route.to.trunc())),
-            );
-        }
+        v.network_address(format!("{path}.to"), route.to);
         let IpAddr::V4(via) = route.via else {
             v.report(
                 FieldError::new(format!("{path}.via"), "IPv6 gateways are not supported yet")
