@@ -16,6 +16,16 @@ pub struct Finding {
     pub hint: Option<String>,
 }
 
+fn engine_failure(e: &crate::runtime::RuntimeError) -> Finding {
+    Finding {
+        item: "docker engine".into(),
+        ok: false,
+        required: true,
+        detail: e.to_string(),
+        hint: e.hint(),
+    }
+}
+
 pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
     let mut findings = vec![];
     match DockerRuntime::connect().await {
@@ -28,13 +38,7 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
                     detail: v.to_string(),
                     hint: None,
                 }),
-                Err(e) => findings.push(Finding {
-                    item: "docker engine".into(),
-                    ok: false,
-                    required: true,
-                    detail: e.to_string(),
-                    hint: e.hint(),
-                }),
+                Err(e) => findings.push(engine_failure(&e)),
             }
             let base =
                 std::env::var("METALLAB_BASE_IMAGE").unwrap_or_else(|_| "debian:bookworm".into());
@@ -64,13 +68,7 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
                 });
             }
         }
-        Err(e) => findings.push(Finding {
-            item: "docker engine".into(),
-            ok: false,
-            required: true,
-            detail: e.to_string(),
-            hint: e.hint(),
-        }),
+        Err(e) => findings.push(engine_failure(&e)),
     }
     for (tool, args, why) in [
         (

@@ -63,7 +63,7 @@ pub async fn up(
             let removed = super::down::remove_lab(rt, state, &plan.lab).await?;
             step.done(removed.summary());
         } else {
-            return reconcile(rt, state, progress, plan, &configs).await;
+            return reconcile(rt, state, progress, plan).await;
         }
     }
 
@@ -488,7 +488,6 @@ async fn reconcile(
     state: &StateDir,
     progress: &Progress,
     plan: &Plan,
-    configs: &[(String, Vec<ConfigFile>)],
 ) -> Result<UpOutcome, EngineError> {
     if let Some(saved) = state.load_plan(&plan.lab) {
         let diff = plan_differences(&saved, plan);
@@ -531,7 +530,6 @@ async fn reconcile(
             format!("rebuild it with: metallab up --reconfigure {}", plan.source),
         ));
     }
-    let _ = configs;
     if restarted.is_empty() {
         step.done("already up, nothing to do");
     } else {

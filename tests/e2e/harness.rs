@@ -117,6 +117,21 @@ impl Lab {
         (code, failed, passed)
     }
 
+    /// `metallab down ARG` succeeds and leaves no labelled container or network, no
+    /// DOCKER-USER rule and no state directory of the lab.
+    pub fn down_leaves_nothing(&self, arg: &str) {
+        let down = self.metallab(&["down", arg]);
+        assert_eq!(down.status.code(), Some(0));
+        assert_eq!(self.leftovers(), (vec![], vec![]));
+        assert_eq!(
+            self.firewall_rules(),
+            Vec::<String>::new(),
+            "down removes the lab's DOCKER-USER rules"
+        );
+        let lab_state = self.state_dir.path().join("labs").join(&self.name);
+        assert!(!lab_state.exists(), "down removes {}", lab_state.display());
+    }
+
     /// DOCKER-USER rules metallab added for this lab (see src/engine/firewall.rs).
     pub fn firewall_rules(&self) -> Vec<String> {
         let Ok(out) = Command::new("iptables")

@@ -68,12 +68,6 @@ fn next_hop_lab_routes_traffic_and_bfd_follows_the_link() {
     assert_eq!(failed, traffic);
     assert_eq!(traffic.len(), 2);
 
-    let down = lab.metallab(&["down", lab.topology_arg()]);
-    assert_eq!(down.status.code(), Some(0));
-    assert_eq!(lab.leftovers(), (vec![], vec![]));
-    assert_eq!(
-        lab.firewall_rules(),
-        Vec::<String>::new(),
-        "down removes the lab's DOCKER-USER rules"
-    );
+    // Down by topology file: nothing of the lab remains.
+    lab.down_leaves_nothing(lab.topology_arg());
 }
