@@ -35,6 +35,14 @@ pub trait LabProbe: Send + Sync {
 
     /// The addresses `nodes` stands for.
     fn node_ips(&self) -> impl Future<Output = Result<Vec<IpAddr>, String>> + Send;
+
+    /// The cluster's state (nodes, MetalLB pods, Services, events); None when the lab has
+    /// no cluster. Service checks read it.
+    fn cluster_state(
+        &self,
+    ) -> impl Future<Output = Result<Option<crate::state::ClusterState>, String>> + Send {
+        async { Ok(None) }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

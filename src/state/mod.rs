@@ -4,6 +4,9 @@
 //! JSON); every check, table and web page reads it. Field meanings are those of BGP, not of
 //! any one daemon, so a check written once works against all router kinds.
 
+pub mod cluster;
+
+pub use cluster::ClusterState;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
