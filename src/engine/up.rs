@@ -339,7 +339,7 @@ pub fn network_spec(plan: &Plan, n: &PlannedNetwork) -> NetworkSpec {
         subnet: n.subnet,
         gateway: n.gateway,
         internal: n.internal,
-        ip_range: None,
+        ip_range: n.node_range,
         labels: [
             (labels::LAB.to_string(), plan.lab.clone()),
             (labels::ROLE.to_string(), "network".to_string()),

@@ -6,7 +6,9 @@
 
 use super::model::*;
 use crate::state::{BfdState, SessionState};
-use crate::topology::model::{BfdSetting, CheckSpec, Multihop, NeighborSpec, RouterSpec, Topology};
+use crate::topology::model::{
+    BfdSetting, CheckSpec, Multihop, NeighborSpec, RouterSpec, Topology, node_address_range,
+};
 use crate::topology::target::Target;
 use crate::topology::validate::{CheckKindKey, parse_http_url};
 use ipnet::{IpNet, Ipv4Net};
@@ -68,8 +70,17 @@ fn docker_network_name(lab: &str, network: &str) -> String {
 /// Subnets as written, or free /24s from [`SUBNET_POOL`] avoiding every written subnet;
 /// gateway as written or the first host.
 fn plan_networks(t: &Topology) -> Vec<PlannedNetwork> {
-    let written: Vec<Ipv4Net> = t
-        .networks
+    let node_network = t
+        .cluster
+        .as_ref()
+        .filter(|c| c.creates_nodes())
+        .and_then(|c| c.node_network());
+    // kind and Minikube nodes need a network even when the file names none.
+    let mut specs = t.networks.clone();
+    if let Some(name) = node_network {
+        specs.entry(name.to_string()).or_default();
+    }
+    let written: Vec<Ipv4Net> = specs
         .values()
         .filter_map(|n| match n.subnet {
             Some(IpNet::V4(s)) => Some(s.trunc()),
@@ -84,7 +95,7 @@ fn plan_networks(t: &Topology) -> Vec<PlannedNetwork> {
                 .iter()
                 .any(|s| s.contains(&candidate.network()) || candidate.contains(&s.network()))
         });
-    t.networks
+    specs
         .iter()
         .map(|(name, spec)| {
             let (subnet, allocated) = match spec.subnet {
@@ -99,13 +110,17 @@ fn plan_networks(t: &Topology) -> Vec<PlannedNetwork> {
                 Some(IpAddr::V4(g)) => g,
                 _ => subnet.hosts().next().expect("lab subnets have hosts"),
             };
+            let holds_nodes = node_network == Some(name.as_str());
             PlannedNetwork {
                 name: name.clone(),
                 docker_name: docker_network_name(&t.name, name),
                 subnet,
                 gateway,
-                internal: spec.internal.unwrap_or(true),
+                // kind publishes the API server's port and the nodes pull MetalLB's images:
+                // neither works on an internal network (validation rejects `internal: true`).
+                internal: spec.internal.unwrap_or(!holds_nodes),
                 subnet_allocated: allocated,
+                node_range: holds_nodes.then(|| node_address_range(subnet)),
             }
         })
         .collect()
@@ -178,7 +193,8 @@ fn allocate_addresses(t: &Topology, networks: &[PlannedNetwork], routers: &mut [
             .subnet
             .hosts()
             .skip(1) // .1 is the usual gateway and stays free even when another one is set
-            .filter(|ip| *ip != network.gateway && !written.contains(&IpAddr::V4(*ip)));
+            .filter(|ip| *ip != network.gateway && !written.contains(&IpAddr::V4(*ip)))
+            .filter(|ip| !network.node_range.is_some_and(|r| r.contains(ip)));
         for router in routers.iter_mut() {
             for iface in &mut router.interfaces {
                 if iface.network == network.name && iface.ip.is_unspecified() {
@@ -225,7 +241,7 @@ fn bfd_timers(t: &Topology, setting: &Option<BfdSetting>) -> Option<BfdTimers> {
 }
 
 /// A config-safe identifier: letters, digits and `_`.
-fn session_id(text: &str) -> String {
+pub(crate) fn session_id(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()
@@ -397,7 +413,7 @@ fn external_session(
 }
 
 fn node_template(t: &Topology, me: &PlannedRouter, neighbor: &NeighborSpec) -> SessionTemplate {
-    let node_network = t.cluster.as_ref().and_then(|c| c.network.as_deref());
+    let node_network = t.cluster.as_ref().and_then(|c| c.node_network());
     SessionTemplate {
         local_address: neighbor
             .source

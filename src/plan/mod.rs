@@ -2,5 +2,6 @@
 
 pub mod build;
 pub mod model;
+pub mod nodes;
 pub use build::build;
 pub use model::*;

@@ -70,6 +70,10 @@ pub struct PlannedNetwork {
     pub internal: bool,
     /// Whether the subnet was picked by metallab (not written in the file).
     pub subnet_allocated: bool,
+    /// On the cluster's node network: where Docker gives kind/Minikube nodes their
+    /// addresses (`--ip-range`); routers are planned outside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_range: Option<Ipv4Net>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -72,6 +72,44 @@ pub struct ClusterSpec {
     pub node_addresses: Vec<IpAddr>,
 }
 
+impl ClusterSpec {
+    /// Whether metallab creates the nodes as Docker containers on a lab network (kind,
+    /// Minikube's docker driver).
+    pub fn creates_nodes(&self) -> bool {
+        matches!(
+            self.provider,
+            ClusterProvider::Kind | ClusterProvider::Minikube
+        )
+    }
+
+    /// The lab network the nodes sit on: `network:` as written or, for kind and Minikube,
+    /// a network named after the provider (created by metallab when the file does not
+    /// define it).
+    pub fn node_network(&self) -> Option<&str> {
+        match (&self.network, self.provider) {
+            (
+                Some(n),
+                ClusterProvider::Kind | ClusterProvider::Minikube | ClusterProvider::Existing,
+            ) => Some(n.as_str()),
+            (None, ClusterProvider::Kind) => Some("kind"),
+            (None, ClusterProvider::Minikube) => Some("minikube"),
+            _ => None,
+        }
+    }
+}
+
+/// Where Docker hands out addresses to cluster nodes on their network: the upper half of
+/// the subnet (Docker's `--ip-range`). kind and Minikube nodes take dynamic addresses from
+/// it, while routers get fixed ones from the lower half, so the two can never collide.
+pub fn node_address_range(subnet: ipnet::Ipv4Net) -> ipnet::Ipv4Net {
+    let half = subnet.prefix_len() + 1;
+    subnet
+        .subnets(half)
+        .ok()
+        .and_then(|mut s| s.nth(1))
+        .unwrap_or(subnet)
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct NetworkSpec {

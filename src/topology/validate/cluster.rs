@@ -74,7 +74,69 @@ pub(super) fn cluster(v: &mut Validator) {
             FieldError::new("cluster.network", format!("unknown network `{network}`")).help(help),
         );
     }
+    if cluster.creates_nodes() {
+        node_network(v, cluster);
+    }
 }
+
+/// The network kind or Minikube nodes sit on: reachable from the host (the API server's
+/// port is published there), big enough for nodes in its upper half, and routers written
+/// into the lower half.
+fn node_network(v: &mut Validator, cluster: &ClusterSpec) {
+    let t = v.topology;
+    let Some(name) = cluster.node_network() else {
+        return;
+    };
+    let Some(spec) = t.networks.get(name) else {
+        return;
+    };
+    let path = format!("networks.{name}");
+    if spec.internal == Some(true) {
+        v.report(
+            FieldError::new(
+                format!("{path}.internal"),
+                format!("the cluster's nodes sit on `{name}`, which cannot be internal"),
+            )
+            .help("kind and Minikube publish the API server's port and pull images through this network: remove `internal: true` (other lab networks stay internal)"),
+        );
+    }
+    let Some(subnet) = v.subnet(name) else {
+        return;
+    };
+    if subnet.prefix_len() > MAX_NODE_NETWORK_PREFIX {
+        v.report(
+            FieldError::new(
+                format!("{path}.subnet"),
+                format!("subnet {subnet} is too small for the cluster's network"),
+            )
+            .help(format!(
+                "use a /{MAX_NODE_NETWORK_PREFIX} or larger: nodes get addresses from its upper half, routers from the lower half"
+            )),
+        );
+        return;
+    }
+    let nodes = node_address_range(subnet);
+    for (router, spec) in &t.routers {
+        if let Some(InterfaceSpec {
+            ip: Some(IpAddr::V4(ip)),
+        }) = spec.interfaces.get(name)
+            && nodes.contains(ip)
+        {
+            v.report(
+                FieldError::new(
+                    format!("routers.{router}.interfaces.{name}.ip"),
+                    format!("{ip} is in {nodes}, where the cluster's nodes get their addresses"),
+                )
+                .help(format!(
+                    "pick an address in the lower half of {subnet}, or leave `ip:` out to let metallab choose"
+                )),
+            );
+        }
+    }
+}
+
+/// The smallest node network: its upper half (/29) holds up to six nodes.
+const MAX_NODE_NETWORK_PREFIX: u8 = 28;
 
 /// Static routes inside the cluster nodes.
 pub(super) fn nodes(v: &mut Validator) {

@@ -251,10 +251,16 @@ pub(super) fn network_capacity(v: &mut Validator) {
                 // As plan::build allocates: from the second host up, skipping the gateway.
                 Some(subnet) => {
                     let gateway = v.gateway(network);
+                    let nodes = t
+                        .cluster
+                        .as_ref()
+                        .filter(|c| c.creates_nodes() && c.node_network() == Some(network))
+                        .map(|_| node_address_range(subnet));
                     subnet
                         .hosts()
                         .skip(1)
                         .filter(|h| Some(*h) != gateway)
+                        .filter(|h| !nodes.is_some_and(|n| n.contains(h)))
                         .count()
                 }
                 None => continue,
