@@ -676,6 +676,26 @@ mod tests {
     }
 
     #[test]
+    fn plan_of_builtin_bgp() {
+        insta::assert_yaml_snapshot!(builtin_plan("bgp"));
+    }
+
+    #[test]
+    fn plan_of_builtin_bfd_next_hop() {
+        insta::assert_yaml_snapshot!(builtin_plan("bfd-next-hop"));
+    }
+
+    #[test]
+    fn plan_of_builtin_minikube_legacy() {
+        insta::assert_yaml_snapshot!(builtin_plan("minikube-legacy"));
+    }
+
+    #[test]
+    fn plan_of_builtin_multinode_traffic() {
+        insta::assert_yaml_snapshot!(builtin_plan("multinode-traffic"));
+    }
+
+    #[test]
     fn plan_of_builtin_scale_20() {
         insta::assert_yaml_snapshot!(builtin_plan("scale-20"));
     }

@@ -20,9 +20,29 @@ pub struct Builtin {
 
 const BUILTINS: &[Builtin] = &[
     Builtin {
+        name: "bfd-next-hop",
+        description: "kind behind a Linux next hop; two FRR routers with multihop eBGP and BFD to every node",
+        yaml: include_str!("../../topologies/bfd-next-hop.yaml"),
+    },
+    Builtin {
+        name: "bgp",
+        description: "kind (1 control plane, 2 workers) with MetalLB announcing an nginx LoadBalancer IP to FRR and BIRD",
+        yaml: include_str!("../../topologies/bgp.yaml"),
+    },
+    Builtin {
         name: "interop",
         description: "FRR, BIRD and GoBGP in a full mesh of eBGP and iBGP sessions on one network",
         yaml: include_str!("../../topologies/interop.yaml"),
+    },
+    Builtin {
+        name: "minikube-legacy",
+        description: "Minikube with MetalLB v0.12 (legacy ConfigMap) peering with a BIRD router, pool 198.51.100.0/24",
+        yaml: include_str!("../../topologies/minikube-legacy.yaml"),
+    },
+    Builtin {
+        name: "multinode-traffic",
+        description: "kind with 3 workers behind an FRR edge router; a client reaches the LoadBalancer IP through it",
+        yaml: include_str!("../../topologies/multinode-traffic.yaml"),
     },
     Builtin {
         name: "next-hop",
@@ -35,6 +55,27 @@ const BUILTINS: &[Builtin] = &[
         yaml: include_str!("../../topologies/scale-20.yaml"),
     },
 ];
+
+/// Files the built-in topologies refer to (their `apps:`), by the path written there:
+/// built-ins have no directory, so their manifests travel inside the binary too.
+const BUILTIN_FILES: &[(&str, &str)] = &[
+    (
+        "manifests/nginx-lb.yaml",
+        include_str!("../../manifests/nginx-lb.yaml"),
+    ),
+    (
+        "manifests/nginx-lb-legacy.yaml",
+        include_str!("../../manifests/nginx-lb-legacy.yaml"),
+    ),
+];
+
+/// A file a built-in topology refers to, by its relative path.
+pub fn builtin_file(path: &str) -> Option<&'static str> {
+    BUILTIN_FILES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, text)| *text)
+}
 
 impl Builtin {
     /// The name shown in diagnostics and recorded as the plan's source.
@@ -74,12 +115,7 @@ impl UnknownBuiltin {
     fn new(name: &str) -> UnknownBuiltin {
         let names: Vec<&str> = BUILTINS.iter().map(|b| b.name).collect();
         let known = format!("built-in topologies: {}", names.join(", "));
-        let help = if name == DEFAULT_TOPOLOGY {
-            format!(
-                "the default topology `{name}` is not part of this build yet; pass a topology file \
-                 or one of the {known}"
-            )
-        } else if let Some(best) = did_you_mean(name, names.iter().copied()) {
+        let help = if let Some(best) = did_you_mean(name, names.iter().copied()) {
             format!("did you mean `{best}`? ({known})")
         } else {
             known
@@ -128,6 +164,18 @@ mod tests {
     }
 
     #[test]
+    fn the_default_exists_and_every_app_of_a_builtin_is_embedded() {
+        assert!(get(DEFAULT_TOPOLOGY).is_ok());
+        for builtin in list() {
+            for app in &builtin.topology().apps {
+                let text = builtin_file(app)
+                    .unwrap_or_else(|| panic!("{}: app {app} is not embedded", builtin.name));
+                assert!(text.contains("kind: Service"), "{app}");
+            }
+        }
+    }
+
+    #[test]
     fn list_is_sorted_and_get_finds_each() {
         let names: Vec<&str> = list().iter().map(|b| b.name).collect();
         let mut sorted = names.clone();
@@ -144,7 +192,8 @@ mod tests {
         assert!(e.help.starts_with("did you mean `interop`?"), "{}", e.help);
         let e = get("zzz").unwrap_err();
         assert!(
-            e.help.starts_with("built-in topologies: interop, next-hop"),
+            e.help
+                .starts_with("built-in topologies: bfd-next-hop, bgp, interop"),
             "{}",
             e.help
         );

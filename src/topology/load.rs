@@ -147,7 +147,9 @@ pub fn load(argument: Option<&str>, cwd: &Path) -> Result<LoadedTopology, LoadEr
     let (topology, text) = load_validated(&origin)?;
     let base_dir = match &origin {
         Origin::File { .. } => origin.base_dir(),
-        Origin::Builtin(_) => cwd.to_path_buf(),
+        // Built-ins have no directory: their `apps:` stay relative and are read from the
+        // files embedded with them (`builtin::builtin_file`).
+        Origin::Builtin(_) => PathBuf::new(),
     };
     Ok(LoadedTopology {
         topology,

@@ -452,6 +452,35 @@ fn cluster_fields_belong_to_their_provider() {
 }
 
 #[test]
+fn the_node_network_is_reachable_roomy_and_keeps_routers_out_of_the_node_range() {
+    let text = "\
+name: lab
+cluster: { provider: kind, network: kind }
+networks:
+  kind: { subnet: 10.210.1.0/24, internal: true }
+routers:
+  frr1: { kind: frr, asn: 64500, interfaces: { kind: { ip: 10.210.1.200 } } }
+  frr2: { kind: frr, asn: 64501, interfaces: { kind: { ip: 10.210.1.127 } } }
+";
+    assert_eq!(
+        errors(text),
+        [
+            (
+                "networks.kind.internal".to_string(),
+                "the cluster's nodes sit on `kind`, which cannot be internal".to_string()
+            ),
+            (
+                "routers.frr1.interfaces.kind.ip".to_string(),
+                "10.210.1.200 is in 10.210.1.128/25, where the cluster's nodes get their addresses"
+                    .to_string()
+            ),
+        ]
+    );
+    let tiny = "name: lab\ncluster: { provider: minikube, network: m }\nnetworks: { m: { subnet: 10.210.1.0/29 } }\n";
+    assert_eq!(paths(tiny), ["networks.m.subnet"]);
+}
+
+#[test]
 fn node_routes_need_a_cluster_and_a_reachable_gateway() {
     assert_eq!(
         paths(&with(
