@@ -61,11 +61,17 @@ impl Lab {
     }
 
     pub fn metallab(&self, args: &[&str]) -> Output {
+        self.metallab_with_env(args, &[])
+    }
+
+    /// `metallab` with extra environment variables (e.g. a PATH without kind).
+    pub fn metallab_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let out = Command::new(BIN)
             .args(["--progress", "never"])
             .args(args)
             .env("METALLAB_STATE_DIR", self.state_dir.path())
             .env_remove("NO_COLOR")
+            .envs(env.iter().copied())
             .output()
             .expect("run metallab");
         eprintln!(
@@ -181,6 +187,18 @@ impl Drop for Lab {
             .args(["--progress", "never", "down", "--name", &self.name])
             .env("METALLAB_STATE_DIR", self.state_dir.path())
             .output();
+        // A kind cluster the binary failed to delete (kind labels its node containers).
+        let kind_nodes = Command::new("docker")
+            .args(["ps", "-aq", "--filter"])
+            .arg(format!("label=io.x-k8s.kind.cluster={}", self.name))
+            .output()
+            .map(|o| !o.stdout.is_empty())
+            .unwrap_or(false);
+        if kind_nodes {
+            let _ = Command::new("kind")
+                .args(["delete", "cluster", "--name", &self.name])
+                .output();
+        }
         let (containers, networks) = self.leftovers();
         for c in containers {
             let _ = Command::new("docker").args(["rm", "-f", &c]).output();

@@ -1,0 +1,126 @@
+//! Labs with a Kubernetes cluster.
+//!
+//! kind and Minikube need privileged node containers, which the project's CI machine cannot
+//! run, so the tests that create a real cluster are gated: `METALLAB_E2E_KIND=1` and
+//! `METALLAB_E2E_MINIKUBE=1` (on a machine with Docker and the tool). What runs everywhere:
+//! without the tool, `up` stops before creating anything and says what to install.
+
+use crate::harness::{Lab, docker, docker_available};
+use std::process::Command;
+
+/// Whether a gated cluster test should run; says why when it does not.
+fn gate(variable: &str) -> bool {
+    let on = std::env::var(variable).is_ok_and(|v| v == "1");
+    if !on {
+        eprintln!("SKIP: set {variable}=1 on a machine with Docker and the tool to run this test");
+    }
+    on
+}
+
+#[test]
+fn without_kind_up_fails_fast_and_creates_nothing() {
+    if !docker_available() {
+        return;
+    }
+    let lab = Lab::from_topology("bgp.yaml", "e2e-nokind");
+    // A PATH with nothing on it: metallab talks to Docker through its socket, and kind is
+    // looked up on PATH before anything is created.
+    let empty = tempfile::tempdir().unwrap();
+    let out = lab.metallab_with_env(
+        &["up", lab.topology_arg()],
+        &[("PATH", empty.path().to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("kind"), "{stderr}");
+    assert!(
+        stderr.contains("https://kind.sigs.k8s.io"),
+        "says where to get kind: {stderr}"
+    );
+    assert_eq!(lab.leftovers(), (vec![], vec![]), "nothing was created");
+}
+
+#[test]
+fn default_lab_on_kind_passes_its_checks_and_leaves_nothing() {
+    if !docker_available() || !gate("METALLAB_E2E_KIND") {
+        return;
+    }
+    let lab = Lab::from_topology("bgp.yaml", "e2e-kind-bgp");
+    let up = lab.metallab(&["up", lab.topology_arg()]);
+    assert_eq!(up.status.code(), Some(0), "up succeeds");
+    let log = String::from_utf8_lossy(&up.stderr);
+    for phase in ["network", "cluster", "router", "metallb", "apps"] {
+        assert!(
+            log.contains(phase),
+            "progress shows the {phase} phase: {log}"
+        );
+    }
+
+    let (code, failed, passed) = lab.check("5m");
+    assert_eq!((code, failed), (0, vec![]));
+    assert_eq!(passed.len(), 7, "{passed:?}");
+
+    let status = lab.metallab(&["status", &lab.name, "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status JSON");
+    let cluster = &v[0]["cluster"];
+    assert_eq!(cluster["nodes"].as_array().map(Vec::len), Some(3), "{v}");
+    let nginx = cluster["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .find(|s| s["name"] == "nginx")
+        .expect("the nginx Service");
+    assert_eq!(nginx["ips"][0], "203.0.113.200");
+
+    // Stopping a worker takes it out of every router's next-hop set.
+    docker(&["stop", &format!("{}-worker", lab.name)]);
+    let (code, failed, _) = lab.check("60s");
+    assert_eq!(code, 1);
+    assert!(
+        failed.iter().any(|n| n.contains("203.0.113.200/32")),
+        "{failed:?}"
+    );
+
+    lab.down_leaves_nothing(&lab.name);
+    let clusters = Command::new("kind")
+        .args(["get", "clusters"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&clusters.stdout)
+            .lines()
+            .any(|l| l == lab.name),
+        "down deletes the kind cluster"
+    );
+}
+
+#[test]
+fn bfd_next_hop_lab_on_kind() {
+    if !docker_available() || !gate("METALLAB_E2E_KIND") {
+        return;
+    }
+    let lab = Lab::from_topology("bfd-next-hop.yaml", "e2e-kind-bfd");
+    assert_eq!(
+        lab.metallab(&["up", lab.topology_arg()]).status.code(),
+        Some(0)
+    );
+    let (code, failed, passed) = lab.check("5m");
+    assert_eq!((code, failed), (0, vec![]));
+    assert_eq!(passed.len(), 8, "{passed:?}");
+    lab.down_leaves_nothing(&lab.name);
+}
+
+#[test]
+fn legacy_metallb_on_minikube() {
+    if !docker_available() || !gate("METALLAB_E2E_MINIKUBE") {
+        return;
+    }
+    let lab = Lab::from_topology("minikube-legacy.yaml", "e2e-mk-legacy");
+    assert_eq!(
+        lab.metallab(&["up", lab.topology_arg()]).status.code(),
+        Some(0)
+    );
+    let (code, failed, _) = lab.check("5m");
+    assert_eq!((code, failed), (0, vec![]));
+    lab.down_leaves_nothing(&lab.name);
+}
