@@ -33,6 +33,7 @@ pub fn build(topology: &Topology, source: &str, base_dir: &Path) -> Plan {
         .iter()
         .map(|(name, spec)| plan_router(topology, &networks, name, spec))
         .collect();
+    crate::in_cluster::address::add_service_interfaces(&topology.name, &mut routers);
     allocate_addresses(topology, &networks, &mut routers);
     for router in &mut routers {
         if router.router_id.is_unspecified() {
@@ -162,6 +163,7 @@ fn plan_router(
         transit: spec.transit,
         http_server: spec.http_server,
         exec: spec.exec.clone(),
+        placement: spec.placement.unwrap_or_default(),
     }
 }
 
