@@ -4,10 +4,11 @@
 
 use crate::check::runner::LabProbe;
 use crate::drivers::query;
-use crate::plan::Plan;
+use crate::plan::{Plan, PlannedRouter};
 use crate::runtime::ExecOutput;
 use crate::runtime::docker::DockerRuntime;
 use crate::state::{RawOutput, RouterState};
+use std::future::Future;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -37,24 +38,39 @@ impl DockerProbe<'_> {
             .plan
             .router(router)
             .ok_or_else(|| format!("lab {} has no router {router}", self.plan.lab))?;
-        let queries = query::state_queries(r.kind);
-        let runs = queries
-            .iter()
-            .map(|q| self.rt.exec(&r.container, &q.argv, QUERY_TIMEOUT));
-        let outputs = futures::future::join_all(runs).await;
-        let mut parts = vec![];
-        let mut raw = vec![];
-        for (q, out) in queries.iter().zip(outputs) {
-            let out = out.map_err(|e| format!("{}: {e}", r.name))?;
-            raw.push(RawOutput {
-                command: q.argv.join(" "),
-                output: format!("{}{}", out.stdout, out.stderr),
-            });
-            parts.push((q.part, out));
-        }
-        let state = query::assemble(r.kind, &parts).map_err(|e| e.to_string())?;
-        Ok((state, raw))
+        read_router_state(r, |argv| async move {
+            self.rt.exec(&r.container, &argv, QUERY_TIMEOUT).await
+        })
+        .await
     }
+}
+
+/// A router's state read through `exec`, whichever way it runs a command in the router
+/// (Docker exec, Kubernetes exec): the driver's state queries run in parallel, their
+/// outputs are assembled into the normalized state and kept as raw text.
+pub async fn read_router_state<F, Fut, E>(
+    router: &PlannedRouter,
+    exec: F,
+) -> Result<(RouterState, Vec<RawOutput>), String>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<ExecOutput, E>>,
+    E: std::fmt::Display,
+{
+    let queries = query::state_queries(router.kind);
+    let outputs = futures::future::join_all(queries.iter().map(|q| exec(q.argv.clone()))).await;
+    let mut parts = vec![];
+    let mut raw = vec![];
+    for (q, out) in queries.iter().zip(outputs) {
+        let out = out.map_err(|e| format!("{}: {e}", router.name))?;
+        raw.push(RawOutput {
+            command: q.argv.join(" "),
+            output: format!("{}{}", out.stdout, out.stderr),
+        });
+        parts.push((q.part, out));
+    }
+    let state = query::assemble(router.kind, &parts).map_err(|e| e.to_string())?;
+    Ok((state, raw))
 }
 
 impl LabProbe for DockerProbe<'_> {

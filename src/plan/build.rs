@@ -35,6 +35,7 @@ pub fn build(topology: &Topology, source: &str, base_dir: &Path) -> Plan {
         .iter()
         .map(|(name, spec)| plan_router(topology, &networks, name, spec))
         .collect();
+    crate::in_cluster::address::add_service_interfaces(&topology.name, &mut routers);
     allocate_addresses(topology, &networks, &mut routers);
     for router in &mut routers {
         if router.router_id.is_unspecified() {
@@ -177,6 +178,7 @@ fn plan_router(
         transit: spec.transit,
         http_server: spec.http_server,
         exec: spec.exec.clone(),
+        placement: spec.placement.unwrap_or_default(),
     }
 }
 

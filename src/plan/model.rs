@@ -5,7 +5,7 @@
 //! It is serialized into the lab state directory so `status`, `check` and `down` work
 //! without the topology file.
 
-use crate::topology::model::{ClusterSpec, MetallbSpec, NodesSpec, RouterKind};
+use crate::topology::model::{ClusterSpec, MetallbSpec, NodesSpec, Placement, RouterKind};
 use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
@@ -99,6 +99,15 @@ pub struct PlannedRouter {
     pub transit: bool,
     pub http_server: Option<u16>,
     pub exec: Vec<String>,
+    /// Docker container (default) or Deployment in the cluster. An in-cluster router's
+    /// only interface is its Service's ClusterIP on the pseudo network
+    /// `in_cluster::SERVICE_NETWORK` (see `in_cluster::address`).
+    #[serde(default, skip_serializing_if = "is_docker")]
+    pub placement: Placement,
+}
+
+fn is_docker(placement: &Placement) -> bool {
+    *placement == Placement::Docker
 }
 
 impl PlannedRouter {

@@ -54,6 +54,7 @@ pub(crate) fn router(
         transit: false,
         http_server: None,
         exec: vec![],
+        placement: Default::default(),
     }
 }
 

@@ -20,6 +20,7 @@ mod checks;
 mod cluster;
 mod neighbors;
 mod networks;
+mod placement;
 mod routers;
 #[cfg(test)]
 mod tests;
@@ -40,6 +41,7 @@ const RULES: &[fn(&mut Validator)] = &[
     cluster::cluster,
     cluster::nodes,
     cluster::metallb,
+    placement::placement,
     checks::checks,
 ];
 

@@ -31,7 +31,8 @@ pub(super) fn routers(v: &mut Validator) {
             }
         }
 
-        if router.interfaces.is_empty() {
+        // An in-cluster router's address is its Service's (rules in `placement`).
+        if router.interfaces.is_empty() && router.placement != Some(Placement::Cluster) {
             let known: Vec<&str> = t.networks.keys().map(String::as_str).collect();
             v.report(
                 FieldError::new(format!("{path}.interfaces"), format!("router `{name}` has no interface"))
