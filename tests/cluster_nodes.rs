@@ -2,8 +2,9 @@
 //!
 //! kind and minikube cannot run here (their nodes need `--privileged`), so this creates
 //! plain containers carrying the Docker labels kind and minikube put on their nodes, on two
-//! internal networks, and checks that discovery and `find_lab_clusters` read them through
-//! the engine as they would read real nodes. It is a test of discovery, not a fake cluster.
+//! internal networks, and checks that discovery, static routes in nodes (through the real
+//! exec) and `find_lab_clusters` work through the engine as they would on real nodes. It is
+//! a test of discovery, not a fake cluster.
 //!
 //! Everything carries `io.metallab.lab=h-cluster` plus a per-run marker label, lives in
 //! 10.231.0.0/16, and is removed by a guard when the test ends, failed assertions included.
@@ -11,12 +12,16 @@
 //! `METALLAB_REQUIRE_DOCKER` is set.
 
 use metallab::cluster::nodes::{self, NodeSelector, labels as node_labels};
-use metallab::cluster::{FoundCluster, NodeRole, Provider, find_lab_clusters};
+use metallab::cluster::{
+    ClusterPlan, FoundCluster, NodeRole, Provider, apply_node_routes, find_lab_clusters,
+};
+use metallab::plan::model::StaticRoute;
 use metallab::plan::model::labels;
 use metallab::runtime::RuntimeError;
 use metallab::runtime::docker::{ContainerSpec, DockerRuntime, NetworkSpec};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
 /// The lab name every scratch resource is labelled with; also the name of the "lab's"
 /// kind cluster and minikube profile below.
@@ -132,6 +137,8 @@ async fn node(
         hostname: Some(name.to_string()),
         labels: scratch.labels(extra),
         cmd: Some(vec!["sleep".into(), "infinity".into()]),
+        // Real nodes are privileged; routes need at least this.
+        cap_add: vec!["NET_ADMIN".into()],
         networks: networks.iter().map(|n| (n.name.clone(), None)).collect(),
         ..Default::default()
     };
@@ -217,6 +224,58 @@ async fn discovery_and_lab_lookup_read_labelled_nodes_on_the_real_engine() {
         "{err}"
     );
 
+    // Static routes inside the nodes, through the real exec: via the load balancer's
+    // address (a container of this test), idempotent on a second run.
+    let lb = rt
+        .inspect_container(&format!("{cluster}-external-load-balancer"))
+        .await
+        .unwrap()
+        .unwrap();
+    let via = lb.networks[&lab_net.name].unwrap();
+    let mut plan = ClusterPlan {
+        provider: Provider::Kind,
+        name: cluster.clone(),
+        control_planes: 1,
+        workers: 1,
+        image: None,
+        kubernetes_version: None,
+        network: None,
+        reserved: vec![],
+        lab_networks: vec![],
+        node_routes: vec![StaticRoute {
+            to: "192.0.2.0/24".parse().unwrap(),
+            via: IpAddr::V4(via),
+        }],
+        existing: None,
+    };
+    for _ in 0..2 {
+        assert_eq!(apply_node_routes(&rt, &plan, &found).await.unwrap(), 2);
+    }
+    for n in &found {
+        let out = rt
+            .exec(
+                &n.name,
+                &["ip", "route", "show", "192.0.2.0/24"],
+                Duration::from_secs(30),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            out.stdout.split_whitespace().take(3).collect::<Vec<_>>(),
+            ["192.0.2.0/24", "via", via.to_string().as_str()],
+            "{}: {out:?}",
+            n.name
+        );
+    }
+    // A gateway no node can reach fails with the node and the command.
+    plan.node_routes[0].via = "198.51.100.1".parse().unwrap();
+    let err = apply_node_routes(&rt, &plan, &found).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`ip route replace 192.0.2.0/24 via 198.51.100.1` failed"),
+        "{err}"
+    );
+
     // The lab's own clusters: a kind cluster and a minikube profile named like the lab, on
     // the lab-labelled network; the minikube second node sits on the second network only.
     node(
@@ -256,7 +315,7 @@ async fn discovery_and_lab_lookup_read_labelled_nodes_on_the_real_engine() {
     assert!(mine.iter().all(|c| c.name == LAB));
 
     // A stopped node keeps its network attachment: still found.
-    rt.stop_container(&minikube_primary, std::time::Duration::from_secs(1))
+    rt.stop_container(&minikube_primary, Duration::from_secs(1))
         .await
         .unwrap();
     let clusters = find_lab_clusters(&rt, LAB).await.unwrap();
