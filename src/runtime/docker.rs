@@ -1077,6 +1077,26 @@ impl DockerRuntime {
             None => Ok(spec.tag.to_string()),
         }
     }
+
+    /// The container's full inspect document (by name or id), or `None` when there is
+    /// none. For readers that need more than [`ContainerInfo`] carries, such as cluster
+    /// node discovery, which reads per-network endpoints and kind/minikube labels.
+    pub async fn inspect_container_raw(
+        &self,
+        name: &str,
+    ) -> Result<Option<ContainerInspectResponse>> {
+        match self
+            .docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+        {
+            Ok(inspect) => Ok(Some(inspect)),
+            Err(e) => match Op::new("inspect container", ResourceKind::Container, name).error(e) {
+                RuntimeError::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
 }
 
 #[cfg(test)]
