@@ -1077,6 +1077,42 @@ impl DockerRuntime {
             None => Ok(spec.tag.to_string()),
         }
     }
+
+    // ------------------------------------------------------- raw inspect (snapshots)
+
+    /// `docker inspect` of a container as Docker's own JSON, or `None` when there is none.
+    pub async fn inspect_container_json(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        match self
+            .docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+        {
+            Ok(inspect) => Ok(Some(
+                serde_json::to_value(inspect).expect("bollard models serialize"),
+            )),
+            Err(e) => match Op::new("inspect container", ResourceKind::Container, name).error(e) {
+                RuntimeError::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// `docker network inspect` as Docker's own JSON, or `None` when there is none.
+    pub async fn inspect_network_json(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        match self
+            .docker
+            .inspect_network(name, None::<InspectNetworkOptions>)
+            .await
+        {
+            Ok(inspect) => Ok(Some(
+                serde_json::to_value(inspect).expect("bollard models serialize"),
+            )),
+            Err(e) => match Op::new("inspect network", ResourceKind::Network, name).error(e) {
+                RuntimeError::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
 }
 
 #[cfg(test)]
