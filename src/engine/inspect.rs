@@ -202,7 +202,6 @@ pub struct RouterRow {
     pub kind: String,
     /// `running`, `exited`, `created`, `missing`…
     pub container: String,
-    pub image: String,
     pub addresses: Vec<String>,
     pub asn: Option<u32>,
     pub sessions: Vec<SessionRow>,
@@ -363,7 +362,6 @@ pub fn router_row(
         name: r.name.clone(),
         kind: r.kind.to_string(),
         container: container.as_str().to_string(),
-        image: r.image.clone(),
         addresses: r
             .interfaces
             .iter()

@@ -13,9 +13,9 @@
 use super::EngineError;
 use super::inspect::{self, RawRun, RouterReading};
 use super::state_dir::StateDir;
-use crate::plan::{Plan, PlannedRouter};
+use crate::plan::PlannedRouter;
 use crate::redact::{self, Redactor};
-use crate::runtime::docker::DockerRuntime;
+use crate::runtime::docker::{ContainerInfo, DockerRuntime};
 use crate::state::ClusterState;
 use crate::topology::model::RouterKind;
 use crate::view::table::Painter;
@@ -286,8 +286,8 @@ pub async fn collect<C: ClusterArtifacts>(
 
     files.push(SnapshotFile::new(
         "environment.json",
-        "metallab version, host, Docker engine, kind/minikube/docker CLIs, router images",
-        to_json(&environment(rt, plan.as_ref()).await),
+        "metallab version, host, Docker engine, docker/kind/minikube/kubectl CLIs, images in use",
+        to_json(&environment(rt, &containers).await),
     ));
     files.push(SnapshotFile::new(
         "metallab.json",
@@ -555,12 +555,11 @@ struct Tool {
 #[derive(Debug, Serialize)]
 struct Image {
     image: String,
-    routers: Vec<String>,
-    present: Option<bool>,
+    containers: Vec<String>,
 }
 
 /// `doctor`-style facts about where the lab runs.
-async fn environment(rt: &DockerRuntime, plan: Option<&Plan>) -> serde_json::Value {
+async fn environment(rt: &DockerRuntime, containers: &[ContainerInfo]) -> serde_json::Value {
     let docker = match rt.version().await {
         Ok(v) => serde_json::to_value(v).expect("serializable"),
         Err(e) => serde_json::json!({ "error": e.to_string() }),
@@ -595,14 +594,14 @@ async fn environment(rt: &DockerRuntime, plan: Option<&Plan>) -> serde_json::Val
             },
         });
     }
+    // The images the lab's containers run (built-in ones carry a content hash tag).
     let mut images: Vec<Image> = vec![];
-    for r in plan.map(|p| p.routers.as_slice()).unwrap_or_default() {
-        match images.iter_mut().find(|i| i.image == r.image) {
-            Some(i) => i.routers.push(r.name.clone()),
+    for c in containers {
+        match images.iter_mut().find(|i| i.image == c.image) {
+            Some(i) => i.containers.push(c.name.clone()),
             None => images.push(Image {
-                image: r.image.clone(),
-                routers: vec![r.name.clone()],
-                present: rt.image_exists(&r.image).await.ok(),
+                image: c.image.clone(),
+                containers: vec![c.name.clone()],
             }),
         }
     }

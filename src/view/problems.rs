@@ -371,13 +371,12 @@ pub fn cluster_problems(cluster: &ClusterState) -> Vec<Problem> {
         let last_warning = cluster
             .events
             .iter()
-            .filter(|e| {
+            .rfind(|e| {
                 e.event_type == "Warning"
                     && e.object_kind == "Service"
                     && e.namespace == svc.namespace
                     && e.object_name == svc.name
             })
-            .next_back()
             .map(|e| format!("{}: {}", e.reason, e.message));
         problems.push(Problem::ServiceWithoutAddress {
             service: format!("{}/{}", svc.namespace, svc.name),
