@@ -27,6 +27,9 @@ pub struct GlobalOpts {
     /// Progress display: spinners on a terminal, plain lines otherwise.
     #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto, env = "METALLAB_PROGRESS")]
     pub progress: ProgressMode,
+    /// Colours in tables and reports: on a terminal unless NO_COLOR is set or CI=true.
+    #[arg(long, global = true, value_enum, default_value_t = ColorMode::Auto, env = "METALLAB_COLOR")]
+    pub color: ColorMode,
     /// Output format for commands that print data.
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
@@ -40,6 +43,13 @@ pub struct GlobalOpts {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProgressMode {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorMode {
     Auto,
     Always,
     Never,
@@ -65,6 +75,9 @@ pub enum Command {
     Exec(ExecArgs),
     /// Run the topology's checks against the running lab.
     Check(CheckArgs),
+    /// One archive for a bug report: plan, configs, router state, raw outputs, logs,
+    /// Docker inspect, environment; passwords redacted.
+    Snapshot(SnapshotArgs),
     /// Validate a topology file and print the resolved plan, creating nothing.
     Validate(ValidateArgs),
     /// Router images built from router-images/.
@@ -157,6 +170,19 @@ pub struct CheckArgs {
     /// Run only checks whose name contains this text.
     #[arg(long)]
     pub filter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Lab name, topology file or built-in name [default: the only running lab].
+    pub lab: Option<String>,
+    /// Archive to write (`-` for stdout) [default: ./metallab-<lab>-<timestamp>.tar.gz].
+    /// (`-o` is the global output format: `-o json` prints what was written as JSON.)
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Lines of each container and daemon log to keep (the most recent ones).
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub log_lines: usize,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ use crate::check::report;
 use crate::check::runner::{RunOptions, run_checks};
 use crate::cli::{
     CheckArgs, Cli, Command, DownArgs, ExecArgs, GlobalOpts, ImagesCommand, OutputFormat,
-    RoutesArgs, StatusArgs, TopologiesArgs, TopologiesCommand, UpArgs, ValidateArgs,
+    RoutesArgs, SnapshotArgs, StatusArgs, TopologiesArgs, TopologiesCommand, UpArgs, ValidateArgs,
 };
 use crate::engine::probe::DockerProbe;
 use crate::engine::state_dir::StateDir;
@@ -85,6 +85,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Routes(a) => cmd_routes(g, &state, a).await,
         Command::Exec(a) => cmd_exec(&state, a).await,
         Command::Check(a) => cmd_check(g, &state, &progress, a).await,
+        Command::Snapshot(a) => cmd_snapshot(g, &state, &progress, a).await,
         Command::Validate(a) => cmd_validate(g, a),
         Command::Images(c) => cmd_images(g, &progress, c).await,
         Command::Topologies(a) => cmd_topologies(g, a),
@@ -128,8 +129,13 @@ fn print_json(v: &impl serde::Serialize) {
     println!("{}", serde_json::to_string_pretty(v).expect("serializable"));
 }
 
-fn color_stdout() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+/// Colours for stdout from `--color` and the environment (NO_COLOR, CI, a terminal).
+fn color_stdout(g: &GlobalOpts) -> bool {
+    crate::view::table::use_color(g.color, &crate::view::table::ColorEnv::from_process())
+}
+
+fn painter(g: &GlobalOpts) -> crate::view::table::Painter {
+    crate::view::table::Painter::new(color_stdout(g))
 }
 
 async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs) -> Result<()> {
@@ -217,7 +223,7 @@ async fn run_and_report(
     }
     match g.output {
         OutputFormat::Json => print_json(&report::json(&results)),
-        OutputFormat::Table => print!("{}", report::human(&results, color_stdout())),
+        OutputFormat::Table => print!("{}", report::human(&results, color_stdout(g))),
     }
     if failed == 0 {
         Ok(())
@@ -329,8 +335,9 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
     for lab in &labs {
         match state.load_plan(lab) {
             Some(plan) => {
-                let status = inspect::gather_status(&rt, &plan).await?;
-                text.push(inspect::render_status(&status, color_stdout()));
+                // The cluster side joins here once `status` reads it (ClusterState).
+                let status = inspect::gather_status(&rt, &plan, None).await?;
+                text.push(inspect::render_status(&status, painter(g)));
                 json.push(serde_json::to_value(&status).expect("serializable"));
             }
             // Labelled resources without a saved plan: another state directory made them,
@@ -377,10 +384,11 @@ async fn cmd_routes(g: &GlobalOpts, state: &StateDir, a: RoutesArgs) -> Result<(
     {
         return Err(unknown_router(&plan, r));
     }
-    let routes = inspect::gather_routes(&rt, &plan, router.as_deref()).await;
+    // Cluster nodes (to name next hops) join here once `routes` reads the cluster.
+    let routes = inspect::gather_routes(&rt, &plan, router.as_deref(), &[]).await?;
     match g.output {
         OutputFormat::Json => print_json(&routes),
-        OutputFormat::Table => print!("{}", inspect::render_routes(&plan, &routes, color_stdout())),
+        OutputFormat::Table => print!("{}", inspect::render_routes(&routes, painter(g))),
     }
     Ok(())
 }
@@ -466,6 +474,82 @@ async fn cmd_check(
         a.filter.as_deref(),
     )
     .await
+}
+
+async fn cmd_snapshot(
+    g: &GlobalOpts,
+    state: &StateDir,
+    progress: &Progress,
+    a: SnapshotArgs,
+) -> Result<()> {
+    use crate::engine::snapshot::{self, NoCluster, SnapshotOptions};
+    let rt = connect().await?;
+    let lab = lab_name_from_arg(state, a.lab.as_deref(), &rt).await?;
+    let now = std::time::SystemTime::now();
+    let opts = SnapshotOptions {
+        log_lines: a.log_lines,
+        now,
+    };
+    let step = progress.step("snapshot", format!("lab {lab}"));
+    // The cluster side (MetalLB objects, Services, events) joins here through
+    // `snapshot::ClusterArtifacts` once the Kubernetes edge provides it.
+    let snap = match snapshot::collect(&rt, state, &lab, None::<&NoCluster>, &opts).await {
+        Ok(s) => s,
+        Err(e) => {
+            step.fail(e.to_string());
+            return Err(e.into());
+        }
+    };
+    let bytes = snapshot::pack(&snap, now)
+        .map_err(|e| Failure::msg(format!("cannot pack the snapshot: {e}"), "report this bug"))?;
+    let to_stdout = a.file.as_deref() == Some(Path::new("-"));
+    let dest = a
+        .file
+        .unwrap_or_else(|| format!("{}.tar.gz", snap.root).into());
+    let written = if to_stdout {
+        std::io::stdout()
+            .write_all(&bytes)
+            .and_then(|_| std::io::stdout().flush())
+    } else {
+        std::fs::write(&dest, &bytes)
+    };
+    if let Err(e) = written {
+        step.fail(e.to_string());
+        return Err(Failure::msg(
+            format!("cannot write {}: {e}", dest.display()),
+            "choose another place with --file FILE",
+        ));
+    }
+    step.done(format!(
+        "{} ({} files, {} KiB)",
+        if to_stdout {
+            "stdout".into()
+        } else {
+            dest.display().to_string()
+        },
+        snap.files.len(),
+        bytes.len().div_ceil(1024)
+    ));
+    if !snap.not_collected.is_empty() {
+        progress.println(format!(
+            "{} item(s) could not be collected; README.txt in the archive lists them",
+            snap.not_collected.len()
+        ));
+    }
+    if to_stdout {
+        return Ok(());
+    }
+    match g.output {
+        OutputFormat::Json => print_json(&serde_json::json!({
+            "lab": snap.lab,
+            "file": dest,
+            "bytes": bytes.len(),
+            "files": snap.files,
+            "not_collected": snap.not_collected,
+        })),
+        OutputFormat::Table => println!("{}", dest.display()),
+    }
+    Ok(())
 }
 
 fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {

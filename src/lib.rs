@@ -17,10 +17,12 @@ pub mod in_cluster;
 pub mod parse;
 pub mod plan;
 pub mod progress;
+pub mod redact;
 pub mod render;
 pub mod runtime;
 pub mod state;
 pub mod topology;
+pub mod view;
 
 #[cfg(test)]
 mod test_support;

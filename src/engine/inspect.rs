@@ -1,12 +1,159 @@
-//! `status` and `routes`: gather (I/O) into plain view structs, then render them (pure)
-//! as aligned tables or JSON.
+//! `status` and `routes`: read the lab (I/O) into [`RouterReading`]s, build plain view
+//! structs from them (pure), and render those as aligned tables (pure) or JSON.
+//!
+//! `snapshot` reuses the readings: they keep every command's raw text even when parsing
+//! failed, which is when a bug report needs it most.
 
-use super::probe::DockerProbe;
-use crate::plan::{PeerRef, Plan, PlannedRouter};
-use crate::runtime::docker::DockerRuntime;
-use crate::state::{RouterState, SessionState};
+use crate::drivers::query;
+use crate::plan::{Plan, PlannedRouter};
+use crate::runtime::docker::{ContainerInfo, DockerRuntime};
+use crate::state::cluster::{ClusterState, NodeInfo};
+use crate::state::{Route, RouterState};
+use crate::view::problems::{
+    self, ContainerCondition, DaemonReading, Problem, Reported, human_secs,
+};
+use crate::view::table::{Painter, Tone, indent};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::time::Duration;
+
+/// Kept here too: other commands' tables (`images list`, `topologies`) use it.
+pub use crate::view::table::table;
+
+const QUERY_TIMEOUT: Duration = Duration::from_secs(15);
+
+// ------------------------------------------------------------------------ reading
+
+/// One command run inside a router to read its state, as it happened.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RawRun {
+    pub command: String,
+    /// None when the command could not be run at all (`error` says why).
+    pub exit_code: Option<i64>,
+    pub stdout: String,
+    pub stderr: String,
+    pub error: Option<String>,
+}
+
+/// What one router looked like when read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouterReading {
+    pub router: String,
+    pub container: ContainerCondition,
+    /// None when not read (the container is not running, or a host was not asked).
+    pub state: Option<Result<RouterState, String>>,
+    /// Every state command with its output, also when the state could not be built.
+    pub raw: Vec<RawRun>,
+}
+
+/// The container's condition from the lab's container list.
+pub fn container_condition(containers: &[ContainerInfo], name: &str) -> ContainerCondition {
+    match containers.iter().find(|c| c.name == name) {
+        None => ContainerCondition::Missing,
+        Some(c) if c.running => ContainerCondition::Running,
+        Some(c) if c.state.is_empty() => ContainerCondition::Stopped("stopped".into()),
+        Some(c) => ContainerCondition::Stopped(c.state.clone()),
+    }
+}
+
+/// Runs the driver's state commands in a running router and builds its state.
+pub async fn read_router(
+    rt: &DockerRuntime,
+    r: &PlannedRouter,
+    container: ContainerCondition,
+) -> RouterReading {
+    if !container.is_running() {
+        return RouterReading {
+            router: r.name.clone(),
+            container,
+            state: None,
+            raw: vec![],
+        };
+    }
+    let queries = query::state_queries(r.kind);
+    let runs = queries
+        .iter()
+        .map(|q| rt.exec(&r.container, &q.argv, QUERY_TIMEOUT));
+    let outputs = futures::future::join_all(runs).await;
+    let mut raw = vec![];
+    let mut parts = vec![];
+    let mut exec_error = None;
+    for (q, out) in queries.iter().zip(outputs) {
+        match out {
+            Ok(out) => {
+                raw.push(RawRun {
+                    command: q.command_line(),
+                    exit_code: Some(out.exit_code),
+                    stdout: out.stdout.clone(),
+                    stderr: out.stderr.clone(),
+                    error: None,
+                });
+                parts.push((q.part, out));
+            }
+            Err(e) => {
+                raw.push(RawRun {
+                    command: q.command_line(),
+                    exit_code: None,
+                    stdout: String::new(),
+                    stderr: String::new(),
+                    error: Some(e.to_string()),
+                });
+                exec_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    let state = match exec_error {
+        Some(e) => Err(e),
+        None => query::assemble(r.kind, &parts).map_err(|e| e.to_string()),
+    };
+    RouterReading {
+        router: r.name.clone(),
+        container,
+        state: Some(state),
+        raw,
+    }
+}
+
+/// Reads every router of the lab in parallel; Linux hosts only when `include_hosts`
+/// (`status` has nothing to say about their kernel tables, `snapshot` keeps them).
+pub async fn read_routers(
+    rt: &DockerRuntime,
+    plan: &Plan,
+    containers: &[ContainerInfo],
+    include_hosts: bool,
+) -> Vec<RouterReading> {
+    let reads = plan.routers.iter().map(|r| {
+        let condition = container_condition(containers, &r.container);
+        async move {
+            if r.kind.speaks_bgp() || include_hosts {
+                read_router(rt, r, condition).await
+            } else {
+                RouterReading {
+                    router: r.name.clone(),
+                    container: condition,
+                    state: None,
+                    raw: vec![],
+                }
+            }
+        }
+    });
+    // Bounded: a scale lab has dozens of routers and each read is several execs.
+    crate::engine::bounded(8, reads.collect()).await
+}
+
+/// Containers and networks of the lab, found by label.
+pub async fn lab_resources(
+    rt: &DockerRuntime,
+    lab: &str,
+) -> Result<(Vec<ContainerInfo>, Vec<String>), super::EngineError> {
+    let filter = [(crate::plan::labels::LAB, Some(lab))];
+    let containers = rt.list_containers(&filter, true).await?;
+    let networks = rt.list_networks(&filter).await?;
+    Ok((containers, networks.into_iter().map(|n| n.name).collect()))
+}
+
+// ------------------------------------------------------------------------ status
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LabStatus {
@@ -14,6 +161,30 @@ pub struct LabStatus {
     pub source: String,
     pub networks: Vec<NetworkRow>,
     pub routers: Vec<RouterRow>,
+    /// The cluster side, when the lab has one and it was read.
+    pub cluster: Option<ClusterState>,
+    /// Problems not tied to one router: networks and the cluster.
+    pub problems: Vec<Reported>,
+}
+
+impl LabStatus {
+    /// Every problem of the lab, with where it is (`frr1`, `lab`, `cluster`).
+    pub fn all_problems(&self) -> Vec<(&str, &Reported)> {
+        let mut all: Vec<(&str, &Reported)> = self
+            .routers
+            .iter()
+            .flat_map(|r| r.problems.iter().map(move |p| (r.name.as_str(), p)))
+            .collect();
+        all.extend(self.problems.iter().map(|p| (problem_scope(&p.problem), p)));
+        all
+    }
+}
+
+fn problem_scope(p: &Problem) -> &'static str {
+    match p {
+        Problem::NetworkMissing { .. } => "lab",
+        _ => "cluster",
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -29,13 +200,13 @@ pub struct NetworkRow {
 pub struct RouterRow {
     pub name: String,
     pub kind: String,
-    /// `running`, `exited`, `missing`…
+    /// `running`, `exited`, `created`, `missing`…
     pub container: String,
     pub addresses: Vec<String>,
     pub asn: Option<u32>,
     pub sessions: Vec<SessionRow>,
-    /// One line per thing that is wrong; empty when healthy.
-    pub problems: Vec<String>,
+    /// One entry per thing that is wrong; empty when healthy.
+    pub problems: Vec<Reported>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -43,126 +214,154 @@ pub struct SessionRow {
     pub peer: String,
     pub address: IpAddr,
     pub remote_as: Option<u32>,
+    /// BGP state (`established`, `active`…), or `missing` for a planned session the daemon
+    /// does not have.
     pub state: String,
     pub since_secs: Option<u64>,
     pub prefixes_received: Option<u64>,
+    pub last_error: Option<String>,
+    /// State of the BFD peer at this address, when the daemon has one.
+    pub bfd: Option<String>,
+    /// Whether the plan asks for this session (others come from the daemon alone).
+    pub expected: bool,
 }
 
+/// Reads the lab and builds its status. `cluster` is the cluster side when the lab has one.
 pub async fn gather_status(
     rt: &DockerRuntime,
     plan: &Plan,
+    cluster: Option<ClusterState>,
 ) -> Result<LabStatus, super::EngineError> {
-    let filter = [(crate::plan::labels::LAB, Some(plan.lab.as_str()))];
-    let containers = rt.list_containers(&filter, true).await?;
-    let networks = rt.list_networks(&filter).await?;
-    let probe = DockerProbe {
-        rt,
-        plan,
-        node_ips: vec![],
-    };
-    let reads = plan.routers.iter().map(|r| {
-        let probe = &probe;
-        let containers = &containers;
-        async move {
-            let container = containers.iter().find(|c| c.name == r.container);
-            let status = match container {
-                None => "missing".to_string(),
-                Some(c) if c.running => "running".to_string(),
-                Some(c) => c.state.clone(),
-            };
-            let state = if container.is_some_and(|c| c.running) && r.kind.speaks_bgp() {
-                Some(probe.read_with_raw(&r.name).await.map(|(s, _)| s))
-            } else {
-                None
-            };
-            router_row(plan, r, &status, state)
-        }
-    });
-    let routers = futures::future::join_all(reads).await;
-    Ok(LabStatus {
-        lab: plan.lab.clone(),
-        source: plan.source.clone(),
-        networks: plan
-            .networks
-            .iter()
-            .map(|n| NetworkRow {
-                name: n.name.clone(),
-                docker_name: n.docker_name.clone(),
-                subnet: n.subnet.to_string(),
-                internal: n.internal,
-                present: networks.iter().any(|d| d.name == n.docker_name),
-            })
-            .collect(),
-        routers,
-    })
+    let (containers, networks) = lab_resources(rt, &plan.lab).await?;
+    let readings = read_routers(rt, plan, &containers, false).await;
+    Ok(build_status(plan, &readings, &networks, cluster))
 }
 
-/// One router's row, with a plain-language line for each problem (pure).
+/// The status of a lab from its readings (pure).
+pub fn build_status(
+    plan: &Plan,
+    readings: &[RouterReading],
+    docker_networks: &[String],
+    cluster: Option<ClusterState>,
+) -> LabStatus {
+    let nodes: &[NodeInfo] = cluster.as_ref().map_or(&[], |c| c.nodes.as_slice());
+    let networks: Vec<NetworkRow> = plan
+        .networks
+        .iter()
+        .map(|n| NetworkRow {
+            name: n.name.clone(),
+            docker_name: n.docker_name.clone(),
+            subnet: n.subnet.to_string(),
+            internal: n.internal,
+            present: docker_networks.contains(&n.docker_name),
+        })
+        .collect();
+    let mut lab_problems: Vec<Reported> = networks
+        .iter()
+        .filter(|n| !n.present)
+        .map(|n| {
+            Problem::NetworkMissing {
+                name: n.name.clone(),
+                docker_name: n.docker_name.clone(),
+            }
+            .into()
+        })
+        .collect();
+    if let Some(c) = &cluster {
+        lab_problems.extend(
+            problems::cluster_problems(c)
+                .into_iter()
+                .map(Reported::from),
+        );
+    }
+    let routers = plan
+        .routers
+        .iter()
+        .map(|r| {
+            let reading = readings.iter().find(|x| x.router == r.name);
+            router_row(plan, r, reading, nodes)
+        })
+        .collect();
+    LabStatus {
+        lab: plan.lab.clone(),
+        source: plan.source.clone(),
+        networks,
+        routers,
+        cluster,
+        problems: lab_problems,
+    }
+}
+
+/// One router's row: its sessions as planned and as found, and its problems (pure).
 pub fn router_row(
     plan: &Plan,
     r: &PlannedRouter,
-    container: &str,
-    state: Option<Result<RouterState, String>>,
+    reading: Option<&RouterReading>,
+    nodes: &[NodeInfo],
 ) -> RouterRow {
-    let mut problems = vec![];
+    let container = reading.map_or(ContainerCondition::Missing, |x| x.container.clone());
+    let daemon = match reading.and_then(|x| x.state.as_ref()) {
+        _ if !r.kind.speaks_bgp() => DaemonReading::NotRead,
+        None => DaemonReading::NotRead,
+        Some(Ok(state)) => DaemonReading::Answered(state),
+        Some(Err(e)) => DaemonReading::Failed(e),
+    };
+    let expected = problems::expected_sessions(plan, r, nodes);
+    let found = problems::router_problems(&r.container, &container, daemon, &expected);
     let mut sessions = vec![];
-    if container != "running" {
-        problems.push(format!("container is {container}"));
-    }
-    match state {
-        Some(Ok(state)) => {
-            for s in &r.sessions {
-                let peer = peer_name(plan, &s.peer, s.peer_address);
-                match state.session(s.peer_address) {
-                    Some(found) => {
-                        if found.state != SessionState::Established {
-                            let since = found
-                                .since_secs
-                                .map(|t| format!(" for {}", human_secs(t)))
-                                .unwrap_or_default();
-                            problems.push(format!(
-                                "session to {peer} ({}) is {}{since}",
-                                s.peer_address, found.state
-                            ));
-                        }
-                        sessions.push(SessionRow {
-                            peer,
-                            address: s.peer_address,
-                            remote_as: found.remote_as,
-                            state: found.state.to_string(),
-                            since_secs: found.since_secs,
-                            prefixes_received: found.prefixes_received,
-                        });
-                    }
-                    None => {
-                        problems.push(format!(
-                            "expected peer {peer} ({}) is not configured in the daemon",
-                            s.peer_address
-                        ));
-                    }
-                }
-            }
-            // Sessions the daemon has that the plan does not (e.g. node sessions).
-            for found in &state.sessions {
-                if !r.sessions.iter().any(|s| s.peer_address == found.peer) {
-                    sessions.push(SessionRow {
-                        peer: found.name.clone().unwrap_or_else(|| found.peer.to_string()),
-                        address: found.peer,
-                        remote_as: found.remote_as,
-                        state: found.state.to_string(),
-                        since_secs: found.since_secs,
-                        prefixes_received: found.prefixes_received,
-                    });
-                }
-            }
+    if let DaemonReading::Answered(state) = daemon {
+        let bfd = |a: IpAddr| state.bfd_peer(a).map(|b| b.state.to_string());
+        for e in &expected {
+            sessions.push(match state.session(e.address) {
+                Some(s) => SessionRow {
+                    peer: e.peer.clone(),
+                    address: e.address,
+                    remote_as: s.remote_as,
+                    state: s.state.to_string(),
+                    since_secs: s.since_secs,
+                    prefixes_received: s.prefixes_received,
+                    last_error: s.last_error.clone(),
+                    bfd: bfd(e.address),
+                    expected: true,
+                },
+                None => SessionRow {
+                    peer: e.peer.clone(),
+                    address: e.address,
+                    remote_as: None,
+                    state: "missing".into(),
+                    since_secs: None,
+                    prefixes_received: None,
+                    last_error: None,
+                    bfd: bfd(e.address),
+                    expected: true,
+                },
+            });
         }
-        Some(Err(e)) => problems.push(format!("cannot read the daemon: {e}")),
-        None => {}
+        // Sessions the daemon has that the plan does not name (e.g. configured by hand).
+        for s in &state.sessions {
+            if expected.iter().any(|e| e.address == s.peer) {
+                continue;
+            }
+            let peer = problems::address_name(plan, s.peer, nodes)
+                .or_else(|| s.name.clone())
+                .unwrap_or_else(|| s.peer.to_string());
+            sessions.push(SessionRow {
+                peer,
+                address: s.peer,
+                remote_as: s.remote_as,
+                state: s.state.to_string(),
+                since_secs: s.since_secs,
+                prefixes_received: s.prefixes_received,
+                last_error: s.last_error.clone(),
+                bfd: bfd(s.peer),
+                expected: false,
+            });
+        }
     }
     RouterRow {
         name: r.name.clone(),
         kind: r.kind.to_string(),
-        container: container.to_string(),
+        container: container.as_str().to_string(),
         addresses: r
             .interfaces
             .iter()
@@ -170,87 +369,31 @@ pub fn router_row(
             .collect(),
         asn: r.asn,
         sessions,
-        problems,
+        problems: found.into_iter().map(Reported::from).collect(),
     }
 }
 
-fn peer_name(plan: &Plan, peer: &PeerRef, addr: IpAddr) -> String {
-    match peer {
-        PeerRef::Router(n) => n.clone(),
-        PeerRef::Node(n) => format!("node {n}"),
-        PeerRef::External => plan
-            .routers
-            .iter()
-            .find(|r| r.addresses().contains(&addr))
-            .map(|r| r.name.clone())
-            .unwrap_or_else(|| addr.to_string()),
+fn dash(v: Option<impl ToString>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
     }
 }
 
-pub fn human_secs(t: u64) -> String {
-    match t {
-        0..=59 => format!("{t}s"),
-        60..=3599 => format!("{}m{:02}s", t / 60, t % 60),
-        3600..=86399 => format!("{}h{:02}m", t / 3600, (t % 3600) / 60),
-        _ => format!("{}d{:02}h", t / 86400, (t % 86400) / 3600),
-    }
-}
-
-/// Aligned columns; `color` paints words (green for healthy states, red otherwise).
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let width = |s: &str| strip_ansi(s).chars().count();
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            if i < widths.len() {
-                widths[i] = widths[i].max(width(cell));
-            }
-        }
-    }
-    let mut out = String::new();
-    let line = |cells: Vec<String>, out: &mut String| {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            s.push_str(c);
-            if i + 1 < cells.len() {
-                s.push_str(&" ".repeat(widths[i] - width(c) + 2));
-            }
-        }
-        out.push_str(s.trim_end());
-        out.push('\n');
-    };
-    line(headers.iter().map(|h| h.to_string()).collect(), &mut out);
-    for row in rows {
-        line(row.clone(), &mut out);
-    }
-    out
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::new();
-    let mut in_escape = false;
-    for ch in s.chars() {
-        match (in_escape, ch) {
-            (false, '\x1b') => in_escape = true,
-            (true, 'm') => in_escape = false,
-            (true, _) => {}
-            (false, c) => out.push(c),
-        }
-    }
-    out
-}
-
-pub fn paint(text: &str, good: bool, color: bool) -> String {
-    if !color {
-        return text.to_string();
-    }
-    let code = if good { "32" } else { "31" };
-    format!("\x1b[{code}m{text}\x1b[0m")
-}
-
-/// `metallab status` as text (pure).
-pub fn render_status(s: &LabStatus, color: bool) -> String {
-    let mut out = format!("lab {} ({})\n\n", s.lab, s.source);
+/// `metallab status` as text (pure): networks, routers, sessions, the cluster when there
+/// is one, then one line per problem.
+pub fn render_status(s: &LabStatus, p: Painter) -> String {
+    let mut out = format!(
+        "{} {}  {}\n\n",
+        p.paint(Tone::Bold, "lab"),
+        p.paint(Tone::Bold, &s.lab),
+        p.paint(Tone::Dim, &s.source)
+    );
     let rows: Vec<Vec<String>> = s
         .networks
         .iter()
@@ -259,15 +402,10 @@ pub fn render_status(s: &LabStatus, color: bool) -> String {
                 n.name.clone(),
                 n.docker_name.clone(),
                 n.subnet.clone(),
-                if n.internal {
-                    "internal".into()
-                } else {
-                    "external".into()
-                },
-                paint(
+                if n.internal { "internal" } else { "external" }.into(),
+                p.paint(
+                    Tone::ok(n.present),
                     if n.present { "present" } else { "missing" },
-                    n.present,
-                    color,
                 ),
             ]
         })
@@ -284,26 +422,30 @@ pub fn render_status(s: &LabStatus, color: bool) -> String {
             let established = r
                 .sessions
                 .iter()
-                .filter(|x| x.state == "established")
+                .filter(|x| x.expected && x.state == "established")
                 .count();
-            let sessions = if r.asn.is_some() {
-                format!("{established}/{} established", r.sessions.len())
-            } else {
+            let expected = r.sessions.iter().filter(|x| x.expected).count();
+            let sessions = if r.asn.is_none() {
                 "-".to_string()
+            } else if r.container != "running" || (expected == 0 && !r.problems.is_empty()) {
+                "?".to_string()
+            } else {
+                let text = format!("{established}/{expected} established");
+                p.paint(Tone::ok(established == expected), text)
             };
             let health = if r.problems.is_empty() {
-                "ok".to_string()
+                p.paint(Tone::Good, "ok")
             } else {
-                r.problems.join("; ")
+                p.paint(Tone::Bad, plural(r.problems.len(), "problem"))
             };
             vec![
                 r.name.clone(),
                 r.kind.clone(),
-                paint(&r.container, r.container == "running", color),
-                r.asn.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+                p.paint(Tone::ok(r.container == "running"), &r.container),
+                dash(r.asn),
                 r.addresses.join(","),
                 sessions,
-                paint(&health, r.problems.is_empty(), color),
+                health,
             ]
         })
         .collect();
@@ -319,31 +461,37 @@ pub fn render_status(s: &LabStatus, color: bool) -> String {
         ],
         &rows,
     ));
-    let with_sessions: Vec<&RouterRow> = s
+    let rows: Vec<Vec<String>> = s
         .routers
         .iter()
-        .filter(|r| !r.sessions.is_empty())
+        .flat_map(|r| r.sessions.iter().map(move |x| (r, x)))
+        .map(|(r, x)| {
+            let state_tone = match x.state.as_str() {
+                "established" => Tone::Good,
+                "missing" | "idle" | "admin-down" => Tone::Bad,
+                _ => Tone::Warn,
+            };
+            let peer = if x.expected {
+                x.peer.clone()
+            } else {
+                format!("{} {}", x.peer, p.paint(Tone::Dim, "(unplanned)"))
+            };
+            vec![
+                r.name.clone(),
+                peer,
+                x.address.to_string(),
+                dash(x.remote_as),
+                p.paint(state_tone, &x.state),
+                dash(x.since_secs.map(human_secs)),
+                dash(x.prefixes_received),
+                x.bfd
+                    .as_deref()
+                    .map_or_else(|| "-".to_string(), |b| p.paint(Tone::ok(b == "up"), b)),
+            ]
+        })
         .collect();
-    if !with_sessions.is_empty() {
+    if !rows.is_empty() {
         out.push('\n');
-        let mut rows = vec![];
-        for r in with_sessions {
-            for x in &r.sessions {
-                rows.push(vec![
-                    r.name.clone(),
-                    x.peer.clone(),
-                    x.address.to_string(),
-                    x.remote_as
-                        .map(|a| a.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    paint(&x.state, x.state == "established", color),
-                    x.since_secs.map(human_secs).unwrap_or_else(|| "-".into()),
-                    x.prefixes_received
-                        .map(|p| p.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                ]);
-            }
-        }
         out.push_str(&table(
             &[
                 "ROUTER",
@@ -351,81 +499,253 @@ pub fn render_status(s: &LabStatus, color: bool) -> String {
                 "ADDRESS",
                 "REMOTE AS",
                 "STATE",
-                "SINCE",
+                "FOR",
                 "PFX RCVD",
+                "BFD",
             ],
             &rows,
         ));
     }
+    if let Some(c) = &s.cluster {
+        out.push('\n');
+        out.push_str(&render_cluster(c, p));
+    }
+    out.push('\n');
+    let all = s.all_problems();
+    if all.is_empty() {
+        out.push_str(&format!("{} no problems found\n", p.paint(Tone::Good, "✔")));
+    } else {
+        for (scope, problem) in all {
+            out.push_str(&format!(
+                "{} {}: {}\n",
+                p.paint(Tone::Bad, "✘"),
+                p.paint(Tone::Bold, scope),
+                problem.message
+            ));
+        }
+    }
     out
+}
+
+/// The cluster's nodes, MetalLB pods and LoadBalancer Services (pure).
+pub fn render_cluster(c: &ClusterState, p: Painter) -> String {
+    let mut out = format!(
+        "{} {} ({})\n",
+        p.paint(Tone::Bold, "cluster"),
+        p.paint(Tone::Bold, &c.name),
+        c.provider
+    );
+    let rows: Vec<Vec<String>> = c
+        .nodes
+        .iter()
+        .map(|n| {
+            vec![
+                n.name.clone(),
+                if n.roles.is_empty() {
+                    "-".into()
+                } else {
+                    n.roles.join(",")
+                },
+                n.ip.map_or_else(|| p.paint(Tone::Bad, "none"), |ip| ip.to_string()),
+                p.paint(
+                    Tone::ok(n.ready),
+                    if n.ready { "Ready" } else { "NotReady" },
+                ),
+            ]
+        })
+        .collect();
+    out.push_str(&indent(
+        &table(&["NODE", "ROLES", "ADDRESS", "STATUS"], &rows),
+        2,
+    ));
+    let rows: Vec<Vec<String>> = c
+        .metallb_pods
+        .iter()
+        .map(|pod| {
+            let ready = pod.ready && pod.phase == "Running";
+            vec![
+                pod.name.clone(),
+                dash(pod.node.as_deref()),
+                p.paint(Tone::ok(ready), &pod.phase),
+                p.paint(Tone::ok(pod.ready), if pod.ready { "yes" } else { "no" }),
+                if pod.restarts > 0 {
+                    p.paint(Tone::Warn, pod.restarts.to_string())
+                } else {
+                    "0".into()
+                },
+            ]
+        })
+        .collect();
+    out.push('\n');
+    out.push_str(&indent(
+        &table(
+            &["METALLB POD", "NODE", "PHASE", "READY", "RESTARTS"],
+            &rows,
+        ),
+        2,
+    ));
+    let rows: Vec<Vec<String>> = c
+        .services
+        .iter()
+        .map(|svc| {
+            let ips = if svc.ips.is_empty() {
+                p.paint(Tone::Bad, "<pending>")
+            } else {
+                svc.ips
+                    .iter()
+                    .map(|ip| ip.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            vec![
+                format!("{}/{}", svc.namespace, svc.name),
+                ips,
+                if svc.ports.is_empty() {
+                    "-".into()
+                } else {
+                    svc.ports
+                        .iter()
+                        .map(|p| p.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+                dash(svc.pool.as_deref()),
+            ]
+        })
+        .collect();
+    out.push('\n');
+    out.push_str(&indent(
+        &table(&["SERVICE", "LOADBALANCER IP", "PORTS", "POOL"], &rows),
+        2,
+    ));
+    out
+}
+
+// ------------------------------------------------------------------------ routes
+
+/// Who a next hop is, when it is someone the lab knows.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum NextHopOwner {
+    Router(String),
+    /// A cluster node (a MetalLB speaker announcing a Service address).
+    Node(String),
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RouterRoutes {
     pub router: String,
     pub kind: String,
-    pub routes: Vec<crate::state::Route>,
+    pub routes: Vec<Route>,
+    /// Next hops that are lab routers or cluster nodes, by address.
+    pub next_hops: BTreeMap<IpAddr, NextHopOwner>,
     pub error: Option<String>,
 }
 
+/// The lab router or cluster node behind each next hop of `routes` (pure).
+pub fn next_hop_owners(
+    plan: &Plan,
+    routes: &[Route],
+    nodes: &[NodeInfo],
+) -> BTreeMap<IpAddr, NextHopOwner> {
+    routes
+        .iter()
+        .flat_map(|r| r.paths.iter().filter_map(|p| p.next_hop))
+        .filter_map(|ip| {
+            let owner = if let Some(r) = plan.routers.iter().find(|r| r.addresses().contains(&ip)) {
+                NextHopOwner::Router(r.name.clone())
+            } else {
+                let n = nodes.iter().find(|n| n.ip == Some(ip))?;
+                NextHopOwner::Node(n.name.clone())
+            };
+            Some((ip, owner))
+        })
+        .collect()
+}
+
+/// The BGP tables of the lab's routers (or of `only`), with next hops named. `nodes` are
+/// the cluster's nodes when the lab has a cluster.
 pub async fn gather_routes(
     rt: &DockerRuntime,
     plan: &Plan,
     only: Option<&str>,
-) -> Vec<RouterRoutes> {
-    let probe = DockerProbe {
-        rt,
-        plan,
-        node_ips: vec![],
-    };
+    nodes: &[NodeInfo],
+) -> Result<Vec<RouterRoutes>, super::EngineError> {
+    let (containers, _) = lab_resources(rt, &plan.lab).await?;
     let routers: Vec<&PlannedRouter> = plan
         .routers
         .iter()
         .filter(|r| r.kind.speaks_bgp() && only.is_none_or(|o| o == r.name))
         .collect();
     let reads = routers.iter().map(|r| {
-        let probe = &probe;
-        async move {
-            match probe.read_with_raw(&r.name).await {
-                Ok((s, _)) => RouterRoutes {
-                    router: r.name.clone(),
-                    kind: r.kind.to_string(),
-                    routes: s.routes,
-                    error: None,
-                },
-                Err(e) => RouterRoutes {
-                    router: r.name.clone(),
-                    kind: r.kind.to_string(),
-                    routes: vec![],
-                    error: Some(e),
-                },
-            }
-        }
+        let condition = container_condition(&containers, &r.container);
+        read_router(rt, r, condition)
     });
-    futures::future::join_all(reads).await
+    let readings = crate::engine::bounded(8, reads.collect()).await;
+    Ok(routers
+        .iter()
+        .zip(readings)
+        .map(|(r, reading)| routes_of(plan, r, reading, nodes))
+        .collect())
 }
 
-/// `metallab routes` as text (pure): one block per router, one line per path.
-pub fn render_routes(plan: &Plan, all: &[RouterRoutes], color: bool) -> String {
+/// One router's routes from its reading (pure).
+pub fn routes_of(
+    plan: &Plan,
+    r: &PlannedRouter,
+    reading: RouterReading,
+    nodes: &[NodeInfo],
+) -> RouterRoutes {
+    let (routes, error) = match reading.state {
+        Some(Ok(state)) => (state.routes, None),
+        Some(Err(e)) => (vec![], Some(e)),
+        None => (
+            vec![],
+            Some(format!(
+                "container {} is {}",
+                r.container,
+                reading.container.as_str()
+            )),
+        ),
+    };
+    RouterRoutes {
+        router: r.name.clone(),
+        kind: r.kind.to_string(),
+        next_hops: next_hop_owners(plan, &routes, nodes),
+        routes,
+        error,
+    }
+}
+
+/// `metallab routes` as text (pure): one block per router, one line per path; next hops
+/// that are lab routers or cluster nodes carry their names.
+pub fn render_routes(all: &[RouterRoutes], p: Painter) -> String {
     let mut out = String::new();
     for rr in all {
-        out.push_str(&format!("{} ({})\n", rr.router, rr.kind));
+        out.push_str(&format!(
+            "{} {}\n",
+            p.paint(Tone::Bold, &rr.router),
+            p.paint(Tone::Dim, format!("({})", rr.kind))
+        ));
         if let Some(e) = &rr.error {
             out.push_str(&format!(
                 "  {}\n\n",
-                paint(&format!("cannot read: {e}"), false, color)
+                p.paint(Tone::Bad, format!("cannot read: {e}"))
             ));
             continue;
         }
         let mut rows = vec![];
         for route in &rr.routes {
-            for (i, p) in route.paths.iter().enumerate() {
-                let via = match p.next_hop {
-                    Some(ip) => match plan.routers.iter().find(|r| r.addresses().contains(&ip)) {
-                        Some(r) => format!("{ip} ({})", r.name),
+            for (i, path) in route.paths.iter().enumerate() {
+                let via = match path.next_hop {
+                    Some(ip) => match rr.next_hops.get(&ip) {
+                        Some(NextHopOwner::Router(name)) => format!("{ip} ({name})"),
+                        Some(NextHopOwner::Node(name)) => {
+                            p.paint(Tone::Node, format!("{ip} (node {name})"))
+                        }
                         None => ip.to_string(),
                     },
-                    None => "local".to_string(),
+                    None => p.paint(Tone::Dim, "local"),
                 };
                 rows.push(vec![
                     if i == 0 {
@@ -433,46 +753,46 @@ pub fn render_routes(plan: &Plan, all: &[RouterRoutes], color: bool) -> String {
                     } else {
                         String::new()
                     },
-                    if p.best {
-                        paint("*", true, color)
+                    if path.best {
+                        p.paint(Tone::Good, "*")
                     } else {
                         String::new()
                     },
                     via,
-                    p.as_path
+                    path.as_path
                         .iter()
                         .map(|a| a.to_string())
                         .collect::<Vec<_>>()
                         .join(" "),
-                    p.local_pref.map(|l| l.to_string()).unwrap_or_default(),
-                    p.med.map(|l| l.to_string()).unwrap_or_default(),
-                    p.communities.join(" "),
+                    path.local_pref.map(|l| l.to_string()).unwrap_or_default(),
+                    path.med.map(|l| l.to_string()).unwrap_or_default(),
+                    path.communities.join(" "),
                 ]);
             }
         }
         if rows.is_empty() {
-            out.push_str("  (no routes)\n\n");
+            out.push_str(&format!("  {}\n\n", p.paint(Tone::Dim, "(no routes)")));
             continue;
         }
-        for line in table(
-            &[
-                "PREFIX",
-                "BEST",
-                "NEXT HOP",
-                "AS PATH",
-                "LOCPRF",
-                "MED",
-                "COMMUNITIES",
-            ],
-            &rows,
-        )
-        .lines()
-        {
-            out.push_str("  ");
-            out.push_str(line);
-            out.push('\n');
-        }
+        out.push_str(&indent(
+            &table(
+                &[
+                    "PREFIX",
+                    "BEST",
+                    "NEXT HOP",
+                    "AS PATH",
+                    "LOCPRF",
+                    "MED",
+                    "COMMUNITIES",
+                ],
+                &rows,
+            ),
+            2,
+        ));
         out.push('\n');
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,6 +5,7 @@ pub mod down;
 pub mod firewall;
 pub mod inspect;
 pub mod probe;
+pub mod snapshot;
 pub mod state_dir;
 pub mod up;
 

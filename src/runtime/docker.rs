@@ -1097,6 +1097,31 @@ impl DockerRuntime {
             },
         }
     }
+
+    /// `docker inspect` of a container as Docker's own JSON (snapshots), or `None`.
+    pub async fn inspect_container_json(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        Ok(self
+            .inspect_container_raw(name)
+            .await?
+            .map(|inspect| serde_json::to_value(inspect).expect("bollard models serialize")))
+    }
+
+    /// `docker network inspect` as Docker's own JSON, or `None` when there is none.
+    pub async fn inspect_network_json(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        match self
+            .docker
+            .inspect_network(name, None::<InspectNetworkOptions>)
+            .await
+        {
+            Ok(inspect) => Ok(Some(
+                serde_json::to_value(inspect).expect("bollard models serialize"),
+            )),
+            Err(e) => match Op::new("inspect network", ResourceKind::Network, name).error(e) {
+                RuntimeError::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,3 +6,4 @@ mod clusters;
 mod harness;
 mod interop;
 mod next_hop;
+mod snapshot;

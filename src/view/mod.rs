@@ -1,0 +1,2 @@
+pub mod problems;
+pub mod table;
