@@ -13,6 +13,9 @@ use crate::metallb::config::parse_bgp_duration;
 use crate::metallb::version::{MetallbSetup, MetallbVersion, VersionError};
 use std::time::Duration;
 
+/// Each pool's parsed address ranges: (index in `addresses`, first and last address).
+type PoolRanges<'t> = IndexMap<&'t str, Vec<(usize, (IpAddr, IpAddr))>>;
+
 /// MetalLB: a cluster to run in, a release and mode that exist, peers, pools,
 /// advertisements and communities MetalLB accepts.
 pub(super) fn metallb(v: &mut Validator) {
@@ -386,10 +389,10 @@ fn pools<'t>(
     v: &mut Validator<'t>,
     metallb: &'t MetallbSpec,
     setup: Option<MetallbSetup>,
-) -> IndexMap<&'t str, Vec<(usize, (IpAddr, IpAddr))>> {
+) -> PoolRanges<'t> {
     let t = v.topology;
     let node_network = t.cluster.as_ref().and_then(|c| c.network.as_deref());
-    let mut parsed: IndexMap<&str, Vec<(usize, (IpAddr, IpAddr))>> = IndexMap::new();
+    let mut parsed: PoolRanges = IndexMap::new();
     let mut seen: Vec<(String, String, (IpAddr, IpAddr))> = Vec::new();
     for (name, pool) in &metallb.pools {
         let path = format!("metallb.pools.{name}");
@@ -528,7 +531,7 @@ fn advertisements(
     v: &mut Validator,
     metallb: &MetallbSpec,
     setup: Option<MetallbSetup>,
-    pools: &IndexMap<&str, Vec<(usize, (IpAddr, IpAddr))>>,
+    pools: &PoolRanges<'_>,
 ) {
     let peer_routers: Vec<&str> = metallb.peers.iter().map(|p| p.router.as_str()).collect();
     let bgp_pools: Vec<&str> = metallb
@@ -662,7 +665,7 @@ fn aggregation(
     advertisement: &AdvertisementSpec,
     setup: Option<MetallbSetup>,
     covered: &[&str],
-    pools: &IndexMap<&str, Vec<(usize, (IpAddr, IpAddr))>>,
+    pools: &PoolRanges<'_>,
 ) {
     if let (Some(_), Some(setup)) = (advertisement.aggregation_length_v6, setup) {
         if !setup.version.supports_frr_era_fields() {
@@ -771,7 +774,7 @@ fn local_pref_conflicts(
     metallb: &MetallbSpec,
     setup: Option<MetallbSetup>,
     covered: &[Vec<&str>],
-    pools: &IndexMap<&str, Vec<(usize, (IpAddr, IpAddr))>>,
+    pools: &PoolRanges<'_>,
 ) {
     if !setup.is_some_and(|s| s.version.checks_local_pref_conflicts()) {
         return;
@@ -796,10 +799,12 @@ fn local_pref_conflicts(
                 let ranges = pools.get(pool).map(Vec::as_slice).unwrap_or_default();
                 let has_v4 = ranges.iter().any(|(_, r)| r.0.is_ipv4());
                 let has_v6 = ranges.iter().any(|(_, r)| r.0.is_ipv6());
-                let differs = !(has_v4 || has_v6)
-                    || (!has_v6 && v4_differs)
-                    || (!has_v4 && v6_differs)
-                    || (v4_differs && v6_differs);
+                let differs = match (has_v4, has_v6) {
+                    (false, false) => true, // nothing announced, nothing to collide
+                    (true, false) => v4_differs,
+                    (false, true) => v6_differs,
+                    (true, true) => v4_differs && v6_differs,
+                };
                 covered[i].contains(pool) && !differs
             };
             let shared_pool = covered[j].iter().find(|p| collides(p));
@@ -851,9 +856,7 @@ fn community_value(
         Ok(Community::Large) => {
             let Some(setup) = setup else { return };
             let problem = if setup.mode == MetallbMode::Native {
-                Some(format!(
-                    "MetalLB's native speaker (mode native) has no large communities"
-                ))
+                Some("MetalLB's native speaker (mode native) has no large communities".to_string())
             } else if !setup.version.supports_large_communities() {
                 Some(format!(
                     "MetalLB {} has no large communities (they arrived in v0.13.10)",
