@@ -402,6 +402,19 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// Objects to apply together with the manifests, before waiting for MetalLB to be
+/// ready: for v0.9.x the `memberlist` Secret its speakers cannot start without. The key
+/// is derived from the lab name, so applying it again changes nothing; it only keys the
+/// gossip between the lab's own nodes.
+pub fn install_extras(version: MetallbVersion, lab: &str) -> Vec<serde_json::Value> {
+    use sha2::{Digest, Sha256};
+    if !version.needs_memberlist_secret() {
+        return Vec::new();
+    }
+    let key = hex::encode(Sha256::digest(format!("metallab memberlist {lab}")));
+    vec![memberlist_secret(&key)]
+}
+
 /// The `metallb-system/memberlist` Secret v0.9.x speakers need (see
 /// [`MetallbVersion::needs_memberlist_secret`]). The speaker hashes the key, so any
 /// string works; the caller picks it (random, or derived from the lab name).

@@ -13,7 +13,9 @@ pub mod manifests;
 pub mod version;
 
 pub use config::{ConfigError, MetallbPeer, render, resolve_peers, to_yaml};
-pub use manifests::{ManifestError, ManifestFetcher, ManifestOrigin, ManifestRequest, Manifests};
+pub use manifests::{
+    ManifestError, ManifestFetcher, ManifestOrigin, ManifestRequest, Manifests, install_extras,
+};
 pub use version::{LATEST, MetallbSetup, MetallbVersion, VersionError, mode_name};
 
 /// The namespace MetalLB's manifests install into and its configuration lives in.

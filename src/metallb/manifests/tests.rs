@@ -70,6 +70,22 @@ fn memberlist_secret_for_v0_9() {
     );
 }
 
+#[test]
+fn only_v0_9_needs_extra_objects_and_they_are_stable() {
+    assert!(install_extras(version("v0.10.0"), "lab").is_empty());
+    let extras = install_extras(version("v0.9.6"), "lab");
+    assert_eq!(extras.len(), 1);
+    assert_eq!(extras[0]["metadata"]["name"], "memberlist");
+    let key = extras[0]["stringData"]["secretkey"].as_str().unwrap();
+    assert_eq!(key.len(), 64);
+    assert_eq!(
+        install_extras(version("v0.9.6"), "lab"),
+        extras,
+        "idempotent"
+    );
+    assert_ne!(install_extras(version("v0.9.6"), "other"), extras);
+}
+
 /// A raw-file server on 127.0.0.1 answering `/<path>` from `files` (404 otherwise) and
 /// counting requests; stopped when dropped.
 struct Upstream {

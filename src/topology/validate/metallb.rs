@@ -223,6 +223,34 @@ fn peers_back(v: &mut Validator, path: &str, metallb: &MetallbSpec, peer: &Metal
             )),
         ),
         Some((j, neighbor)) => {
+            let neighbor_path = format!("routers.{}.neighbors[{j}]", peer.router);
+            // Both ends of a session must agree, or it never comes up (MD5) or BFD
+            // stays down on one side.
+            let mut disagree = |key: &str, metallb_has: bool, what: &str| {
+                let (here, there) = (format!("{path}.{key}"), format!("{neighbor_path}.{key}"));
+                let (primary, other) = if metallb_has {
+                    (here, there)
+                } else {
+                    (there, here)
+                };
+                v.report(
+                    FieldError::new(
+                        primary,
+                        format!("MetalLB and `{}` disagree on {what}", peer.router),
+                    )
+                    .also(other, "the other end")
+                    .help(format!(
+                        "set the same `{key}:` on `metallb.peers` and on `{}`'s `to: nodes` neighbor",
+                        peer.router
+                    )),
+                );
+            };
+            if router.kind.has_bfd() && bfd_key(&neighbor.bfd).is_some() != peer.bfd.is_some() {
+                disagree("bfd", peer.bfd.is_some(), "BFD");
+            }
+            if neighbor.password != peer.password {
+                disagree("password", peer.password.is_some(), "the password");
+            }
             if let Some(asn) = neighbor.asn
                 && asn != metallb.asn
             {

@@ -33,6 +33,14 @@ fn message(text: &str, path: &str) -> String {
     found.into_iter().next().unwrap()
 }
 
+/// `text` with BFD on frr1's side of its sessions with the nodes.
+fn with_frr1_bfd(text: String) -> String {
+    text.replace(
+        "interfaces: { kind: { ip: 10.210.1.5 } }, neighbors: [{ to: nodes }]",
+        "interfaces: { kind: { ip: 10.210.1.5 } }, neighbors: [{ to: nodes, bfd: fast }]",
+    )
+}
+
 /// A lab where MetalLB (AS 64500) can peer with frr1 (eBGP, on the nodes' network),
 /// bird1 (iBGP) and far (eBGP, behind `gw`); `{metallb}` is the `metallb:` body.
 fn lab(metallb: &str) -> String {
@@ -44,7 +52,7 @@ networks:
   kind: {{ subnet: 10.210.1.0/24 }}
   up: {{ subnet: 10.210.2.0/24 }}
 routers:
-  frr1: {{ kind: frr, asn: 64501, interfaces: {{ kind: {{ ip: 10.210.1.5 }} }}, neighbors: [{{ to: nodes, bfd: true }}] }}
+  frr1: {{ kind: frr, asn: 64501, interfaces: {{ kind: {{ ip: 10.210.1.5 }} }}, neighbors: [{{ to: nodes }}] }}
   bird1: {{ kind: bird, asn: 64500, interfaces: {{ kind: {{}} }}, neighbors: [{{ to: nodes }}] }}
   gobgp1: {{ kind: gobgp, asn: 64503, interfaces: {{ kind: {{}} }}, neighbors: [{{ to: nodes }}] }}
   far: {{ kind: frr, asn: 64504, interfaces: {{ up: {{}} }}, neighbors: [{{ to: nodes, multihop: 3 }}] }}
@@ -59,9 +67,9 @@ metallb:
 fn the_rich_lab_of_the_renderer_is_valid() {
     assert_eq!(errors(crate::metallb::config::tests::RICH), vec![]);
     assert_eq!(
-        errors(&lab(
+        errors(&with_frr1_bfd(lab(
             "  peers: [{ router: frr1, bfd: fast }, { router: bird1 }, { router: far, multihop: true }]\n  pools: { a: { addresses: [203.0.113.0/28] } }\n  bfd-profiles: { fast: {} }\n"
-        )),
+        ))),
         vec![]
     );
 }
@@ -101,8 +109,8 @@ fn the_version_must_be_a_release_with_the_mode() {
 fn peers_must_be_bgp_routers_that_peer_back() {
     let text = lab("  peers: [{ router: gw }, { router: nobody }, { router: frr1, asn: 65000 }]\n");
     let text = text.replace(
-        "neighbors: [{ to: nodes, bfd: true }]",
-        "neighbors: [{ to: nodes, asn: 64999 }]",
+        "ip: 10.210.1.5 } }, neighbors: [{ to: nodes }]",
+        "ip: 10.210.1.5 } }, neighbors: [{ to: nodes, asn: 64999 }]",
     );
     assert_eq!(
         errors(&text),
@@ -136,6 +144,30 @@ fn peers_must_be_bgp_routers_that_peer_back() {
 }
 
 #[test]
+fn both_ends_agree_on_bfd_and_password() {
+    let text = lab(
+        "  peers: [{ router: frr1, bfd: fast }, { router: bird1 }]\n  bfd-profiles: { fast: {} }\n",
+    )
+    .replace(
+        "neighbors: [{ to: nodes }] }\n  gobgp1",
+        "neighbors: [{ to: nodes, password: x }] }\n  gobgp1",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            (
+                "metallb.peers[0].bfd".to_string(),
+                "MetalLB and `frr1` disagree on BFD".to_string()
+            ),
+            (
+                "routers.bird1.neighbors[0].password".to_string(),
+                "MetalLB and `bird1` disagree on the password".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
 fn ebgp_multihop_is_refused_on_ibgp_and_needed_off_the_nodes_network() {
     let text = lab("  peers: [{ router: bird1, multihop: true }, { router: far }]\n");
     assert_eq!(
@@ -150,9 +182,9 @@ fn ebgp_multihop_is_refused_on_ibgp_and_needed_off_the_nodes_network() {
 
 #[test]
 fn bfd_needs_an_frr_mode_and_a_bfd_router() {
-    let text = lab(
+    let text = with_frr1_bfd(lab(
         "  mode: native\n  peers: [{ router: frr1, bfd: fast }, { router: gobgp1, bfd: fast }]\n  bfd-profiles: { fast: {} }\n",
-    );
+    ));
     assert_eq!(
         errors(&text),
         [
@@ -170,9 +202,9 @@ fn bfd_needs_an_frr_mode_and_a_bfd_router() {
             ),
         ]
     );
-    let text = lab(
+    let text = with_frr1_bfd(lab(
         "  version: v0.11.0\n  peers: [{ router: frr1, bfd: fast }]\n  bfd-profiles: { fast: {} }\n",
-    );
+    ));
     assert_eq!(
         message(&text, "metallb.peers[0].bfd"),
         "MetalLB v0.11.0 has no BFD: it came with the FRR mode in v0.12.0"
@@ -209,6 +241,10 @@ fn peer_timers_and_fields_metallb_checks() {
             (
                 "metallb.peers[1].password".to_string(),
                 "the password contains a line break".to_string()
+            ),
+            (
+                "metallb.peers[1].password".to_string(),
+                "MetalLB and `gobgp1` disagree on the password".to_string()
             ),
         ]
     );
