@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod drivers;
 pub mod engine;
 pub mod in_cluster;
+pub mod metallb;
 pub mod parse;
 pub mod plan;
 pub mod progress;

@@ -414,7 +414,10 @@ users:
         let runner = Arc::new(RecordingRunner::new());
         let yaml =
             "name: lab1\ncluster: { provider: kind, network: kind }\nnetworks: { kind: {} }\n";
-        let plan = ClusterPlan::from_plan(&plan_from_yaml(yaml)).unwrap();
+        // Validation already refuses an internal node network; preflight re-checks.
+        let mut lab = plan_from_yaml(yaml);
+        lab.networks[0].internal = true;
+        let plan = ClusterPlan::from_plan(&lab).unwrap();
         let err = kind(runner.clone(), &dir)
             .preflight(&plan)
             .await

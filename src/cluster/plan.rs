@@ -45,6 +45,8 @@ pub struct NodeNetwork {
     pub subnet: Ipv4Net,
     pub gateway: Ipv4Addr,
     pub internal: bool,
+    /// The plan's node range on this network (its upper half), when it reserved one.
+    pub node_range: Option<Ipv4Net>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -75,14 +77,11 @@ impl ClusterPlan {
             ClusterProvider::Existing => Provider::Existing,
             ClusterProvider::None => return None,
         };
-        // Without `cluster.network`, a lab with exactly one network puts the nodes there:
-        // the only reading that lets routers reach them.
+        // kind and Minikube: the network the plan reserved a node range on (see
+        // `Topology::node_network`); existing clusters: `cluster.network` when written.
         let planned_network = match &spec.network {
             Some(name) => plan.network(name),
-            None if plan.networks.len() == 1 && provider != Provider::Existing => {
-                plan.networks.first()
-            }
-            None => None,
+            None => plan.networks.iter().find(|n| n.node_range.is_some()),
         };
         let network = planned_network.map(|n| NodeNetwork {
             name: n.name.clone(),
@@ -90,6 +89,7 @@ impl ClusterPlan {
             subnet: n.subnet,
             gateway: n.gateway,
             internal: n.internal,
+            node_range: n.node_range,
         });
         let reserved = match planned_network {
             Some(n) => plan
@@ -169,6 +169,19 @@ impl ClusterPlan {
             return Ok(None);
         }
         let needed = self.node_containers().max(1);
+        if let Some(range) = network.node_range {
+            // The plan keeps routers out of this range (validated), so it is all the nodes'.
+            let room = range.hosts().count();
+            return if room >= needed {
+                Ok(Some(range))
+            } else {
+                Err(ClusterError::NoRoomForNodes {
+                    network: network.name.clone(),
+                    subnet: network.subnet.to_string(),
+                    needed,
+                })
+            };
+        }
         let taken: Vec<Ipv4Addr> = self
             .reserved
             .iter()
@@ -310,59 +323,57 @@ nodes:
     }
 
     #[test]
-    fn several_networks_and_no_choice_is_an_error_naming_them() {
-        let p = cluster_plan(
-            "name: lab\ncluster: { provider: kind }\nnetworks: { a: { internal: false }, b: {} }\n",
-        );
-        let err = p.check().unwrap_err();
-        assert!(matches!(err, ClusterError::NoNodeNetwork { .. }), "{err}");
-        assert!(err.hint().unwrap().contains("one of a, b"));
+    fn several_networks_and_no_choice_get_a_node_network_named_after_the_provider() {
+        let p =
+            cluster_plan("name: lab\ncluster: { provider: kind }\nnetworks: { a: {}, b: {} }\n");
+        let network = p.network.as_ref().expect("the implicit node network");
+        assert_eq!(network.name, "kind");
+        assert!(!network.internal);
+        p.check().unwrap();
     }
 
     #[test]
     fn internal_node_networks_are_refused() {
-        let p = cluster_plan(
+        // Validation refuses `internal: true` on the node network; the cluster phase
+        // checks again in case a plan was built some other way.
+        let mut plan = plan_from_yaml(
             "name: lab\ncluster: { provider: kind, network: n }\nnetworks: { n: {} }\n",
         );
-        let err = p.check().unwrap_err();
+        plan.networks[0].internal = true;
+        let err = ClusterPlan::from_plan(&plan).unwrap().check().unwrap_err();
         assert!(matches!(err, ClusterError::InternalNodeNetwork { .. }));
         assert!(err.hint().unwrap().contains("networks.n.internal: false"));
     }
 
     #[test]
-    fn node_range_avoids_routers_in_the_upper_half() {
+    fn the_node_range_is_the_plans_upper_half() {
         let p = cluster_plan(
             "name: lab
 cluster: { provider: kind, control-planes: 3, workers: 1, network: n }
-networks: { n: { subnet: 10.231.4.0/24, internal: false } }
+networks: { n: { subnet: 10.231.4.0/24 } }
 routers:
-  hi: { kind: linux, interfaces: { n: { ip: 10.231.4.200 } } }
+  lo: { kind: linux, interfaces: { n: { ip: 10.231.4.100 } } }
 ",
         );
         // 3 control planes + 1 worker + the load balancer.
         assert_eq!(p.node_containers(), 5);
-        // .128/25 holds .200; the top /26 (.192) too; .128/26 is free.
         assert_eq!(
             p.node_ip_range().unwrap().unwrap().to_string(),
-            "10.231.4.128/26"
+            "10.231.4.128/25"
         );
     }
 
     #[test]
-    fn a_full_network_has_no_room() {
+    fn a_full_node_range_has_no_room() {
         let p = cluster_plan(
             "name: lab
-cluster: { provider: kind, workers: 3, network: n }
-networks: { n: { subnet: 10.231.5.0/29, internal: false } }
-routers:
-  a: { kind: linux, interfaces: { n: {} } }
-  b: { kind: linux, interfaces: { n: {} } }
-  c: { kind: linux, interfaces: { n: {} } }
+cluster: { provider: kind, workers: 9, network: n }
+networks: { n: { subnet: 10.231.5.0/28 } }
 ",
         );
         let err = p.node_ip_range().unwrap_err();
         assert!(
-            matches!(err, ClusterError::NoRoomForNodes { needed: 4, .. }),
+            matches!(err, ClusterError::NoRoomForNodes { needed: 10, .. }),
             "{err}"
         );
     }

@@ -33,7 +33,7 @@ routers:
     http-server: 8080
 metallb:
   asn: 64512
-  peers: [ { router: bird }, { router: frr, multihop: true } ]
+  peers: [ { router: bird }, { router: frr, multihop: true, password: s3cret } ]
   pools: { tutorial: { addresses: [ 198.51.100.0/24 ] } }
 "#;
 
@@ -410,6 +410,8 @@ metallb:
     assert_eq!(
         error_paths(text),
         [
+            // In-cluster routers have no BFD; MetalLB's side also disagrees with the router.
+            "metallb.peers[0].bfd",
             "metallb.peers[0].bfd",
             "metallb.peers[0].multihop",
             "metallb.peers[0].port",

@@ -75,7 +75,7 @@ fn plan_networks(t: &Topology) -> Vec<PlannedNetwork> {
         .cluster
         .as_ref()
         .filter(|c| c.creates_nodes())
-        .and_then(|c| c.node_network());
+        .and_then(|_| t.node_network());
     // kind and Minikube nodes need a network even when the file names none.
     let mut specs = t.networks.clone();
     if let Some(name) = node_network {
@@ -415,7 +415,7 @@ fn external_session(
 }
 
 fn node_template(t: &Topology, me: &PlannedRouter, neighbor: &NeighborSpec) -> SessionTemplate {
-    let node_network = t.cluster.as_ref().and_then(|c| c.node_network());
+    let node_network = t.node_network();
     SessionTemplate {
         local_address: neighbor
             .source

@@ -63,7 +63,7 @@ routers:
     kind: frr
     asn: 64500
     interfaces: { kind: {} }
-    neighbors: [ { to: nodes, bfd: true } ]
+    neighbors: [ { to: nodes } ]
 metallb:
   asn: 64501
   peers: [ { router: frr1 } ]
@@ -120,7 +120,7 @@ metallb:
         insta::assert_debug_snapshot!(peers);
         assert!(frr1.sessions.iter().all(|s| s.local_asn == 64500
             && s.peer_asn == 64501
-            && s.bfd.is_some()
+            && s.bfd.is_none()
             && s.local_address == "10.0.1.2".parse::<IpAddr>().unwrap()));
     }
 

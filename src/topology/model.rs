@@ -81,19 +81,28 @@ impl ClusterSpec {
             ClusterProvider::Kind | ClusterProvider::Minikube
         )
     }
+}
 
-    /// The lab network the nodes sit on: `network:` as written or, for kind and Minikube,
-    /// a network named after the provider (created by metallab when the file does not
-    /// define it).
+impl Topology {
+    /// The lab network the cluster's nodes sit on: `cluster.network` as written; else, for
+    /// kind and Minikube, the lab's only network when it has exactly one (the only reading
+    /// that lets its routers reach the nodes), or a network named after the provider that
+    /// metallab creates. None without a cluster, or for `existing` without `network:`.
     pub fn node_network(&self) -> Option<&str> {
-        match (&self.network, self.provider) {
-            (
-                Some(n),
-                ClusterProvider::Kind | ClusterProvider::Minikube | ClusterProvider::Existing,
-            ) => Some(n.as_str()),
-            (None, ClusterProvider::Kind) => Some("kind"),
-            (None, ClusterProvider::Minikube) => Some("minikube"),
-            _ => None,
+        let cluster = self.cluster.as_ref()?;
+        match (&cluster.network, cluster.provider) {
+            (_, ClusterProvider::None) => None,
+            (Some(n), _) => Some(n.as_str()),
+            (None, ClusterProvider::Existing) => None,
+            (None, provider) => {
+                if self.networks.len() == 1 {
+                    self.networks.keys().next().map(String::as_str)
+                } else if provider == ClusterProvider::Kind {
+                    Some("kind")
+                } else {
+                    Some("minikube")
+                }
+            }
         }
     }
 }

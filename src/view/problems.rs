@@ -438,6 +438,7 @@ mod tests {
             forward: false,
             sessions: vec![],
             node_sessions: vec![],
+            placement: Default::default(),
             announce: vec![],
             transit: false,
             http_server: None,

@@ -1,6 +1,5 @@
-//! The cluster, static routes in its nodes, and MetalLB.
+//! The cluster and static routes in its nodes (MetalLB's rules are in `metallb.rs`).
 
-use super::neighbors::unknown_bfd_profile;
 use super::*;
 
 /// Cluster fields belong to specific providers; the node network must exist.
@@ -75,16 +74,16 @@ pub(super) fn cluster(v: &mut Validator) {
         );
     }
     if cluster.creates_nodes() {
-        node_network(v, cluster);
+        node_network(v);
     }
 }
 
 /// The network kind or Minikube nodes sit on: reachable from the host (the API server's
 /// port is published there), big enough for nodes in its upper half, and routers written
 /// into the lower half.
-fn node_network(v: &mut Validator, cluster: &ClusterSpec) {
+fn node_network(v: &mut Validator) {
     let t = v.topology;
-    let Some(name) = cluster.node_network() else {
+    let Some(name) = t.node_network() else {
         return;
     };
     let Some(spec) = t.networks.get(name) else {
@@ -170,160 +169,6 @@ pub(super) fn nodes(v: &mut Validator) {
                 )
                 .help("the next hop must be a router address on `cluster.network`"),
             );
-        }
-    }
-}
-
-/// An address pool entry: a CIDR (`203.0.113.0/28`) or a range (`203.0.113.10-203.0.113.20`),
-/// as the inclusive first and last address.
-pub fn parse_pool_range(text: &str) -> Result<(IpAddr, IpAddr), String> {
-    let text = text.trim();
-    if let Some((first, last)) = text.split_once('-') {
-        let first: IpAddr = first
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{}` is not an IP address", first.trim()))?;
-        let last: IpAddr = last
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{}` is not an IP address", last.trim()))?;
-        if first.is_ipv4() != last.is_ipv4() {
-            return Err("the range mixes IPv4 and IPv6".to_string());
-        }
-        if ip_number(first) > ip_number(last) {
-            return Err(format!(
-                "the range ends ({last}) before it starts ({first})"
-            ));
-        }
-        return Ok((first, last));
-    }
-    let net: IpNet = text
-        .parse()
-        .map_err(|_| format!("`{text}` is neither a CIDR nor a range"))?;
-    Ok((net.network(), net.broadcast()))
-}
-
-pub(super) fn ip_number(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(a) => u32::from(a).into(),
-        IpAddr::V6(a) => a.into(),
-    }
-}
-
-pub(super) fn ranges_overlap(a: (IpAddr, IpAddr), b: (IpAddr, IpAddr)) -> bool {
-    a.0.is_ipv4() == b.0.is_ipv4()
-        && ip_number(a.0) <= ip_number(b.1)
-        && ip_number(b.0) <= ip_number(a.1)
-}
-
-/// MetalLB: a cluster to run in, peers that are BGP routers, pools that parse and stay
-/// clear of each other and of the lab networks, advertisements naming real pools.
-pub(super) fn metallb(v: &mut Validator) {
-    let t = v.topology;
-    let Some(metallb) = &t.metallb else { return };
-    if !v.has_cluster() {
-        v.report(
-            FieldError::new("metallb", "MetalLB needs a cluster")
-                .help("add `cluster:` (provider kind, minikube or existing)"),
-        );
-    }
-    if metallb.asn == 0 {
-        v.report(FieldError::new("metallb.asn", "ASN 0 is reserved").help(ASN_HELP));
-    }
-    for (i, peer) in metallb.peers.iter().enumerate() {
-        let path = format!("metallb.peers[{i}]");
-        let Some(router) = v.known_router(format!("{path}.router"), &peer.router) else {
-            continue;
-        };
-        if !router.kind.speaks_bgp() {
-            v.report(
-                FieldError::new(
-                    format!("{path}.router"),
-                    format!("`{}` is a linux router: it runs no BGP daemon", peer.router),
-                )
-                .help("peer MetalLB with an frr, bird, gobgp or quagga router"),
-            );
-        }
-        if let Some(profile) = &peer.bfd {
-            unknown_bfd_profile(v, format!("{path}.bfd"), profile);
-            if router.kind.speaks_bgp() && !router.kind.has_bfd() {
-                v.report(
-                    FieldError::new(
-                        format!("{path}.bfd"),
-                        format!("`{}` is {}, which has no BFD", peer.router, router.kind),
-                    )
-                    .help("remove `bfd:`, or peer with an frr or bird router"),
-                );
-            }
-        }
-        if peer.asn == Some(0) {
-            v.report(FieldError::new(format!("{path}.asn"), "ASN 0 is reserved").help(ASN_HELP));
-        }
-    }
-
-    let mut seen: Vec<(String, String, (IpAddr, IpAddr))> = Vec::new();
-    for (name, pool) in &metallb.pools {
-        let path = format!("metallb.pools.{name}");
-        if pool.addresses.is_empty() {
-            v.report(
-                FieldError::new(
-                    format!("{path}.addresses"),
-                    format!("pool `{name}` has no addresses"),
-                )
-                .help("add a CIDR such as 203.0.113.200/30"),
-            );
-        }
-        for (i, text) in pool.addresses.iter().enumerate() {
-            let address_path = format!("{path}.addresses[{i}]");
-            let range = match parse_pool_range(text) {
-                Ok(range) => range,
-                Err(problem) => {
-                    v.report(FieldError::new(address_path, problem).help(
-                        "write a CIDR (203.0.113.0/28) or a range (203.0.113.10-203.0.113.20)",
-                    ));
-                    continue;
-                }
-            };
-            if let Some((other_path, other_text, _)) =
-                seen.iter().find(|(_, _, r)| ranges_overlap(*r, range))
-            {
-                v.report(
-                    FieldError::new(&address_path, format!("{text} overlaps {other_text}"))
-                        .also(other_path.clone(), "overlapping addresses")
-                        .help("MetalLB refuses pools that share addresses"),
-                );
-            }
-            for network in t.networks.keys() {
-                if let Some(subnet) = v.subnet(network)
-                    && ranges_overlap(range, (subnet.network().into(), subnet.broadcast().into()))
-                {
-                    v.report(
-                        FieldError::new(&address_path, format!("{text} overlaps lab network `{network}` ({subnet})"))
-                            .also(format!("networks.{network}.subnet"), format!("`{network}`"))
-                            .help("service IPs must not collide with container addresses; use e.g. 203.0.113.200/30"),
-                    );
-                }
-            }
-            seen.push((address_path, text.clone(), range));
-        }
-    }
-
-    for (i, advertisement) in metallb.advertisements.iter().enumerate() {
-        for (j, pool) in advertisement.pools.iter().enumerate() {
-            if !metallb.pools.contains_key(pool) {
-                let help =
-                    unknown_name_help("pools", pool, metallb.pools.keys().map(String::as_str));
-                v.report(
-                    FieldError::new(
-                        format!("metallb.advertisements[{i}].pools[{j}]"),
-                        format!("unknown pool `{pool}`"),
-                    )
-                    .help(help),
-                );
-            }
-        }
-        for (j, peer) in advertisement.peers.iter().enumerate() {
-            v.known_router(format!("metallb.advertisements[{i}].peers[{j}]"), peer);
         }
     }
 }

@@ -18,6 +18,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 mod checks;
 mod cluster;
+mod metallb;
 mod neighbors;
 mod networks;
 mod placement;
@@ -26,7 +27,7 @@ mod routers;
 mod tests;
 
 pub use checks::{CheckKindKey, parse_http_url};
-pub use cluster::parse_pool_range;
+pub use metallb::parse_pool_range;
 
 /// Longest DNS label, and so the longest container or Kubernetes object name part.
 pub const MAX_NAME_LEN: usize = 63;
@@ -40,7 +41,7 @@ const RULES: &[fn(&mut Validator)] = &[
     neighbors::bfd_profiles,
     cluster::cluster,
     cluster::nodes,
-    cluster::metallb,
+    metallb::metallb,
     placement::placement,
     checks::checks,
 ];

@@ -255,7 +255,7 @@ pub(super) fn network_capacity(v: &mut Validator) {
                     let nodes = t
                         .cluster
                         .as_ref()
-                        .filter(|c| c.creates_nodes() && c.node_network() == Some(network))
+                        .filter(|c| c.creates_nodes() && t.node_network() == Some(network))
                         .map(|_| node_address_range(subnet));
                     subnet
                         .hosts()

@@ -495,53 +495,6 @@ fn node_routes_need_a_cluster_and_a_reachable_gateway() {
 }
 
 #[test]
-fn metallb_peers_pools_and_advertisements() {
-    let text = with(
-        "cluster: { network: lan }\nmetallb:\n  asn: 64500\n  peers: [{ router: host }, { router: gobgp1, bfd: fast }, { router: nobody }]\n  pools:\n    a: { addresses: [203.0.113.0/28] }\n    b: { addresses: [203.0.113.10-203.0.113.20, 10.210.1.100/32, 203.0.113.9-203.0.113.1, bogus] }\n  advertisements: [{ pools: [a, c] }]\n",
-    );
-    assert_eq!(
-        paths(&text),
-        [
-            "metallb.peers[0].router",
-            "metallb.peers[1].bfd",
-            "metallb.peers[1].bfd",
-            "metallb.peers[2].router",
-            "metallb.pools.b.addresses[0]",
-            "metallb.pools.b.addresses[1]",
-            "metallb.pools.b.addresses[2]",
-            "metallb.pools.b.addresses[3]",
-            "metallb.advertisements[0].pools[1]"
-        ]
-    );
-}
-
-#[test]
-fn metallb_needs_a_cluster() {
-    assert_eq!(paths(&with("metallb: { asn: 64500 }\n")), ["metallb"]);
-}
-
-#[test]
-fn pool_ranges_parse() {
-    use super::parse_pool_range;
-    assert_eq!(
-        parse_pool_range("203.0.113.0/30").unwrap(),
-        (
-            "203.0.113.0".parse().unwrap(),
-            "203.0.113.3".parse().unwrap()
-        )
-    );
-    assert_eq!(
-        parse_pool_range("203.0.113.10 - 203.0.113.20").unwrap(),
-        (
-            "203.0.113.10".parse().unwrap(),
-            "203.0.113.20".parse().unwrap()
-        )
-    );
-    assert!(parse_pool_range("203.0.113.20-203.0.113.10").is_err());
-    assert!(parse_pool_range("203.0.113.1-2001:db8::1").is_err());
-}
-
-#[test]
 fn http_urls_parse() {
     use super::parse_http_url;
     assert_eq!(
