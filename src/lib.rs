@@ -12,6 +12,7 @@ pub mod commands;
 pub mod doctor;
 pub mod drivers;
 pub mod engine;
+pub mod k8s;
 pub mod parse;
 pub mod plan;
 pub mod progress;
