@@ -219,7 +219,9 @@ users:
     #[tokio::test]
     async fn a_context_that_is_not_there_names_the_ones_that_are() {
         let source = text(kubeconfig("https://127.0.0.1:6443"));
-        let err = build_client(&source, Some("kind-other")).await.unwrap_err();
+        let Err(err) = build_client(&source, Some("kind-other")).await else {
+            panic!("built a client for a missing context")
+        };
         assert_eq!(
             err.to_string(),
             "the kubeconfig from `kind get kubeconfig --name bgp` has no context `kind-other`"
@@ -269,7 +271,9 @@ users:
             .unwrap()
             .port();
         let source = text(kubeconfig(&format!("https://127.0.0.1:{port}")));
-        let err = connect(&source, None).await.unwrap_err();
+        let Err(err) = connect(&source, None).await else {
+            panic!("connected to a closed port")
+        };
         let K8sError::Unreachable {
             server,
             message,
