@@ -18,12 +18,19 @@ const ROLE_LABEL_PREFIX: &str = "node-role.kubernetes.io/";
 /// A node as the rest of metallab sees it.
 pub fn node_info(node: &Node) -> NodeInfo {
     let status = node.status.as_ref();
-    let ip = status
+    let internal: Vec<IpAddr> = status
         .and_then(|s| s.addresses.as_ref())
         .into_iter()
         .flatten()
         .filter(|a| a.type_ == "InternalIP")
-        .find_map(|a| a.address.parse::<IpAddr>().ok());
+        .filter_map(|a| a.address.parse().ok())
+        .collect();
+    // Lab networks are IPv4: on a dual-stack node that is the address routers peer with.
+    let ip = internal
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(internal.first())
+        .copied();
     let mut roles: Vec<String> = node
         .metadata
         .labels

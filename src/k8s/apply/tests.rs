@@ -115,7 +115,11 @@ fn apps_v1() -> Value {
 fn apiextensions_v1() -> Value {
     resource_list(
         "apiextensions.k8s.io/v1",
-        &[("customresourcedefinitions", "CustomResourceDefinition", false)],
+        &[(
+            "customresourcedefinitions",
+            "CustomResourceDefinition",
+            false,
+        )],
     )
 }
 
@@ -217,10 +221,18 @@ fn daemonset(ready: i32) -> Value {
     })
 }
 
-fn progress_log() -> (Mutex<Vec<String>>, impl Fn(&Mutex<Vec<String>>, &str)) {
-    (Mutex::new(Vec::new()), |log: &Mutex<Vec<String>>, line: &str| {
-        log.lock().unwrap().push(line.to_string())
-    })
+/// Collects progress lines.
+#[derive(Default)]
+struct ProgressLog(Mutex<Vec<String>>);
+
+impl ProgressLog {
+    fn push(&self, line: &str) {
+        self.0.lock().unwrap().push(line.to_string());
+    }
+
+    fn text(self) -> String {
+        self.0.into_inner().unwrap().join("\n")
+    }
 }
 
 fn requests(recorded: &[Recorded]) -> Vec<String> {
@@ -254,7 +266,9 @@ fn manifests_parse_into_objects_skipping_empty_documents() {
         "privileged"
     );
     assert_eq!(
-        parsed[1].data.pointer("/spec/versions/0/schema/openAPIV3Schema/x-kubernetes-preserve-unknown-fields"),
+        parsed[1].data.pointer(
+            "/spec/versions/0/schema/openAPIV3Schema/x-kubernetes-preserve-unknown-fields"
+        ),
         Some(&json!(true))
     );
 }
@@ -284,7 +298,10 @@ fn documents_that_are_not_objects_are_errors_naming_the_manifest() {
     let bad_yaml = parse_manifests("kind: [unclosed\n", "apps/web.yaml")
         .unwrap_err()
         .to_string();
-    assert!(bad_yaml.starts_with("apps/web.yaml: not valid YAML: "), "{bad_yaml}");
+    assert!(
+        bad_yaml.starts_with("apps/web.yaml: not valid YAML: "),
+        "{bad_yaml}"
+    );
 }
 
 #[test]
@@ -295,7 +312,10 @@ fn namespaces_and_crds_go_first_in_file_order() {
         objects.iter().map(|o| object_ref(o).kind).collect()
     };
     assert_eq!(kinds(&first), vec!["Namespace", "CustomResourceDefinition"]);
-    assert_eq!(kinds(&rest), vec!["ServiceAccount", "Deployment", "DaemonSet"]);
+    assert_eq!(
+        kinds(&rest),
+        vec!["ServiceAccount", "Deployment", "DaemonSet"]
+    );
 }
 
 fn typed<T: serde::de::DeserializeOwned>(value: Value) -> T {
@@ -420,9 +440,19 @@ fn only_failures_to_call_the_webhook_count_as_unavailable() {
         (422, "Invalid", denied, false),
         // Server errors that are not about a webhook are not waited out.
         (500, "InternalError", "etcdserver: request timed out", false),
-        (503, "ServiceUnavailable", "the server is currently unable to handle the request", false),
+        (
+            503,
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request",
+            false,
+        ),
         // Not the API server failing to call: a client-side problem.
-        (404, "NotFound", "the server could not find the requested resource", false),
+        (
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+            false,
+        ),
     ];
     for (code, reason, message, expected) in cases {
         assert_eq!(
@@ -456,7 +486,11 @@ async fn manifests_apply_namespace_and_crds_first_then_wait_for_rollouts() {
     let (client, server) = mock::serve(vec![
         // Namespace first: discovery of v1, then the apply.
         get("/api/v1", core_v1()),
-        patch("/api/v1/namespaces/metallb-system", 200, applied(&parsed[2])),
+        patch(
+            "/api/v1/namespaces/metallb-system",
+            200,
+            applied(&parsed[2]),
+        ),
         get("/apis/apiextensions.k8s.io/v1", apiextensions_v1()),
         patch(CRD_PATH, 200, applied(&parsed[1])),
         // Polled until Established.
@@ -477,8 +511,8 @@ async fn manifests_apply_namespace_and_crds_first_then_wait_for_rollouts() {
         get(DEPLOYMENT_PATH, deployment(1)),
         get(DAEMONSET_PATH, daemonset(3)),
     ]);
-    let (log, push) = progress_log();
-    let report = apply_manifests(&client, &parsed, &wait_options(), &|l| push(&log, l)).await;
+    let log = ProgressLog::default();
+    let report = apply_manifests(&client, &parsed, &wait_options(), &|l| log.push(l)).await;
     let recorded = server.finish(client).await;
     let report = report.unwrap();
 
@@ -515,7 +549,7 @@ async fn manifests_apply_namespace_and_crds_first_then_wait_for_rollouts() {
     assert_eq!(recorded[3].body, serde_json::to_value(&parsed[1]).unwrap());
     assert_eq!(recorded.len(), 14, "{:#?}", requests(&recorded));
 
-    insta::assert_snapshot!(log.into_inner().unwrap().join("\n"), @r"
+    insta::assert_snapshot!(log.text(), @r"
     applied Namespace metallb-system
     applied CustomResourceDefinition ipaddresspools.metallb.io
     waiting for 1 of 1 CRDs to be established
@@ -580,7 +614,11 @@ async fn an_unknown_kind_is_reported_with_the_object_needing_it() {
         http::Method::GET,
         "/apis/metallb.io/v1beta1",
         404,
-        status(404, "NotFound", "the server could not find the requested resource"),
+        status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ),
     )]);
     let result = apply_manifests(&client, &pool, &wait_options(), &|_| {}).await;
     server.finish(client).await;
@@ -613,7 +651,8 @@ spec:
   ebgpMultiHop: true
 "#;
 
-const POOL_PATH: &str = "/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools/doc-example";
+const POOL_PATH: &str =
+    "/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools/doc-example";
 const PEER_PATH: &str = "/apis/metallb.io/v1beta2/namespaces/metallb-system/bgppeers/frr1";
 
 fn webhook_refused() -> Value {
@@ -643,15 +682,18 @@ async fn the_config_is_retried_while_the_webhook_is_unreachable_and_counts_attem
         get("/apis/metallb.io/v1beta2", metallb_v1beta2()),
         patch(PEER_PATH, 200, applied(&config[1])),
     ]);
-    let (log, push) = progress_log();
+    let log = ProgressLog::default();
     let result =
-        apply_metallb_config(&client, &config, &WebhookRetry::default(), &|l| push(&log, l)).await;
+        apply_metallb_config(&client, &config, &WebhookRetry::default(), &|l| log.push(l)).await;
     server.finish(client).await;
     let done = result.unwrap();
 
     assert_eq!(done.attempts, 3);
     assert_eq!(
-        done.applied.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        done.applied
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
         vec![
             "IPAddressPool metallb-system/doc-example",
             "BGPPeer metallb-system/frr1"
@@ -659,7 +701,7 @@ async fn the_config_is_retried_while_the_webhook_is_unreachable_and_counts_attem
     );
     // Backoff 1 s, then 2 s (virtual time).
     assert_eq!(done.elapsed, Duration::from_secs(3));
-    insta::assert_snapshot!(log.into_inner().unwrap().join("\n"), @r"
+    insta::assert_snapshot!(log.text(), @r"
     MetalLB's webhook is not reachable yet (attempt 1, applying IPAddressPool metallb-system/doc-example); retrying in 1s
     MetalLB's webhook is not reachable yet (attempt 2, applying IPAddressPool metallb-system/doc-example); retrying in 2s
     MetalLB configuration applied (2 objects) after 3 attempts
@@ -746,9 +788,19 @@ async fn apps_are_read_from_their_files_and_applied() {
     let (client, server) = mock::serve(vec![
         get("/api/v1", core_v1()),
         // No namespace in the manifest: the client's default namespace.
-        patch("/api/v1/namespaces/default/configmaps/web", 200, applied(&parsed[0])),
+        patch(
+            "/api/v1/namespaces/default/configmaps/web",
+            200,
+            applied(&parsed[0]),
+        ),
     ]);
-    let report = apply_apps(&client, std::slice::from_ref(&path), &wait_options(), &|_| {}).await;
+    let report = apply_apps(
+        &client,
+        std::slice::from_ref(&path),
+        &wait_options(),
+        &|_| {},
+    )
+    .await;
     server.finish(client).await;
     assert_eq!(
         report.unwrap().applied[0].to_string(),
