@@ -76,6 +76,20 @@ pub struct ApplyReport {
     pub established_crds: Vec<String>,
     /// Deployments and DaemonSets waited for until rolled out.
     pub rolled_out: Vec<ObjectRef>,
+    /// Objects of [`OBSOLETE_KINDS`] the cluster no longer serves, left out.
+    pub skipped: Vec<ObjectRef>,
+}
+
+/// Kinds that old manifests carry and current clusters no longer serve, which the
+/// manifests' workloads do not need: MetalLB up to v0.12 ships PodSecurityPolicies
+/// (`policy/v1beta1`, removed in Kubernetes 1.25). Such an object is skipped, and said
+/// so, only when discovery finds its kind missing; anything else unserved is an error.
+pub const OBSOLETE_KINDS: [(&str, &str); 1] = [("policy/v1beta1", "PodSecurityPolicy")];
+
+fn is_obsolete(object: &ObjectRef) -> bool {
+    OBSOLETE_KINDS
+        .iter()
+        .any(|(api_version, kind)| object.api_version == *api_version && object.kind == *kind)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -493,14 +507,26 @@ pub async fn apply_manifests(
     }
 
     for object in &rest {
-        let applied = resolver
-            .apply(object)
-            .await
-            .map_err(ApplyError::into_error)?;
-        report.applied.push(applied);
+        match resolver.apply(object).await {
+            Ok(applied) => report.applied.push(applied),
+            Err(ApplyError::Resolve(K8sError::UnknownKind { .. }))
+                if is_obsolete(&object_ref(object)) =>
+            {
+                let skipped = object_ref(object);
+                on_progress(&format!(
+                    "skipped {skipped}: the cluster no longer serves {} {}",
+                    skipped.api_version, skipped.kind
+                ));
+                report.skipped.push(skipped);
+            }
+            Err(e) => return Err(e.into_error()),
+        }
     }
     if !rest.is_empty() {
-        on_progress(&format!("applied {} objects", report.applied.len()));
+        on_progress(&format!(
+            "applied {}",
+            counted(report.applied.len(), "object")
+        ));
     }
 
     let workloads: Vec<ObjectRef> = report
@@ -563,7 +589,7 @@ async fn wait_for_crds(
             }
         }
         if waiting.is_empty() {
-            on_progress(&format!("{} CRDs established", names.len()));
+            on_progress(&format!("{} established", counted(names.len(), "CRD")));
             return Ok(());
         }
         let progress = format!(
@@ -656,7 +682,10 @@ async fn wait_for_rollouts(
             }
         }
         if waiting.is_empty() {
-            on_progress(&format!("{} workloads rolled out", workloads.len()));
+            on_progress(&format!(
+                "{} rolled out",
+                counted(workloads.len(), "workload")
+            ));
             return Ok(());
         }
         let (first, why, _) = &waiting[0];
@@ -733,6 +762,15 @@ async fn rollout_timeout(
         waited,
         details,
         hint: Some(hint),
+    }
+}
+
+/// `1 object`, `3 objects`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -841,10 +879,13 @@ pub async fn apply_metallb_config(
         }
     }
     on_progress(&match attempts {
-        1 => format!("MetalLB configuration applied ({} objects)", applied.len()),
+        1 => format!(
+            "MetalLB configuration applied ({})",
+            counted(applied.len(), "object")
+        ),
         n => format!(
-            "MetalLB configuration applied ({} objects) after {n} attempts",
-            applied.len()
+            "MetalLB configuration applied ({}) after {n} attempts",
+            counted(applied.len(), "object")
         ),
     });
     Ok(ConfigApplied {

@@ -553,7 +553,7 @@ async fn manifests_apply_namespace_and_crds_first_then_wait_for_rollouts() {
     applied Namespace metallb-system
     applied CustomResourceDefinition ipaddresspools.metallb.io
     waiting for 1 of 1 CRDs to be established
-    1 CRDs established
+    1 CRD established
     applied 5 objects
     waiting for Deployment metallb-system/controller: 0 of 1 replicas ready (1 updated, 0 available) (and 1 more)
     2 workloads rolled out
@@ -773,6 +773,45 @@ async fn a_webhook_that_never_comes_up_fails_at_the_deadline_with_the_attempts()
             .starts_with("MetalLB's validating webhook was still unreachable after 4 attempts over 5s: Internal error occurred: failed calling webhook"),
         "{err}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn pod_security_policies_are_skipped_where_the_cluster_no_longer_serves_them() {
+    // MetalLB v0.12's manifest carries one per component; Kubernetes 1.25 removed them.
+    let parsed = objects(
+        "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata:\n  name: controller\nspec:\n  privileged: false\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: controller\n  namespace: metallb-system\n",
+    );
+    let (client, server) = mock::serve(vec![
+        mock::expect(
+            http::Method::GET,
+            "/apis/policy/v1beta1",
+            404,
+            status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ),
+        ),
+        get("/api/v1", core_v1()),
+        patch(
+            "/api/v1/namespaces/metallb-system/serviceaccounts/controller",
+            200,
+            applied(&parsed[1]),
+        ),
+    ]);
+    let log = ProgressLog::default();
+    let report = apply_manifests(&client, &parsed, &wait_options(), &|l| log.push(l)).await;
+    server.finish(client).await;
+    let report = report.unwrap();
+    assert_eq!(
+        report.skipped[0].to_string(),
+        "PodSecurityPolicy controller"
+    );
+    assert_eq!(report.applied.len(), 1);
+    insta::assert_snapshot!(log.text(), @r"
+    skipped PodSecurityPolicy controller: the cluster no longer serves policy/v1beta1 PodSecurityPolicy
+    applied 1 object
+    ");
 }
 
 #[tokio::test(start_paused = true)]
