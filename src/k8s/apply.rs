@@ -421,39 +421,38 @@ impl Resolver {
             .parse()
             .map_err(|_| unknown(format!("`{}` is not an apiVersion", object.api_version)))?;
         let crd_hint = || {
-            format!(
-                "is the CRD that defines it installed? `kubectl api-resources --api-group={}` lists what the cluster serves",
-                gv.group
-            )
+            let listing = if gv.group.is_empty() {
+                "`kubectl api-resources`".to_string()
+            } else {
+                format!("`kubectl api-resources --api-group={}`", gv.group)
+            };
+            format!("is the CRD that defines it installed? {listing} lists what the cluster serves")
         };
-        // A cached group may predate a CRD applied since: look again once before failing.
-        for refresh in [false, true] {
-            if refresh || !self.groups.contains_key(&object.api_version) {
-                match kube::discovery::pinned_group(&self.client, &gv).await {
-                    Ok(group) => {
-                        self.groups.insert(object.api_version.clone(), group);
-                    }
-                    Err(kube::Error::Api(status)) if status.code == 404 => {
-                        return Err(unknown(crd_hint()));
-                    }
-                    Err(e) => {
-                        return Err(K8sError::request(
-                            format!("discover the resources of {}", object.api_version),
-                            e,
-                        ));
-                    }
-                }
-            }
-            let group = &self.groups[&object.api_version];
-            if let Some(found) = group
+        let find = |group: &ApiGroup| {
+            group
                 .versioned_resources(&gv.version)
                 .into_iter()
                 .find(|(resource, _)| resource.kind == object.kind)
-            {
-                return Ok(found);
-            }
+        };
+        // A cached group may predate a CRD applied since: a miss there is looked up afresh.
+        if let Some(found) = self.groups.get(&object.api_version).and_then(find) {
+            return Ok(found);
         }
-        Err(unknown(crd_hint()))
+        let group = match kube::discovery::pinned_group(&self.client, &gv).await {
+            Ok(group) => group,
+            Err(kube::Error::Api(status)) if status.code == 404 => {
+                return Err(unknown(crd_hint()));
+            }
+            Err(e) => {
+                return Err(K8sError::request(
+                    format!("discover the resources of {}", object.api_version),
+                    e,
+                ));
+            }
+        };
+        let found = find(&group);
+        self.groups.insert(object.api_version.clone(), group);
+        found.ok_or_else(|| unknown(crd_hint()))
     }
 
     /// Server-side apply of one object, force-taking fields from other managers (metallab

@@ -859,3 +859,65 @@ async fn apps_are_read_from_their_files_and_applied() {
         "{missing}"
     );
 }
+
+const COMMUNITY: &str = r#"
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: doc-example, namespace: metallb-system}
+spec: {addresses: [203.0.113.200/30]}
+---
+apiVersion: metallb.io/v1beta1
+kind: Community
+metadata: {name: communities, namespace: metallb-system}
+spec:
+  communities:
+  - {name: no-advertise, value: "65535:65282"}
+"#;
+
+#[tokio::test(start_paused = true)]
+async fn a_kind_missing_from_a_cached_group_is_looked_up_afresh() {
+    let config = objects(COMMUNITY);
+    let pools_only = resource_list(
+        "metallb.io/v1beta1",
+        &[("ipaddresspools", "IPAddressPool", true)],
+    );
+    let (client, server) = mock::serve(vec![
+        get("/apis/metallb.io/v1beta1", pools_only),
+        patch(POOL_PATH, 200, applied(&config[0])),
+        // The Community CRD became served after the first discovery.
+        get("/apis/metallb.io/v1beta1", metallb_v1beta1()),
+        patch(
+            "/apis/metallb.io/v1beta1/namespaces/metallb-system/communities/communities",
+            200,
+            applied(&config[1]),
+        ),
+    ]);
+    let report = apply_manifests(&client, &config, &wait_options(), &|_| {}).await;
+    server.finish(client).await;
+    assert_eq!(report.unwrap().applied.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_kind_the_cluster_does_not_serve_is_looked_up_once() {
+    let config = objects(COMMUNITY);
+    let pools_only = resource_list(
+        "metallb.io/v1beta1",
+        &[("ipaddresspools", "IPAddressPool", true)],
+    );
+    let (client, server) = mock::serve(vec![get("/apis/metallb.io/v1beta1", pools_only)]);
+    let community = vec![config[1].clone()];
+    let result = apply_manifests(&client, &community, &wait_options(), &|_| {}).await;
+    server.finish(client).await;
+    let err = result.unwrap_err();
+    let K8sError::UnknownKind { hint, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        err.to_string(),
+        "the cluster does not serve Community (metallb.io/v1beta1), needed for Community metallb-system/communities"
+    );
+    assert_eq!(
+        hint,
+        "is the CRD that defines it installed? `kubectl api-resources --api-group=metallb.io` lists what the cluster serves"
+    );
+}
