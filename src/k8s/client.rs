@@ -18,6 +18,8 @@ pub enum KubeconfigSource {
     Text { yaml: String, origin: String },
     /// A kubeconfig file (an existing cluster).
     File(PathBuf),
+    /// What kubectl would use: `$KUBECONFIG` (its files merged), else `~/.kube/config`.
+    Default,
 }
 
 impl KubeconfigSource {
@@ -25,6 +27,7 @@ impl KubeconfigSource {
         match self {
             KubeconfigSource::Text { origin, .. } => origin.clone(),
             KubeconfigSource::File(path) => path.display().to_string(),
+            KubeconfigSource::Default => "$KUBECONFIG or ~/.kube/config".to_string(),
         }
     }
 }
@@ -74,6 +77,7 @@ pub fn load_kubeconfig(source: &KubeconfigSource) -> Result<Kubeconfig, K8sError
     let loaded = match source {
         KubeconfigSource::Text { yaml, .. } => Kubeconfig::from_yaml(yaml),
         KubeconfigSource::File(path) => Kubeconfig::read_from(path),
+        KubeconfigSource::Default => Kubeconfig::read(),
     };
     loaded.map_err(|e| K8sError::Kubeconfig {
         origin: source.origin(),
@@ -81,6 +85,10 @@ pub fn load_kubeconfig(source: &KubeconfigSource) -> Result<Kubeconfig, K8sError
         hint: Some(match source {
             KubeconfigSource::File(_) => {
                 "check the path (cluster.kubeconfig in the topology) and that the file is a kubeconfig"
+                    .to_string()
+            }
+            KubeconfigSource::Default => {
+                "set cluster.kubeconfig in the topology, or KUBECONFIG, to the cluster's kubeconfig"
                     .to_string()
             }
             KubeconfigSource::Text { .. } => {
