@@ -4,7 +4,11 @@
 //! - pure: `topology` (model, parsing, validation), `plan` (topology → decided lab),
 //!   `render` (router configs), `drivers` (per-kind commands), `parse` (router CLI output →
 //!   `state`), `check` (evaluation and reports);
-//! - edges: `runtime` (Docker through bollard), `engine` (lab lifecycle), `cli`.
+//!   `metallb` (versions, manifests, config rendering), `view` (what tables and the
+//!   dashboard show);
+//! - edges: `runtime` (Docker through bollard), `cluster` (kind, Minikube, existing
+//!   clusters through their CLIs), `k8s` (kube-rs: apply, waits, cluster state),
+//!   `in_cluster` (routers as pods), `engine` (lab lifecycle), `cli`.
 
 pub mod check;
 pub mod cli;
@@ -14,6 +18,7 @@ pub mod doctor;
 pub mod drivers;
 pub mod engine;
 pub mod in_cluster;
+pub mod k8s;
 pub mod metallb;
 pub mod parse;
 pub mod plan;

@@ -7,6 +7,7 @@
 pub mod evaluate;
 pub mod report;
 pub mod runner;
+pub mod service;
 mod text;
 
 pub use evaluate::{Verdict, evaluate_probe, evaluate_state, kind_label, probe_command, subject};

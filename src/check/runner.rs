@@ -8,10 +8,11 @@
 use super::evaluate::{
     Verdict, evaluate_probe, evaluate_state, kind_label, needs_node_ips, probe_command, subject,
 };
+use super::service::evaluate_service;
 use super::text::elapsed;
-use crate::plan::PlannedCheck;
+use crate::plan::{CheckKind, PlannedCheck};
 use crate::runtime::ExecOutput;
-use crate::state::RouterState;
+use crate::state::{ClusterState, RouterState};
 use futures::future::{BoxFuture, FutureExt, Shared, join_all};
 use std::collections::HashMap;
 use std::future::Future;
@@ -43,7 +44,18 @@ pub trait LabProbe: Send + Sync {
     ) -> impl Future<Output = Result<Option<crate::state::ClusterState>, String>> + Send {
         async { Ok(None) }
     }
+
+    /// The address ranges of the lab's MetalLB pool `pool` (inclusive first and last
+    /// address), for Service checks with `pool:`; None when unknown, and the check then
+    /// goes by MetalLB's pool annotation alone. `check::service::pool_ranges` computes
+    /// them from the plan.
+    fn pool_ranges(&self, _pool: &str) -> Option<Vec<(IpAddr, IpAddr)>> {
+        None
+    }
 }
+
+/// The reason of a Service check in a lab without a cluster: final, not worth polling.
+const NO_CLUSTER: &str = "lab has no cluster";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOptions {
@@ -163,19 +175,8 @@ async fn run_check<P: LabProbe>(
         subject: subject(&check.kind).map(str::to_string),
         outcome,
     };
-    let Some(router) = subject(&check.kind) else {
-        // Service checks: the Kubernetes side is not wired in yet. Fail at once and say
-        // so, rather than polling something that cannot answer.
-        return result(Outcome::Failed {
-            after: Duration::ZERO,
-            attempts: 0,
-            reason: format!(
-                "{} check needs a cluster: metallab cannot query Kubernetes yet",
-                kind_label(&check.kind)
-            ),
-            evidence: String::new(),
-        });
-    };
+    // What answers the check: a router, or the cluster for Service checks.
+    let target = subject(&check.kind).unwrap_or("the cluster");
 
     let deadline = opts.timeout_override.unwrap_or(check.timeout);
     let started = Instant::now();
@@ -185,7 +186,7 @@ async fn run_check<P: LabProbe>(
         attempts += 1;
         let remaining = deadline.saturating_sub(started.elapsed());
         // A hung CLI must not hold the check past its deadline.
-        if let Ok(verdict) = tokio::time::timeout(remaining, attempt(reader, router, check)).await {
+        if let Ok(verdict) = tokio::time::timeout(remaining, attempt(reader, check)).await {
             on_event(CheckEvent::Attempt {
                 check: &check.name,
                 attempt: attempts,
@@ -198,6 +199,11 @@ async fn run_check<P: LabProbe>(
                         attempts,
                         detail,
                     });
+                }
+                Verdict::Fail { ref reason, .. } if reason == NO_CLUSTER => {
+                    // A lab without a cluster does not grow one: say so at once.
+                    last_failure = Some(verdict);
+                    break;
                 }
                 failure => last_failure = Some(failure),
             }
@@ -213,7 +219,7 @@ async fn run_check<P: LabProbe>(
     let (reason, evidence) = match last_failure {
         Some(Verdict::Fail { reason, evidence }) => (reason, evidence),
         _ => (
-            format!("{router} did not answer within {}", elapsed(deadline)),
+            format!("{target} did not answer within {}", elapsed(deadline)),
             String::new(),
         ),
     };
@@ -225,13 +231,12 @@ async fn run_check<P: LabProbe>(
     })
 }
 
-/// One evaluation of a check whose subject is `router`.
-async fn attempt<P: LabProbe>(
-    reader: &LabReader<'_, P>,
-    router: &str,
-    check: &PlannedCheck,
-) -> Verdict {
+/// One evaluation of a check.
+async fn attempt<P: LabProbe>(reader: &LabReader<'_, P>, check: &PlannedCheck) -> Verdict {
     let kind = &check.kind;
+    let Some(router) = subject(kind) else {
+        return attempt_service(reader, kind).await;
+    };
     if let Some(argv) = probe_command(kind) {
         return match reader.probe.exec(router, &argv).await {
             Ok(out) => evaluate_probe(kind, &out),
@@ -267,6 +272,31 @@ async fn attempt<P: LabProbe>(
     }
 }
 
+/// One evaluation of a Service check against the cluster's state.
+async fn attempt_service<P: LabProbe>(reader: &LabReader<'_, P>, kind: &CheckKind) -> Verdict {
+    match reader.cluster_state().await {
+        Ok(state) => match state.as_ref() {
+            Some(state) => {
+                let ranges = match kind {
+                    CheckKind::Service {
+                        pool: Some(pool), ..
+                    } => reader.probe.pool_ranges(pool),
+                    _ => None,
+                };
+                evaluate_service(kind, state, ranges.as_deref())
+            }
+            None => Verdict::Fail {
+                reason: NO_CLUSTER.into(),
+                evidence: String::new(),
+            },
+        },
+        Err(error) => Verdict::Fail {
+            reason: format!("could not read the cluster: {}", first_line(&error)),
+            evidence: error,
+        },
+    }
+}
+
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("").trim()
 }
@@ -276,6 +306,7 @@ struct LabReader<'a, P> {
     probe: &'a P,
     states: ReadCache<'a, RouterState>,
     node_ips: ReadCache<'a, Vec<IpAddr>>,
+    cluster: ReadCache<'a, Option<ClusterState>>,
 }
 
 impl<'a, P: LabProbe> LabReader<'a, P> {
@@ -284,6 +315,7 @@ impl<'a, P: LabProbe> LabReader<'a, P> {
             probe,
             states: ReadCache::new(ttl),
             node_ips: ReadCache::new(ttl),
+            cluster: ReadCache::new(ttl),
         }
     }
 
@@ -302,6 +334,17 @@ impl<'a, P: LabProbe> LabReader<'a, P> {
         let probe = self.probe;
         self.node_ips
             .get("nodes", move || async move { probe.node_ips().await })
+            .await
+    }
+
+    /// One reading of the cluster serves every Service check of a round.
+    async fn cluster_state(&self) -> Reading<Option<ClusterState>> {
+        let probe = self.probe;
+        self.cluster
+            .get(
+                "cluster",
+                move || async move { probe.cluster_state().await },
+            )
             .await
     }
 }
@@ -389,6 +432,10 @@ mod tests {
         execs: Mutex<Vec<(String, Vec<String>)>>,
         nodes: Vec<IpAddr>,
         node_reads: AtomicUsize,
+        /// Scripted cluster readings, one per read; the last one repeats. None: no cluster.
+        clusters: Vec<Result<Option<ClusterState>, String>>,
+        cluster_reads: AtomicUsize,
+        pools: HashMap<String, Vec<(IpAddr, IpAddr)>>,
     }
 
     impl FakeLab {
@@ -436,6 +483,18 @@ mod tests {
         async fn node_ips(&self) -> Result<Vec<IpAddr>, String> {
             self.node_reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.nodes.clone())
+        }
+
+        async fn cluster_state(&self) -> Result<Option<ClusterState>, String> {
+            let n = self.cluster_reads.fetch_add(1, Ordering::SeqCst);
+            match self.clusters.len() {
+                0 => Ok(None),
+                len => self.clusters[n.min(len - 1)].clone(),
+            }
+        }
+
+        fn pool_ranges(&self, pool: &str) -> Option<Vec<(IpAddr, IpAddr)>> {
+            self.pools.get(pool).cloned()
         }
     }
 
@@ -710,19 +769,36 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn service_checks_fail_at_once_without_a_cluster() {
-        let lab = FakeLab::default();
-        let service = check(
-            "default/web gets an IP",
+    fn service_check(name: &str, ip: Option<&str>, pool: Option<&str>) -> PlannedCheck {
+        check(
+            name,
             CheckKind::Service {
                 namespace: "default".into(),
                 name: "web".into(),
-                ip: None,
-                pool: None,
+                ip: ip.map(crate::test_support::ip),
+                pool: pool.map(str::to_string),
                 event: None,
             },
-        );
+        )
+    }
+
+    fn cluster_with(ips: &[&str], pool: Option<&str>) -> ClusterState {
+        ClusterState {
+            services: vec![crate::state::cluster::ServiceInfo {
+                namespace: "default".into(),
+                name: "web".into(),
+                ips: ips.iter().map(|a| ip(a)).collect(),
+                ports: vec![80],
+                pool: pool.map(str::to_string),
+            }],
+            ..ClusterState::default()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn service_checks_fail_at_once_without_a_cluster() {
+        let lab = FakeLab::default();
+        let service = service_check("default/web gets an IP", None, None);
         let finished = AtomicUsize::new(0);
         let results = run_checks_with_progress(&lab, &[service], opts(), |e| {
             if matches!(e, CheckEvent::Finished(_)) {
@@ -738,15 +814,87 @@ mod tests {
                 subject: None,
                 outcome: Outcome::Failed {
                     after: Duration::ZERO,
-                    attempts: 0,
-                    reason: "service check needs a cluster: metallab cannot query Kubernetes yet"
-                        .into(),
+                    attempts: 1,
+                    reason: "lab has no cluster".into(),
                     evidence: String::new(),
                 },
             }
         );
         assert_eq!(finished.load(Ordering::SeqCst), 1);
+        assert_eq!(lab.cluster_reads.load(Ordering::SeqCst), 1);
         assert!(lab.reads.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn service_checks_poll_the_cluster_until_the_service_gets_its_address() {
+        let lab = FakeLab {
+            clusters: vec![
+                Err("list services: HyperError: connection closed before message completed".into()),
+                Ok(Some(cluster_with(&[], None))),
+                Ok(Some(cluster_with(&["203.0.113.200"], None))),
+            ],
+            pools: HashMap::from([(
+                "doc-example".to_string(),
+                vec![(ip("203.0.113.200"), ip("203.0.113.203"))],
+            )]),
+            ..FakeLab::default()
+        };
+        let checks = [
+            service_check("web: ip", Some("203.0.113.200"), None),
+            // Older MetalLB: no pool annotation, so the pool's ranges from the probe decide.
+            service_check("web: pool", None, Some("doc-example")),
+        ];
+        let failures = Mutex::new(Vec::new());
+        let results = run_checks_with_progress(&lab, &checks, opts(), |e| {
+            if let CheckEvent::Attempt {
+                check: "web: ip",
+                verdict: Verdict::Fail { reason, .. },
+                ..
+            } = e
+            {
+                failures.lock().unwrap().push(reason.clone());
+            }
+        })
+        .await;
+        assert_eq!(
+            failures.into_inner().unwrap(),
+            vec![
+                "could not read the cluster: list services: HyperError: connection closed before message completed",
+                "default/web has no external IP yet",
+            ]
+        );
+        assert!(results.iter().all(CheckResult::passed), "{results:?}");
+        assert_eq!(
+            results
+                .iter()
+                .map(CheckResult::attempts)
+                .collect::<Vec<_>>(),
+            vec![3, 3]
+        );
+        // Both checks share each round's reading.
+        assert_eq!(lab.cluster_reads.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_service_that_never_gets_its_address_fails_at_the_deadline() {
+        let lab = FakeLab {
+            clusters: vec![Ok(Some(cluster_with(
+                &["203.0.113.201"],
+                Some("doc-example"),
+            )))],
+            ..FakeLab::default()
+        };
+        let results = run_checks(
+            &lab,
+            &[service_check("web: ip", Some("203.0.113.200"), None)],
+            opts(),
+        )
+        .await;
+        assert_eq!(results[0].attempts(), 11);
+        assert_eq!(
+            outcome_reason(&results[0]),
+            "default/web has 203.0.113.201, expected 203.0.113.200"
+        );
     }
 
     #[tokio::test(start_paused = true)]

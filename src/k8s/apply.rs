@@ -1,0 +1,898 @@
+//! Server-side apply of manifests, and the waits that make "applied" mean "running".
+//!
+//! Order (DESIGN.md §6): Namespaces and CRDs first → every applied CRD Established →
+//! everything else → every applied Deployment and DaemonSet rolled out. MetalLB's own
+//! configuration comes later, through [`apply_metallb_config`], which waits out exactly
+//! one transient failure: MetalLB's validating webhook not being reachable yet.
+//!
+//! Kinds are resolved through API discovery, one group version at a time
+//! ([`kube::discovery::pinned_group`]): resolving lazily means a kind whose CRD was applied
+//! a moment ago is found, which a discovery run made before the apply would miss.
+
+use super::{FIELD_MANAGER, K8sError, qualified};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::GroupVersion;
+use kube::discovery::{ApiCapabilities, ApiGroup, ApiResource, Scope};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Progress lines for the user ("waiting for Deployment metallb-system/controller: …").
+pub type Progress<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
+/// An object's identity, for reports and messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    /// None for cluster-scoped objects.
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}",
+            self.kind,
+            qualified(self.namespace.as_deref(), &self.name)
+        )
+    }
+}
+
+/// How long to wait for what, and how often to look.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitOptions {
+    /// For every applied CRD to be Established.
+    pub crd_timeout: Duration,
+    /// For every applied Deployment and DaemonSet to be rolled out (includes image pulls).
+    pub rollout_timeout: Duration,
+    pub poll_interval: Duration,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        WaitOptions {
+            crd_timeout: Duration::from_secs(60),
+            rollout_timeout: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApplyReport {
+    /// In the order they were applied.
+    pub applied: Vec<ObjectRef>,
+    /// Names of the CRDs waited for until Established.
+    pub established_crds: Vec<String>,
+    /// Deployments and DaemonSets waited for until rolled out.
+    pub rolled_out: Vec<ObjectRef>,
+    /// Objects of [`OBSOLETE_KINDS`] the cluster no longer serves, left out.
+    pub skipped: Vec<ObjectRef>,
+}
+
+/// Kinds that old manifests carry and current clusters no longer serve, which the
+/// manifests' workloads do not need: MetalLB up to v0.12 ships PodSecurityPolicies
+/// (`policy/v1beta1`, removed in Kubernetes 1.25). Such an object is skipped, and said
+/// so, only when discovery finds its kind missing; anything else unserved is an error.
+pub const OBSOLETE_KINDS: [(&str, &str); 1] = [("policy/v1beta1", "PodSecurityPolicy")];
+
+fn is_obsolete(object: &ObjectRef) -> bool {
+    OBSOLETE_KINDS
+        .iter()
+        .any(|(api_version, kind)| object.api_version == *api_version && object.kind == *kind)
+}
+
+// ---------------------------------------------------------------------------------------
+// Manifests (pure)
+// ---------------------------------------------------------------------------------------
+
+/// The objects of a multi-document YAML manifest, in file order. Empty documents (a
+/// trailing `---`, comments only) are skipped; `kind: List` documents contribute their
+/// items. `origin` names the manifest in errors (a path or a URL).
+pub fn parse_manifests(yaml: &str, origin: &str) -> Result<Vec<DynamicObject>, K8sError> {
+    let documents: Vec<Value> =
+        serde_saphyr::from_multiple(yaml).map_err(|e| K8sError::Manifest {
+            origin: origin.to_string(),
+            message: format!("not valid YAML: {e}"),
+            hint: None,
+        })?;
+    let mut objects = Vec::new();
+    for (n, document) in documents.into_iter().enumerate() {
+        if document.is_null() {
+            continue;
+        }
+        let is_list = document.get("kind").and_then(Value::as_str) == Some("List");
+        let items = match (is_list, document) {
+            (true, Value::Object(mut list)) => match list.remove("items") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            (_, document) => vec![document],
+        };
+        for item in items {
+            objects.push(to_object(item, n + 1, origin)?);
+        }
+    }
+    Ok(objects)
+}
+
+fn to_object(document: Value, number: usize, origin: &str) -> Result<DynamicObject, K8sError> {
+    let error = |message: String| K8sError::Manifest {
+        origin: origin.to_string(),
+        message: format!("object {number}: {message}"),
+        hint: Some(
+            "every document must be a Kubernetes object with apiVersion, kind and metadata.name"
+                .into(),
+        ),
+    };
+    if !document.is_object() {
+        return Err(error("not a mapping".into()));
+    }
+    for field in ["apiVersion", "kind"] {
+        if document.get(field).and_then(Value::as_str).is_none() {
+            return Err(error(format!("no `{field}`")));
+        }
+    }
+    let name = document.pointer("/metadata/name").and_then(Value::as_str);
+    if name.is_none_or(str::is_empty) {
+        // generateName objects cannot be applied server-side: apply needs a name.
+        return Err(error("no `metadata.name`".into()));
+    }
+    serde_json::from_value(document).map_err(|e| error(e.to_string()))
+}
+
+/// The identity of a parsed object (which [`parse_manifests`] guarantees to be complete).
+pub fn object_ref(object: &DynamicObject) -> ObjectRef {
+    let types = object.types.clone().unwrap_or_default();
+    ObjectRef {
+        api_version: types.api_version,
+        kind: types.kind,
+        namespace: object.metadata.namespace.clone(),
+        name: object.metadata.name.clone().unwrap_or_default(),
+    }
+}
+
+fn is_namespace(object: &DynamicObject) -> bool {
+    object
+        .types
+        .as_ref()
+        .is_some_and(|t| t.api_version == "v1" && t.kind == "Namespace")
+}
+
+fn is_crd(object: &DynamicObject) -> bool {
+    object.types.as_ref().is_some_and(|t| {
+        t.api_version.starts_with("apiextensions.k8s.io/") && t.kind == "CustomResourceDefinition"
+    })
+}
+
+/// Splits objects into what must exist first (Namespaces, then CRDs) and the rest, each
+/// in file order.
+pub fn apply_order(objects: &[DynamicObject]) -> (Vec<&DynamicObject>, Vec<&DynamicObject>) {
+    let namespaces = objects.iter().filter(|o| is_namespace(o));
+    let crds = objects.iter().filter(|o| is_crd(o));
+    let first = namespaces.chain(crds).collect();
+    let rest = objects
+        .iter()
+        .filter(|o| !is_namespace(o) && !is_crd(o))
+        .collect();
+    (first, rest)
+}
+
+// ---------------------------------------------------------------------------------------
+// Readiness (pure)
+// ---------------------------------------------------------------------------------------
+
+/// Ok when the CRD is Established, else what it is waiting for.
+pub fn crd_established(crd: &CustomResourceDefinition) -> Result<(), String> {
+    let conditions = crd
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or_default();
+    let condition = |kind: &str| conditions.iter().find(|c| c.type_ == kind);
+    if let Some(names) = condition("NamesAccepted")
+        && names.status == "False"
+    {
+        return Err(format!(
+            "names not accepted: {}",
+            names.message.as_deref().unwrap_or("no message")
+        ));
+    }
+    match condition("Established") {
+        Some(c) if c.status == "True" => Ok(()),
+        Some(c) => Err(format!(
+            "Established is {}{}",
+            c.status,
+            c.message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        )),
+        None => Err("not Established yet".into()),
+    }
+}
+
+/// Ok when every replica runs the current template and is ready and available (what
+/// `kubectl rollout status` waits for), else the counts.
+pub fn deployment_rollout(deployment: &Deployment) -> Result<(), String> {
+    let desired = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(1);
+    let status = deployment.status.clone().unwrap_or_default();
+    if let Some(generation) = deployment.metadata.generation
+        && status.observed_generation.unwrap_or(0) < generation
+    {
+        return Err(format!(
+            "the Deployment controller has not seen generation {generation} yet"
+        ));
+    }
+    let updated = status.updated_replicas.unwrap_or(0);
+    let ready = status.ready_replicas.unwrap_or(0);
+    let available = status.available_replicas.unwrap_or(0);
+    let total = status.replicas.unwrap_or(0);
+    if updated < desired || ready < desired || available < desired {
+        return Err(format!(
+            "{ready} of {desired} replicas ready ({updated} updated, {available} available)"
+        ));
+    }
+    if total > updated {
+        return Err(format!(
+            "{} old replicas still terminating",
+            total - updated
+        ));
+    }
+    Ok(())
+}
+
+/// Ok when the DaemonSet runs an up-to-date, ready, available pod on every node it
+/// should, else the counts.
+pub fn daemonset_rollout(daemonset: &DaemonSet) -> Result<(), String> {
+    let status = daemonset.status.clone().unwrap_or_default();
+    if let Some(generation) = daemonset.metadata.generation
+        && status.observed_generation.unwrap_or(0) < generation
+    {
+        return Err(format!(
+            "the DaemonSet controller has not seen generation {generation} yet"
+        ));
+    }
+    let desired = status.desired_number_scheduled;
+    let ready = status.number_ready;
+    let updated = status.updated_number_scheduled.unwrap_or(0);
+    let available = status.number_available.unwrap_or(0);
+    if ready < desired || updated < desired || available < desired {
+        return Err(format!(
+            "{ready} of {desired} pods ready ({updated} updated, {available} available)"
+        ));
+    }
+    Ok(())
+}
+
+/// Why the pods are not running, one line per problem: containers waiting (with the
+/// kubelet's reason: ImagePullBackOff, CrashLoopBackOff…), pods the scheduler cannot
+/// place, running containers that are not ready.
+pub fn pod_problems(pods: &[Pod]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for pod in pods {
+        let name = pod.metadata.name.as_deref().unwrap_or("?");
+        let Some(status) = &pod.status else {
+            problems.push(format!("pod {name}: no status yet"));
+            continue;
+        };
+        let before = problems.len();
+        for condition in status.conditions.iter().flatten() {
+            if condition.type_ == "PodScheduled" && condition.status == "False" {
+                problems.push(format!(
+                    "pod {name}: not scheduled: {}{}",
+                    condition.reason.as_deref().unwrap_or("Unknown"),
+                    suffix(condition.message.as_deref())
+                ));
+            }
+        }
+        let containers = status
+            .init_container_statuses
+            .iter()
+            .flatten()
+            .map(|c| (c, "init container"))
+            .chain(
+                status
+                    .container_statuses
+                    .iter()
+                    .flatten()
+                    .map(|c| (c, "container")),
+            );
+        for (container, what) in containers {
+            let state = container.state.as_ref();
+            if let Some(waiting) = state.and_then(|s| s.waiting.as_ref()) {
+                problems.push(format!(
+                    "pod {name}: {what} {} waiting: {}{}",
+                    container.name,
+                    waiting.reason.as_deref().unwrap_or("Unknown"),
+                    suffix(waiting.message.as_deref())
+                ));
+            } else if what == "container"
+                && state.is_some_and(|s| s.running.is_some())
+                && !container.ready
+            {
+                problems.push(format!(
+                    "pod {name}: container {} running but not ready",
+                    container.name
+                ));
+            }
+        }
+        if problems.len() == before && status.phase.as_deref() != Some("Running") {
+            problems.push(format!(
+                "pod {name}: {}",
+                status.phase.as_deref().unwrap_or("no phase")
+            ));
+        }
+    }
+    problems
+}
+
+fn suffix(message: Option<&str>) -> String {
+    message
+        .filter(|m| !m.is_empty())
+        .map(|m| format!(" ({m})"))
+        .unwrap_or_default()
+}
+
+/// Whether a failed request failed because the API server could not *call* a webhook
+/// (MetalLB's validating webhook before its pod serves, or with no endpoints yet), as
+/// opposed to the webhook answering "no". Only this is worth retrying.
+pub fn is_webhook_unavailable(code: u16, reason: &str, message: &str) -> bool {
+    let message = message.to_lowercase();
+    if message.contains("denied the request") {
+        return false;
+    }
+    let server_side = code == 500 || reason == "InternalError";
+    let call_failed =
+        message.contains("failed calling webhook") || message.contains("failed to call webhook");
+    let unreachable = message.contains("connection refused")
+        || message.contains("no endpoints available for service");
+    server_side && (call_failed || (message.contains("webhook") && unreachable))
+}
+
+/// A webhook answered and refused the object (validation failed).
+fn is_webhook_denial(message: &str) -> bool {
+    message.contains("denied the request")
+}
+
+// ---------------------------------------------------------------------------------------
+// Discovery and apply (I/O)
+// ---------------------------------------------------------------------------------------
+
+/// Resolves apiVersion + kind to the API resource (plural, scope), one discovery request
+/// per group version, cached for the run.
+struct Resolver {
+    client: Client,
+    groups: HashMap<String, ApiGroup>,
+}
+
+enum ApplyError {
+    /// Discovery failed: the kind is not served, or discovery itself failed.
+    Resolve(K8sError),
+    /// The apply request failed; the caller decides whether that is worth retrying.
+    Request(ObjectRef, kube::Error),
+}
+
+impl ApplyError {
+    fn into_error(self) -> K8sError {
+        match self {
+            ApplyError::Resolve(e) => e,
+            ApplyError::Request(object, error) => {
+                K8sError::request(format!("apply {object}"), error)
+            }
+        }
+    }
+}
+
+impl Resolver {
+    fn new(client: &Client) -> Self {
+        Resolver {
+            client: client.clone(),
+            groups: HashMap::new(),
+        }
+    }
+
+    async fn resolve(
+        &mut self,
+        object: &ObjectRef,
+    ) -> Result<(ApiResource, ApiCapabilities), K8sError> {
+        let unknown = |hint: String| K8sError::UnknownKind {
+            api_version: object.api_version.clone(),
+            kind: object.kind.clone(),
+            object: object.to_string(),
+            hint,
+        };
+        let gv: GroupVersion = object
+            .api_version
+            .parse()
+            .map_err(|_| unknown(format!("`{}` is not an apiVersion", object.api_version)))?;
+        let crd_hint = || {
+            let listing = if gv.group.is_empty() {
+                "`kubectl api-resources`".to_string()
+            } else {
+                format!("`kubectl api-resources --api-group={}`", gv.group)
+            };
+            format!("is the CRD that defines it installed? {listing} lists what the cluster serves")
+        };
+        let find = |group: &ApiGroup| {
+            group
+                .versioned_resources(&gv.version)
+                .into_iter()
+                .find(|(resource, _)| resource.kind == object.kind)
+        };
+        // A cached group may predate a CRD applied since: a miss there is looked up afresh.
+        if let Some(found) = self.groups.get(&object.api_version).and_then(find) {
+            return Ok(found);
+        }
+        let group = match kube::discovery::pinned_group(&self.client, &gv).await {
+            Ok(group) => group,
+            Err(kube::Error::Api(status)) if status.code == 404 => {
+                return Err(unknown(crd_hint()));
+            }
+            Err(e) => {
+                return Err(K8sError::request(
+                    format!("discover the resources of {}", object.api_version),
+                    e,
+                ));
+            }
+        };
+        let found = find(&group);
+        self.groups.insert(object.api_version.clone(), group);
+        found.ok_or_else(|| unknown(crd_hint()))
+    }
+
+    /// Server-side apply of one object, force-taking fields from other managers (metallab
+    /// owns what it applies).
+    async fn apply(&mut self, object: &DynamicObject) -> Result<ObjectRef, ApplyError> {
+        let mut target = object_ref(object);
+        let (resource, capabilities) = self.resolve(&target).await.map_err(ApplyError::Resolve)?;
+        let api: Api<DynamicObject> = if capabilities.scope == Scope::Namespaced {
+            let namespace = target
+                .namespace
+                .get_or_insert_with(|| self.client.default_namespace().to_string());
+            Api::namespaced_with(self.client.clone(), namespace, &resource)
+        } else {
+            target.namespace = None;
+            Api::all_with(self.client.clone(), &resource)
+        };
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        api.patch(&target.name, &params, &Patch::Apply(object))
+            .await
+            .map_err(|e| ApplyError::Request(target.clone(), e))?;
+        Ok(target)
+    }
+}
+
+/// Applies `objects` in dependency order and waits until they run: Namespaces and CRDs,
+/// then every applied CRD Established, then the rest, then every applied Deployment and
+/// DaemonSet rolled out.
+pub async fn apply_manifests(
+    client: &Client,
+    objects: &[DynamicObject],
+    wait: &WaitOptions,
+    on_progress: Progress<'_>,
+) -> Result<ApplyReport, K8sError> {
+    let (first, rest) = apply_order(objects);
+    let mut resolver = Resolver::new(client);
+    let mut report = ApplyReport::default();
+
+    for object in first {
+        let applied = resolver
+            .apply(object)
+            .await
+            .map_err(ApplyError::into_error)?;
+        on_progress(&format!("applied {applied}"));
+        if applied.kind == "CustomResourceDefinition" {
+            report.established_crds.push(applied.name.clone());
+        }
+        report.applied.push(applied);
+    }
+    if !report.established_crds.is_empty() {
+        wait_for_crds(client, &report.established_crds, wait, on_progress).await?;
+    }
+
+    for object in &rest {
+        match resolver.apply(object).await {
+            Ok(applied) => report.applied.push(applied),
+            Err(ApplyError::Resolve(K8sError::UnknownKind { .. }))
+                if is_obsolete(&object_ref(object)) =>
+            {
+                let skipped = object_ref(object);
+                on_progress(&format!(
+                    "skipped {skipped}: the cluster no longer serves {} {}",
+                    skipped.api_version, skipped.kind
+                ));
+                report.skipped.push(skipped);
+            }
+            Err(e) => return Err(e.into_error()),
+        }
+    }
+    if !rest.is_empty() {
+        on_progress(&format!(
+            "applied {}",
+            counted(report.applied.len(), "object")
+        ));
+    }
+
+    let workloads: Vec<ObjectRef> = report
+        .applied
+        .iter()
+        .filter(|o| {
+            o.api_version == "apps/v1" && matches!(o.kind.as_str(), "Deployment" | "DaemonSet")
+        })
+        .cloned()
+        .collect();
+    if !workloads.is_empty() {
+        wait_for_rollouts(client, &workloads, wait, on_progress).await?;
+    }
+    report.rolled_out = workloads;
+    Ok(report)
+}
+
+/// Reads, parses and applies app manifests (the topology's `apps:`), waiting for their
+/// Deployments and DaemonSets like [`apply_manifests`].
+pub async fn apply_apps(
+    client: &Client,
+    paths: &[PathBuf],
+    wait: &WaitOptions,
+    on_progress: Progress<'_>,
+) -> Result<ApplyReport, K8sError> {
+    let mut objects = Vec::new();
+    for path in paths {
+        let origin = path.display().to_string();
+        let text = tokio::fs::read_to_string(path)
+            .await
+            .map_err(|e| K8sError::Manifest {
+                origin: origin.clone(),
+                message: format!("cannot read it: {e}"),
+                hint: Some("paths in `apps:` are relative to the topology file".into()),
+            })?;
+        objects.extend(parse_manifests(&text, &origin)?);
+    }
+    apply_manifests(client, &objects, wait, on_progress).await
+}
+
+/// Polls the CRDs until each is Established.
+async fn wait_for_crds(
+    client: &Client,
+    names: &[String],
+    wait: &WaitOptions,
+    on_progress: Progress<'_>,
+) -> Result<(), K8sError> {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let started = Instant::now();
+    let mut pending: Vec<&String> = names.iter().collect();
+    let mut last_progress = String::new();
+    loop {
+        let mut waiting = Vec::new();
+        for name in pending {
+            let crd = api.get(name).await.map_err(|e| {
+                K8sError::request(format!("read CustomResourceDefinition {name}"), e)
+            })?;
+            if let Err(why) = crd_established(&crd) {
+                waiting.push((name, why));
+            }
+        }
+        if waiting.is_empty() {
+            on_progress(&format!("{} established", counted(names.len(), "CRD")));
+            return Ok(());
+        }
+        let progress = format!(
+            "waiting for {} of {} CRDs to be established",
+            waiting.len(),
+            names.len()
+        );
+        report_change(on_progress, &mut last_progress, progress);
+        let remaining = wait.crd_timeout.saturating_sub(started.elapsed());
+        if remaining.is_zero() {
+            return Err(K8sError::Timeout {
+                what: "CRDs to be established".into(),
+                waited: started.elapsed(),
+                details: waiting
+                    .iter()
+                    .map(|(name, why)| format!("CustomResourceDefinition {name}: {why}"))
+                    .collect(),
+                hint: Some(format!("kubectl describe crd {}", waiting[0].0)),
+            });
+        }
+        tokio::time::sleep(wait.poll_interval.min(remaining)).await;
+        pending = waiting.into_iter().map(|(name, _)| name).collect();
+    }
+}
+
+/// The label selector of a workload's pods (`matchLabels` as `k=v,…`).
+fn selector_of(match_labels: Option<&std::collections::BTreeMap<String, String>>) -> String {
+    match_labels
+        .map(|labels| {
+            labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+/// One poll of a workload: whether it is rolled out, and its pod selector.
+async fn rollout_of(
+    client: &Client,
+    workload: &ObjectRef,
+) -> Result<(Result<(), String>, String), K8sError> {
+    let namespace = workload.namespace.as_deref().unwrap_or("default");
+    let read_error = |e| K8sError::request(format!("read {workload}"), e);
+    if workload.kind == "Deployment" {
+        let deployment = Api::<Deployment>::namespaced(client.clone(), namespace)
+            .get(&workload.name)
+            .await
+            .map_err(read_error)?;
+        let selector = selector_of(
+            deployment
+                .spec
+                .as_ref()
+                .and_then(|s| s.selector.match_labels.as_ref()),
+        );
+        Ok((deployment_rollout(&deployment), selector))
+    } else {
+        let daemonset = Api::<DaemonSet>::namespaced(client.clone(), namespace)
+            .get(&workload.name)
+            .await
+            .map_err(read_error)?;
+        let selector = selector_of(
+            daemonset
+                .spec
+                .as_ref()
+                .and_then(|s| s.selector.match_labels.as_ref()),
+        );
+        Ok((daemonset_rollout(&daemonset), selector))
+    }
+}
+
+/// Polls Deployments and DaemonSets until rolled out; on timeout, says what each one
+/// still waits for and why its pods are not running.
+async fn wait_for_rollouts(
+    client: &Client,
+    workloads: &[ObjectRef],
+    wait: &WaitOptions,
+    on_progress: Progress<'_>,
+) -> Result<(), K8sError> {
+    let started = Instant::now();
+    let mut pending: Vec<&ObjectRef> = workloads.iter().collect();
+    let mut last_progress = String::new();
+    loop {
+        let mut waiting = Vec::new();
+        for workload in pending {
+            let (rollout, selector) = rollout_of(client, workload).await?;
+            if let Err(why) = rollout {
+                waiting.push((workload, why, selector));
+            }
+        }
+        if waiting.is_empty() {
+            on_progress(&format!(
+                "{} rolled out",
+                counted(workloads.len(), "workload")
+            ));
+            return Ok(());
+        }
+        let (first, why, _) = &waiting[0];
+        let more = match waiting.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        report_change(
+            on_progress,
+            &mut last_progress,
+            format!("waiting for {first}: {why}{more}"),
+        );
+        let remaining = wait.rollout_timeout.saturating_sub(started.elapsed());
+        if remaining.is_zero() {
+            return Err(rollout_timeout(client, &waiting, started.elapsed()).await);
+        }
+        tokio::time::sleep(wait.poll_interval.min(remaining)).await;
+        pending = waiting.into_iter().map(|(w, _, _)| w).collect();
+    }
+}
+
+/// The timeout error: per workload what it waits for, and its pods' problems.
+async fn rollout_timeout(
+    client: &Client,
+    waiting: &[(&ObjectRef, String, String)],
+    waited: Duration,
+) -> K8sError {
+    let mut details = Vec::new();
+    let mut hint = None;
+    let mut image_pull = false;
+    for (workload, why, selector) in waiting {
+        details.push(format!("{workload}: {why}"));
+        let namespace = workload.namespace.as_deref().unwrap_or("default");
+        let pods = Api::<Pod>::namespaced(client.clone(), namespace)
+            .list(&ListParams::default().labels(selector))
+            .await;
+        match pods {
+            Ok(pods) => {
+                let problems = pod_problems(&pods.items);
+                image_pull |= problems
+                    .iter()
+                    .any(|p| p.contains("ImagePull") || p.contains("ErrImagePull"));
+                if hint.is_none()
+                    && let Some(pod) = problems.first().and_then(|p| p.strip_prefix("pod "))
+                    && let Some((pod, _)) = pod.split_once(':')
+                {
+                    hint = Some(format!("kubectl -n {namespace} describe pod {pod}"));
+                }
+                if pods.items.is_empty() {
+                    details.push("  no pods yet".into());
+                }
+                details.extend(problems.into_iter().map(|p| format!("  {p}")));
+            }
+            Err(e) => details.push(format!("  (could not list its pods: {e})")),
+        }
+    }
+    let mut hint = hint.unwrap_or_else(|| {
+        let (workload, _, _) = waiting[0];
+        format!(
+            "kubectl -n {} describe {} {}",
+            workload.namespace.as_deref().unwrap_or("default"),
+            workload.kind.to_lowercase(),
+            workload.name
+        )
+    });
+    if image_pull {
+        hint.push_str(
+            "; the nodes could not pull an image: without registry access, load it into the \
+             cluster first (kind: `kind load docker-image IMAGE`)",
+        );
+    }
+    K8sError::Timeout {
+        what: "rollouts".into(),
+        waited,
+        details,
+        hint: Some(hint),
+    }
+}
+
+/// `1 object`, `3 objects`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Reports `progress` only when it differs from the last report, so plain logs get one
+/// line per change rather than one per poll.
+fn report_change(on_progress: Progress<'_>, last: &mut String, progress: String) {
+    if *last != progress {
+        on_progress(&progress);
+        *last = progress;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// MetalLB configuration
+// ---------------------------------------------------------------------------------------
+
+/// How long to keep retrying the configuration while MetalLB's webhook is unreachable:
+/// `first_delay` doubling up to `max_delay`, for at most `deadline` overall.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRetry {
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    pub deadline: Duration,
+}
+
+impl Default for WebhookRetry {
+    fn default() -> Self {
+        WebhookRetry {
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(10),
+            deadline: Duration::from_secs(120),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigApplied {
+    pub applied: Vec<ObjectRef>,
+    /// Apply attempts: 1 plus the number of times the webhook was unreachable.
+    pub attempts: u32,
+    /// From the first attempt to the last object applied.
+    pub elapsed: Duration,
+}
+
+/// Applies MetalLB's configuration (IPAddressPool, BGPPeer… CRs, or the legacy
+/// `metallb-system/config` ConfigMap). A request that fails because the API server could
+/// not call MetalLB's validating webhook ([`is_webhook_unavailable`]) is retried with
+/// exponential backoff until `retry.deadline`; any other failure — above all the webhook
+/// denying the object — fails at once with the API server's message.
+pub async fn apply_metallb_config(
+    client: &Client,
+    objects: &[DynamicObject],
+    retry: &WebhookRetry,
+    on_progress: Progress<'_>,
+) -> Result<ConfigApplied, K8sError> {
+    let started = Instant::now();
+    let mut resolver = Resolver::new(client);
+    let mut applied = Vec::new();
+    let mut attempts = 1;
+    let mut delay = retry.first_delay;
+    for object in objects {
+        loop {
+            let status = match resolver.apply(object).await {
+                Ok(target) => {
+                    applied.push(target);
+                    break;
+                }
+                Err(ApplyError::Request(target, kube::Error::Api(status)))
+                    if is_webhook_unavailable(status.code, &status.reason, &status.message) =>
+                {
+                    (target, status)
+                }
+                Err(ApplyError::Request(target, kube::Error::Api(status)))
+                    if is_webhook_denial(&status.message) =>
+                {
+                    return Err(K8sError::Rejected {
+                        object: target.to_string(),
+                        message: status.message,
+                        hint: "MetalLB's webhook validated the object and refused it; fix the \
+                               topology's metallb section (the message above is MetalLB's)"
+                            .into(),
+                    });
+                }
+                Err(other) => return Err(other.into_error()),
+            };
+            let (target, status) = status;
+            let remaining = retry.deadline.saturating_sub(started.elapsed());
+            if remaining.is_zero() {
+                return Err(K8sError::WebhookUnavailable {
+                    attempts,
+                    waited: started.elapsed(),
+                    last_message: status.message,
+                    hint: "kubectl -n metallb-system get pods,endpoints: the controller pod \
+                           serves the webhook; it must be Running and Ready"
+                        .into(),
+                });
+            }
+            let pause = delay.min(remaining);
+            on_progress(&format!(
+                "MetalLB's webhook is not reachable yet (attempt {attempts}, applying {target}); retrying in {}",
+                humantime::format_duration(pause)
+            ));
+            tokio::time::sleep(pause).await;
+            attempts += 1;
+            delay = (delay * 2).min(retry.max_delay);
+        }
+    }
+    on_progress(&match attempts {
+        1 => format!(
+            "MetalLB configuration applied ({})",
+            counted(applied.len(), "object")
+        ),
+        n => format!(
+            "MetalLB configuration applied ({}) after {n} attempts",
+            counted(applied.len(), "object")
+        ),
+    });
+    Ok(ConfigApplied {
+        applied,
+        attempts,
+        elapsed: started.elapsed(),
+    })
+}
+
+#[cfg(test)]
+mod tests;
