@@ -1,6 +1,7 @@
 //! `metallab down`: everything is found by the `io.metallab.lab` label, so it works after a
-//! crash and without the topology file. Containers go first (they hold network endpoints),
-//! then networks, then the state directory.
+//! crash and without the topology file. The lab's cluster goes first (its nodes hold
+//! endpoints on the lab's network but carry kind's or Minikube's labels, not ours), then
+//! containers, then networks, then the state directory.
 
 use super::EngineError;
 use super::state_dir::StateDir;
@@ -12,16 +13,23 @@ use std::collections::BTreeSet;
 pub struct LabResources {
     pub containers: Vec<String>,
     pub networks: Vec<String>,
+    /// kind clusters / Minikube profiles deleted with the lab.
+    pub clusters: Vec<String>,
 }
 
 impl LabResources {
     pub fn is_empty(&self) -> bool {
-        self.containers.is_empty() && self.networks.is_empty()
+        self.containers.is_empty() && self.networks.is_empty() && self.clusters.is_empty()
     }
 
     pub fn summary(&self) -> String {
+        let clusters = if self.clusters.is_empty() {
+            String::new()
+        } else {
+            format!("cluster {}, ", self.clusters.join(", "))
+        };
         format!(
-            "removed {} container(s), {} network(s)",
+            "removed {clusters}{} container(s), {} network(s)",
             self.containers.len(),
             self.networks.len()
         )
@@ -35,6 +43,7 @@ pub async fn lab_resources(rt: &DockerRuntime, lab: &str) -> Result<LabResources
     Ok(LabResources {
         containers: containers.into_iter().map(|c| c.name).collect(),
         networks: networks.into_iter().map(|n| n.name).collect(),
+        clusters: vec![],
     })
 }
 
@@ -60,7 +69,9 @@ pub async fn remove_lab(
     state: &StateDir,
     lab: &str,
 ) -> Result<LabResources, EngineError> {
-    let found = lab_resources(rt, lab).await?;
+    let clusters = super::cluster::delete_lab_clusters(rt, state, lab).await?;
+    let mut found = lab_resources(rt, lab).await?;
+    found.clusters = clusters;
     let removals = found
         .containers
         .iter()

@@ -1,6 +1,7 @@
 //! The lab lifecycle: executes a plan against Docker (up), finds labs by label (down,
 //! status), reads router state through the drivers' CLI commands (routes, check).
 
+pub mod cluster;
 pub mod down;
 pub mod firewall;
 pub mod inspect;

@@ -24,6 +24,11 @@ impl StateDir {
         StateDir { root }
     }
 
+    /// The state directory itself (kind's cross-process delete lock lives under it).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     pub fn lab_dir(&self, lab: &str) -> PathBuf {
         self.root.join("labs").join(lab)
     }

@@ -39,22 +39,22 @@ pub async fn up(
     opts: &UpOptions,
 ) -> Result<UpOutcome, EngineError> {
     let started = Instant::now();
-    if plan
-        .cluster
-        .as_ref()
-        .is_some_and(|c| c.provider != crate::topology::model::ClusterProvider::None)
+    if let Some(r) = plan
+        .routers
+        .iter()
+        .find(|r| r.placement == crate::topology::model::Placement::Cluster)
     {
         return Err(EngineError::setup(
             format!(
-                "lab `{}` asks for a Kubernetes cluster, which this build of metallab cannot create yet",
-                plan.lab
+                "router {} is placed in the cluster, which `up` cannot do yet: its manifests, Service and exec work, but starting it in a cluster is not wired into `up`",
+                r.name
             ),
-            "set `cluster: {provider: none}` (or remove the cluster, nodes and metallb sections) to run the routers only",
+            "place it on a Docker network (drop `placement: cluster`) for now",
         ));
     }
 
     // Render every config first: a template error must stop us before anything exists.
-    let configs = render_all(plan)?;
+    render_all(plan)?;
 
     let existing = super::down::lab_resources(rt, &plan.lab).await?;
     if !existing.is_empty() {
@@ -68,24 +68,29 @@ pub async fn up(
     }
 
     preflight(rt, plan).await?;
+    // The cluster's tool, MetalLB's manifests and config, the apps: all before creating.
+    let prepared = super::cluster::prepare(state, progress, plan).await?;
 
-    let result = create(rt, progress, plan, &configs, opts).await;
-    if let Err(e) = result {
-        if opts.retain {
-            progress.println(format!(
+    let result = create(rt, progress, plan, prepared.as_ref(), opts).await;
+    let (plan, configs) = match result {
+        Ok(done) => done,
+        Err(e) => {
+            if opts.retain {
+                progress.println(format!(
                 "up failed; keeping what was created (--retain). Remove it with: metallab down {}",
                 plan.lab
             ));
-        } else {
-            let step = progress.step("rollback", format!("lab {}", plan.lab));
-            match super::down::remove_lab(rt, state, &plan.lab).await {
-                Ok(r) => step.done(r.summary()),
-                Err(re) => step.fail(re.to_string()),
+            } else {
+                let step = progress.step("rollback", format!("lab {}", plan.lab));
+                match super::down::remove_lab(rt, state, &plan.lab).await {
+                    Ok(r) => step.done(r.summary()),
+                    Err(re) => step.fail(re.to_string()),
+                }
             }
+            return Err(e);
         }
-        return Err(e);
-    }
-    state.save(plan, topology_source, &configs).map_err(|e| {
+    };
+    state.save(&plan, topology_source, &configs).map_err(|e| {
         EngineError::setup(
             format!("cannot write the lab state directory: {e}"),
             "check --state-dir / METALLAB_STATE_DIR",
@@ -160,18 +165,54 @@ async fn preflight(rt: &DockerRuntime, plan: &Plan) -> Result<(), EngineError> {
     }
 }
 
+/// Creates the lab; returns the plan as it ended up (node sessions expanded once the
+/// cluster's nodes are known) and the configs rendered from it.
 async fn create(
     rt: &DockerRuntime,
     progress: &Progress,
     plan: &Plan,
-    configs: &[(String, Vec<ConfigFile>)],
+    prepared: Option<&super::cluster::Prepared>,
     opts: &UpOptions,
-) -> Result<(), EngineError> {
-    // Images and networks do not depend on each other.
-    let (tags, ()) = tokio::try_join!(
+) -> Result<(Plan, Vec<(String, Vec<ConfigFile>)>), EngineError> {
+    // Images build while the networks and the cluster come up: neither needs the other.
+    let cluster_side = async {
+        create_networks(rt, progress, plan).await?;
+        match prepared {
+            Some(p) => super::cluster::bring_up(rt, progress, plan, p)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    };
+    let (tags, cluster) = tokio::try_join!(
         ensure_images(rt, progress, plan, &opts.base_image),
-        create_networks(rt, progress, plan)
+        cluster_side
     )?;
+    let plan = match &cluster {
+        Some(c) => crate::plan::nodes::with_node_sessions(plan, &c.nodes),
+        None => plan.clone(),
+    };
+    let configs = render_all(&plan)?;
+    // Routers and MetalLB do not wait for each other: BGP retries until both sides are up.
+    let metallb = async {
+        match (prepared, &cluster) {
+            (Some(p), Some(c)) => {
+                super::cluster::install_metallb_and_apps(progress, &plan, p, c).await
+            }
+            _ => Ok(()),
+        }
+    };
+    tokio::try_join!(start_routers(rt, progress, &plan, &configs, &tags), metallb)?;
+    Ok((plan, configs))
+}
+
+async fn start_routers(
+    rt: &DockerRuntime,
+    progress: &Progress,
+    plan: &Plan,
+    configs: &[(String, Vec<ConfigFile>)],
+    tags: &BTreeMap<RouterKind, String>,
+) -> Result<(), EngineError> {
     let configs: BTreeMap<&str, &Vec<ConfigFile>> =
         configs.iter().map(|(n, f)| (n.as_str(), f)).collect();
     let jobs = plan
@@ -489,8 +530,16 @@ async fn reconcile(
     progress: &Progress,
     plan: &Plan,
 ) -> Result<UpOutcome, EngineError> {
-    if let Some(saved) = state.load_plan(&plan.lab) {
-        let diff = plan_differences(&saved, plan);
+    let saved = state.load_plan(&plan.lab);
+    // The saved plan has its node sessions expanded; compare like with like.
+    let plan = &match &saved {
+        Some(saved) if !saved.cluster_nodes.is_empty() => {
+            crate::plan::nodes::with_node_sessions(plan, &saved.cluster_nodes)
+        }
+        _ => plan.clone(),
+    };
+    if let Some(saved) = saved.as_ref() {
+        let diff = plan_differences(saved, plan);
         if !diff.is_empty() {
             return Err(EngineError::setup(
                 format!(

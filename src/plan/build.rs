@@ -61,6 +61,7 @@ pub fn build(topology: &Topology, source: &str, base_dir: &Path) -> Plan {
         nodes: topology.nodes.clone(),
         metallb: topology.metallb.clone(),
         apps: topology.apps.iter().map(|a| base_dir.join(a)).collect(),
+        cluster_nodes: Vec::new(),
     }
 }
 

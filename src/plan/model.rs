@@ -41,6 +41,10 @@ pub struct Plan {
     pub metallb: Option<MetallbSpec>,
     /// Absolute paths of app manifests.
     pub apps: Vec<PathBuf>,
+    /// The cluster's nodes once it is up (what `nodes` stands for in sessions and checks);
+    /// empty before, and for labs without a cluster.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster_nodes: Vec<super::nodes::ClusterNode>,
 }
 
 impl Plan {

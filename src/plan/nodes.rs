@@ -21,6 +21,7 @@ pub struct ClusterNode {
 /// from the same ground instead of accumulating sessions.
 pub fn with_node_sessions(plan: &Plan, nodes: &[ClusterNode]) -> Plan {
     let mut plan = plan.clone();
+    plan.cluster_nodes = nodes.to_vec();
     for router in &mut plan.routers {
         router
             .sessions

@@ -1,0 +1,482 @@
+//! The cluster side of a lab's lifecycle: the phases `up` runs for kind, Minikube or an
+//! existing cluster (preflight → create → nodes → node routes → MetalLB → config → apps),
+//! and the connection `status`, `check` and `snapshot` use to read a running lab's cluster.
+//!
+//! The pieces live in their own modules — `cluster` (the providers' CLIs), `k8s` (kube-rs
+//! apply, waits, state), `metallb` (manifests and config) — and this file only orders them,
+//! turns their errors into the engine's, and reports progress.
+
+use super::EngineError;
+use super::state_dir::StateDir;
+use crate::cluster::{
+    ClusterPlan, ClusterProvider, CommandRunner, DiscoveredNode, TokioCommandRunner,
+    apply_node_routes, provider_for,
+};
+use crate::k8s::K8sError;
+use crate::k8s::apply::{self, WaitOptions, WebhookRetry};
+use crate::k8s::client::{KubeconfigSource, connect};
+use crate::metallb::manifests::{ManifestFetcher, ManifestRequest, Manifests, install_extras};
+use crate::metallb::version::MetallbSetup;
+use crate::plan::Plan;
+use crate::plan::nodes::ClusterNode;
+use crate::progress::Progress;
+use crate::state::ClusterState;
+use crate::topology::builtin;
+use kube::api::DynamicObject;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Everything the cluster phases need, gathered before anything is created: the tool is
+/// there and recent enough, the manifests are at hand, MetalLB's config renders, and the
+/// app manifests parse. A failure here leaves nothing behind.
+pub struct Prepared {
+    pub cplan: ClusterPlan,
+    provider: Box<dyn ClusterProvider>,
+    metallb: Option<PreparedMetallb>,
+    apps: Vec<DynamicObject>,
+}
+
+struct PreparedMetallb {
+    setup: MetallbSetup,
+    manifests: Manifests,
+    install: Vec<DynamicObject>,
+}
+
+pub fn command_runner() -> Arc<dyn CommandRunner> {
+    Arc::new(TokioCommandRunner)
+}
+
+/// The topology file's directory, against which `metallb.manifests` paths resolve.
+fn base_dir(plan: &Plan) -> PathBuf {
+    if plan.source.starts_with("builtin:") {
+        return PathBuf::new();
+    }
+    Path::new(&plan.source)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn k8s_error(e: K8sError) -> EngineError {
+    let hint = miette::Diagnostic::help(&e).map(|h| h.to_string());
+    EngineError::Setup {
+        message: e.to_string(),
+        hint,
+    }
+}
+
+fn cluster_error(e: crate::cluster::ClusterError) -> EngineError {
+    EngineError::Setup {
+        hint: e.hint(),
+        message: e.to_string(),
+    }
+}
+
+/// Reads an app manifest: a file, or for built-in topologies the copy embedded with them.
+fn read_app(plan: &Plan, path: &Path) -> Result<(String, String), EngineError> {
+    let origin = path.display().to_string();
+    if plan.source.starts_with("builtin:")
+        && path.is_relative()
+        && let Some(text) = path.to_str().and_then(builtin::builtin_file)
+    {
+        return Ok((format!("{}:{origin}", plan.source), text.to_string()));
+    }
+    std::fs::read_to_string(path)
+        .map(|text| (origin.clone(), text))
+        .map_err(|e| {
+            EngineError::setup(
+                format!("cannot read app manifest {origin}: {e}"),
+                "`apps:` paths are relative to the topology file",
+            )
+        })
+}
+
+fn to_objects(
+    values: Vec<serde_json::Value>,
+    what: &str,
+) -> Result<Vec<DynamicObject>, EngineError> {
+    values
+        .into_iter()
+        .map(|v| {
+            serde_json::from_value(v).map_err(|e| {
+                EngineError::setup(
+                    format!("{what} is not a Kubernetes object: {e}"),
+                    "this is a metallab bug: please report it with the topology file",
+                )
+            })
+        })
+        .collect()
+}
+
+/// Everything that can fail before the lab exists. None when the lab has no cluster.
+pub async fn prepare(
+    state: &StateDir,
+    progress: &Progress,
+    plan: &Plan,
+) -> Result<Option<Prepared>, EngineError> {
+    let Some(cplan) = ClusterPlan::from_plan(plan) else {
+        return Ok(None);
+    };
+    let provider = provider_for(cplan.provider, command_runner(), state.root());
+    let step = progress.step("preflight", format!("{} cluster", cplan.provider.as_str()));
+    let found = match provider.preflight(&cplan).await {
+        Ok(found) => found,
+        Err(e) => {
+            step.fail(e.to_string());
+            return Err(cluster_error(e));
+        }
+    };
+    for warning in &found.warnings {
+        progress.println(format!("warning: {warning}"));
+    }
+    step.done(found.tool.unwrap_or_else(|| "existing cluster".to_string()));
+
+    let metallb = match &plan.metallb {
+        None => None,
+        Some(spec) => {
+            let base = base_dir(plan);
+            let request = ManifestRequest::for_spec(spec, &base)
+                .map_err(|e| EngineError::setup(e.to_string(), e.hint()))?;
+            let setup = request.setup;
+            let step = progress.step(
+                "manifests",
+                format!(
+                    "MetalLB {} ({})",
+                    setup.version,
+                    crate::metallb::mode_name(setup.mode)
+                ),
+            );
+            let fetched = async { ManifestFetcher::new()?.fetch(request).await }.await;
+            let manifests = match fetched {
+                Ok(m) => m,
+                Err(e) => {
+                    step.fail(e.to_string());
+                    return Err(EngineError::setup(e.to_string(), e.hint()));
+                }
+            };
+            step.done(manifests.origin.to_string());
+            let mut install =
+                apply::parse_manifests(&manifests.yaml, &manifests.origin.to_string())
+                    .map_err(k8s_error)?;
+            install.extend(to_objects(
+                install_extras(setup.version, &plan.lab),
+                "MetalLB's memberlist Secret",
+            )?);
+            // The config renders now so a mistake shows before anything is created; it is
+            // rendered again after the nodes are known (it does not depend on them).
+            crate::metallb::config::render(plan)
+                .map_err(|e| EngineError::setup(e.to_string(), "check the `metallb:` section"))?;
+            Some(PreparedMetallb {
+                setup,
+                manifests,
+                install,
+            })
+        }
+    };
+
+    let mut apps = Vec::new();
+    for path in &plan.apps {
+        let (origin, text) = read_app(plan, path)?;
+        apps.extend(apply::parse_manifests(&text, &origin).map_err(k8s_error)?);
+    }
+    Ok(Some(Prepared {
+        cplan,
+        provider,
+        metallb,
+        apps,
+    }))
+}
+
+/// A running cluster as the lab sees it: an API client and the nodes with the addresses
+/// routers reach them on.
+pub struct LabCluster {
+    pub client: kube::Client,
+    pub provider: String,
+    pub name: String,
+    pub nodes: Vec<ClusterNode>,
+    pod_namespaces: Vec<&'static str>,
+}
+
+impl LabCluster {
+    /// Nodes, MetalLB's pods, LoadBalancer Services and recent events.
+    pub async fn state(&self) -> Result<ClusterState, EngineError> {
+        let mut state = crate::k8s::state::read_cluster_state(
+            &self.client,
+            &self.provider,
+            &self.name,
+            &self.pod_namespaces,
+        )
+        .await
+        .map_err(k8s_error)?;
+        // The API knows nodes by their InternalIP; the routers reach them on the lab network.
+        for node in &mut state.nodes {
+            if let Some(known) = self.nodes.iter().find(|n| n.name == node.name) {
+                node.ip = Some(known.ip);
+            }
+        }
+        Ok(state)
+    }
+}
+
+/// Creates the cluster (unless it already runs), connects to it and discovers its nodes.
+pub async fn bring_up(
+    rt: &crate::runtime::docker::DockerRuntime,
+    progress: &Progress,
+    plan: &Plan,
+    prepared: &Prepared,
+) -> Result<LabCluster, EngineError> {
+    let cplan = &prepared.cplan;
+    let provider = &prepared.provider;
+    let step = progress.step(
+        "cluster",
+        format!("{} {}", cplan.provider.as_str(), cplan.name),
+    );
+    let exists = provider.exists(&cplan.name).await.map_err(cluster_error)?;
+    if !exists {
+        let on_line = |line: &str| step.set_message(line.to_string());
+        if let Err(e) = provider.create(cplan, &on_line).await {
+            step.fail(e.to_string());
+            return Err(cluster_error(e));
+        }
+    }
+    let cluster = connect_cluster(rt, plan, cplan, provider.as_ref()).await;
+    match &cluster {
+        Ok(c) => step.done(format!(
+            "{}{} node(s): {}",
+            if exists { "already running, " } else { "" },
+            c.nodes.len(),
+            c.nodes
+                .iter()
+                .map(|n| format!("{}={}", n.name, n.ip))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )),
+        Err(e) => step.fail(e.to_string()),
+    }
+    let cluster = cluster?;
+
+    if !cplan.node_routes.is_empty() {
+        let step = progress.step(
+            "node routes",
+            format!("{} route(s)", cplan.node_routes.len()),
+        );
+        let discovered = discovered(&cluster.nodes, rt, cplan, provider.as_ref()).await?;
+        match apply_node_routes(rt, cplan, &discovered).await {
+            Ok(n) => step.done(format!("{n} route(s) in {} node(s)", discovered.len())),
+            Err(e) => {
+                // Existing clusters: the user sets routes; say which.
+                step.fail(e.to_string());
+                if cplan.provider == crate::cluster::Provider::Existing {
+                    progress.println(format!("warning: {e}"));
+                } else {
+                    return Err(cluster_error(e));
+                }
+            }
+        }
+    }
+    Ok(cluster)
+}
+
+async fn discovered(
+    nodes: &[ClusterNode],
+    rt: &crate::runtime::docker::DockerRuntime,
+    cplan: &ClusterPlan,
+    provider: &dyn ClusterProvider,
+) -> Result<Vec<DiscoveredNode>, EngineError> {
+    let found = provider.nodes(rt, cplan).await.map_err(cluster_error)?;
+    Ok(found
+        .into_iter()
+        .filter(|d| nodes.iter().any(|n| n.name == d.name))
+        .collect())
+}
+
+async fn connect_cluster(
+    rt: &crate::runtime::docker::DockerRuntime,
+    plan: &Plan,
+    cplan: &ClusterPlan,
+    provider: &dyn ClusterProvider,
+) -> Result<LabCluster, EngineError> {
+    let access = provider.access(cplan).await.map_err(cluster_error)?;
+    let yaml = serde_saphyr::to_string(&access.kubeconfig).map_err(|e| {
+        EngineError::setup(
+            format!("cannot read the kubeconfig from {}: {e}", access.origin),
+            "check the cluster with kubectl",
+        )
+    })?;
+    let source = KubeconfigSource::Text {
+        yaml,
+        origin: access.origin.clone(),
+    };
+    let client = connect(&source, Some(&access.context))
+        .await
+        .map_err(k8s_error)?;
+    let mut nodes: Vec<ClusterNode> = provider
+        .nodes(rt, cplan)
+        .await
+        .map_err(cluster_error)?
+        .into_iter()
+        .map(|n| ClusterNode {
+            name: n.name,
+            ip: n.ip,
+        })
+        .collect();
+    if nodes.is_empty() {
+        // An existing cluster without `node-addresses`: the nodes' InternalIPs.
+        nodes = crate::k8s::nodes::list_nodes(&client)
+            .await
+            .map_err(k8s_error)?
+            .into_iter()
+            .filter_map(|n| n.ip.map(|ip| ClusterNode { name: n.name, ip }))
+            .collect();
+    }
+    if nodes.is_empty() {
+        return Err(EngineError::setup(
+            format!("cluster {} has no nodes the routers can reach", cplan.name),
+            "for an existing cluster, list the addresses routers reach the nodes on in `cluster.node-addresses`",
+        ));
+    }
+    nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(LabCluster {
+        client,
+        provider: cplan.provider.as_str().to_string(),
+        name: cplan.name.clone(),
+        nodes,
+        pod_namespaces: crate::k8s::state::pod_namespaces(
+            plan.metallb.as_ref().and_then(|m| m.mode),
+        ),
+    })
+}
+
+/// MetalLB installed and ready, announcing from every node, configured; then the apps.
+pub async fn install_metallb_and_apps(
+    progress: &Progress,
+    plan: &Plan,
+    prepared: &Prepared,
+    cluster: &LabCluster,
+) -> Result<(), EngineError> {
+    let client = &cluster.client;
+    if let Some(metallb) = &prepared.metallb {
+        let step = progress.step(
+            "metallb",
+            format!(
+                "{} ({})",
+                metallb.setup.version,
+                crate::metallb::mode_name(metallb.setup.mode)
+            ),
+        );
+        let on_progress = |line: &str| step.set_message(line.to_string());
+        match apply::apply_manifests(
+            client,
+            &metallb.install,
+            &WaitOptions::default(),
+            &on_progress,
+        )
+        .await
+        {
+            Ok(report) => step.done(format!(
+                "{} object(s) applied, {} rolled out ({})",
+                report.applied.len(),
+                report.rolled_out.len(),
+                metallb.manifests.origin
+            )),
+            Err(e) => {
+                step.fail(e.to_string());
+                return Err(k8s_error(e));
+            }
+        }
+
+        let changed = crate::k8s::nodes::remove_exclusion_label(client)
+            .await
+            .map_err(k8s_error)?;
+        if !changed.is_empty() {
+            progress.println(format!(
+                "nodes {} may now announce (removed node.kubernetes.io/exclude-from-external-load-balancers)",
+                changed.join(", ")
+            ));
+        }
+
+        let config = crate::metallb::config::render(plan)
+            .map_err(|e| EngineError::setup(e.to_string(), "check the `metallb:` section"))?;
+        let config = to_objects(config, "MetalLB's configuration")?;
+        let step = progress.step("config", format!("{} MetalLB object(s)", config.len()));
+        let on_progress = |line: &str| step.set_message(line.to_string());
+        match apply::apply_metallb_config(client, &config, &WebhookRetry::default(), &on_progress)
+            .await
+        {
+            Ok(done) => step.done(format!(
+                "applied in {} attempt(s), {:.1}s",
+                done.attempts,
+                done.elapsed.as_secs_f64()
+            )),
+            Err(e) => {
+                step.fail(e.to_string());
+                return Err(k8s_error(e));
+            }
+        }
+    }
+
+    if !prepared.apps.is_empty() {
+        let step = progress.step("apps", format!("{} object(s)", prepared.apps.len()));
+        let on_progress = |line: &str| step.set_message(line.to_string());
+        match apply::apply_manifests(
+            client,
+            &prepared.apps,
+            &WaitOptions::default(),
+            &on_progress,
+        )
+        .await
+        {
+            Ok(report) => step.done(format!(
+                "{} applied, {} rolled out",
+                report.applied.len(),
+                report.rolled_out.len()
+            )),
+            Err(e) => {
+                step.fail(e.to_string());
+                return Err(k8s_error(e));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Connects to a running lab's cluster (for `status`, `check`, `snapshot`, `spy`). None
+/// when the lab has no cluster.
+pub async fn connect_lab(
+    rt: &crate::runtime::docker::DockerRuntime,
+    state: &StateDir,
+    plan: &Plan,
+) -> Result<Option<LabCluster>, EngineError> {
+    let Some(cplan) = ClusterPlan::from_plan(plan) else {
+        return Ok(None);
+    };
+    let provider = provider_for(cplan.provider, command_runner(), state.root());
+    let mut cluster = connect_cluster(rt, plan, &cplan, provider.as_ref()).await?;
+    if !plan.cluster_nodes.is_empty() && cluster.nodes.is_empty() {
+        cluster.nodes = plan.cluster_nodes.clone();
+    }
+    Ok(Some(cluster))
+}
+
+/// Deletes the clusters `down` finds for a lab (kind or Minikube nodes named after it and
+/// attached to its labelled networks); returns their names.
+pub async fn delete_lab_clusters(
+    rt: &crate::runtime::docker::DockerRuntime,
+    state: &StateDir,
+    lab: &str,
+) -> Result<Vec<String>, EngineError> {
+    let found = crate::cluster::find_lab_clusters(rt, lab)
+        .await
+        .map_err(cluster_error)?;
+    let mut deleted = Vec::new();
+    for cluster in found {
+        let provider = provider_for(cluster.provider, command_runner(), state.root());
+        let on_line = |line: &str| tracing::info!("{}", line);
+        provider
+            .delete(&cluster.name, &on_line)
+            .await
+            .map_err(cluster_error)?;
+        deleted.push(cluster.name);
+    }
+    Ok(deleted)
+}
