@@ -19,6 +19,7 @@ pub mod render;
 pub mod runtime;
 pub mod state;
 pub mod topology;
+pub mod view;
 
 #[cfg(test)]
 mod test_support;
