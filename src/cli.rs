@@ -72,6 +72,8 @@ pub enum Command {
     Images(ImagesCommand),
     /// Built-in topologies: list, show, generate.
     Topologies(TopologiesArgs),
+    /// Live web dashboard of a running lab: diagram, sessions, routes, raw router output.
+    Spy(SpyArgs),
     /// Check prerequisites: Docker engine and API, kind, minikube, images.
     Doctor,
     /// Print shell completions.
@@ -157,6 +159,15 @@ pub struct CheckArgs {
     /// Run only checks whose name contains this text.
     #[arg(long)]
     pub filter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SpyArgs {
+    /// Lab name, topology file or built-in name [default: the only running lab].
+    pub lab: Option<String>,
+    /// Address and port to serve on; port 0 picks a free one (the URL is printed).
+    #[arg(long, value_name = "ADDR:PORT", default_value = crate::spy::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, Args)]

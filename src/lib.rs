@@ -17,6 +17,7 @@ pub mod plan;
 pub mod progress;
 pub mod render;
 pub mod runtime;
+pub mod spy;
 pub mod state;
 pub mod topology;
 pub mod view;

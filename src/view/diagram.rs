@@ -51,16 +51,17 @@ pub struct DeviceBox {
     pub height: i32,
 }
 
-/// A box's interface on a lane: a vertical line from the box to the bar.
+/// A box's interface on a lane: a vertical line from the box's edge to the bar's.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Attachment {
     pub device: String,
     pub network: String,
     pub ip: String,
     pub x: i32,
-    /// From y1 (top) to y2 (bottom).
-    pub y1: i32,
-    pub y2: i32,
+    /// Where the line leaves the box.
+    pub box_y: i32,
+    /// Where it meets the bar.
+    pub lane_y: i32,
 }
 
 /// A session, as an SVG path between two boxes.
@@ -287,8 +288,8 @@ pub fn layout(
             let n = group.len() as i32;
             for (j, &(lane, ip)) in group.into_iter().enumerate() {
                 let x = box_x[i] + BOX_WIDTH * (j as i32 + 1) / (n + 1);
-                let (y1, y2) = if above {
-                    (lane_y[lane] + LANE_HEIGHT, box_y[b])
+                let (from_box, to_lane) = if above {
+                    (box_y[b], lane_y[lane] + LANE_HEIGHT)
                 } else {
                     (box_y[b] + BOX_HEIGHT, lane_y[lane])
                 };
@@ -297,8 +298,8 @@ pub fn layout(
                     network: plan.networks[lane].name.clone(),
                     ip: ip.to_string(),
                     x,
-                    y1,
-                    y2,
+                    box_y: from_box,
+                    lane_y: to_lane,
                 });
             }
         }
