@@ -166,7 +166,7 @@ pub struct SpyArgs {
     /// Lab name, topology file or built-in name [default: the only running lab].
     pub lab: Option<String>,
     /// Address and port to serve on; port 0 picks a free one (the URL is printed).
-    #[arg(long, value_name = "ADDR:PORT", default_value = crate::spy::DEFAULT_LISTEN)]
+    #[arg(long, value_name = "ADDR:PORT", default_value = crate::spy::DEFAULT_LISTEN, value_parser = crate::spy::parse_listen)]
     pub listen: std::net::SocketAddr,
 }
 

@@ -232,7 +232,8 @@ fn router_view(
             _ => (name, role),
         }
     };
-    let unknown_sessions = |state: &str| -> Vec<SessionView> {
+    // Without a reading only the plan is known: the sessions it asks for, state unknown.
+    let unknown_sessions = || -> Vec<SessionView> {
         expected
             .iter()
             .map(|e| {
@@ -242,7 +243,7 @@ fn router_view(
                     peer_address: e.address,
                     peer_role,
                     remote_as: None,
-                    state: state.to_string(),
+                    state: "unknown".to_string(),
                     status: LinkStatus::Unknown,
                     since_secs: None,
                     prefixes_received: None,
@@ -277,12 +278,12 @@ fn router_view(
     };
     match reading {
         None => {
-            view.sessions = unknown_sessions("unknown");
+            view.sessions = unknown_sessions();
         }
         Some(Err(error)) => {
             view.health = Health::Unreadable;
             view.error = Some(error.clone());
-            view.sessions = unknown_sessions("unknown");
+            view.sessions = unknown_sessions();
         }
         Some(Ok((state, raw))) => {
             view.raw = raw.clone();
@@ -421,20 +422,15 @@ fn session_edges(routers: &[RouterView], names: &Names<'_>) -> Vec<SessionEdge> 
     edges
         .into_iter()
         .map(|((a, b), ends)| {
-            let known: Vec<LinkStatus> = ends
+            // The worst end that could be read; unknown only when none could.
+            let status = ends
                 .iter()
                 .map(|e| e.status)
                 .filter(|s| *s != LinkStatus::Unknown)
-                .collect();
-            // Worst known end: Down > Connecting > Established.
-            let status = known
-                .iter()
-                .copied()
                 .max_by_key(|s| match s {
                     LinkStatus::Established => 0,
                     LinkStatus::Connecting => 1,
-                    LinkStatus::Down => 2,
-                    LinkStatus::Unknown => -1,
+                    LinkStatus::Down | LinkStatus::Unknown => 2,
                 })
                 .unwrap_or(LinkStatus::Unknown);
             SessionEdge {

@@ -126,10 +126,8 @@ fn node_parts(r: &RouterView, node_ips: &[IpAddr]) -> Vec<String> {
 fn host_summary(r: &RouterView, forward: bool) -> String {
     let networks: Vec<&str> = r.addresses.iter().map(|a| a.network.as_str()).collect();
     let role = match (forward, networks.as_slice()) {
-        (true, [one, rest @ .., last]) if !rest.is_empty() || one != last => {
-            let mut all: Vec<&str> = vec![one];
-            all.extend(rest);
-            format!("host forwarding between {} and {last}", all.join(", "))
+        (true, [first @ .., last]) if !first.is_empty() => {
+            format!("host forwarding between {} and {last}", first.join(", "))
         }
         (true, _) => "host (forwarding)".to_string(),
         (false, _) => "host".to_string(),

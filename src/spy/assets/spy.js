@@ -228,7 +228,11 @@
     ];
     if (r.error && r.error.includes("\n")) parts.push(`<pre class="error">${esc(r.error)}</pre>`);
     parts.push(`<div class="addresses">${r.addresses.map((a) => `${esc(a.network)} ${esc(a.ip)}/${a.prefix_len}`).join(" · ")}</div>`);
-    if (r.role === "host") {
+    if (r.health === "unreadable" || r.health === "unknown") {
+      // Only the plan is known: the sessions it asks for, nothing about routes.
+      if (r.sessions.length) parts.push("<h4>Sessions (planned)</h4>", sessionsTable(r));
+      parts.push(`<p class="none">routes not known: ${r.health === "unknown" ? "not read yet" : "the router cannot be read"}</p>`);
+    } else if (r.role === "host") {
       parts.push("<h4>Kernel routes</h4>", kernelTable(r));
     } else {
       parts.push("<h4>Sessions</h4>", sessionsTable(r));
