@@ -1,6 +1,7 @@
 //! `metallab spy`: the live dashboard of a real lab (FRR, BIRD, GoBGP and a Linux host on
 //! one network), seen through its HTTP API, its event stream and a real headless Chromium.
-//! A router is stopped while the page is open; the page must show it without a reload.
+//! A router is stopped while the page is open; the page must show it without a reload, and
+//! find its way back by itself after the server restarts.
 //!
 //! Artifacts: `target/test-artifacts/spy-steady.png` (every session established) and
 //! `target/test-artifacts/spy.png` (after gobgp1 was stopped).
@@ -86,9 +87,11 @@ struct Spy {
 }
 
 impl Spy {
-    fn start(state_dir: &Path) -> Spy {
+    /// Starts `metallab spy LAB --listen 127.0.0.1:PORT` (0: any free port).
+    fn start(state_dir: &Path, port: u16) -> Spy {
+        let listen = format!("127.0.0.1:{port}");
         let mut child = Command::new(BIN)
-            .args(["--progress", "never", "spy", LAB, "--listen", "127.0.0.1:0"])
+            .args(["--progress", "never", "spy", LAB, "--listen", &listen])
             .env("METALLAB_STATE_DIR", state_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -127,10 +130,31 @@ impl Spy {
         spy
     }
 
-    fn port(&self) -> &str {
+    /// Ctrl-C: the process ends by itself, successfully, even with pages connected.
+    fn interrupt(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(sent.success());
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "metallab spy ignored Ctrl-C for {DEADLINE:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(status.code(), Some(0), "Ctrl-C is a clean exit");
+    }
+
+    fn port(&self) -> u16 {
         self.url
             .trim_start_matches("http://127.0.0.1:")
             .trim_end_matches('/')
+            .parse()
+            .unwrap()
     }
 }
 
@@ -394,7 +418,7 @@ async fn spy_shows_the_lab_live_and_follows_a_stopped_router() {
     let up = lab.metallab(&["up", lab.topology_arg(), "--no-check"]);
     assert_eq!(up.status.code(), Some(0), "metallab up failed");
 
-    let spy = Spy::start(&state_dir);
+    let spy = Spy::start(&state_dir, 0);
 
     // A second spy on the same port: a clear error, exit code 2.
     let taken = lab.metallab(&["spy", LAB, "--listen", &format!("127.0.0.1:{}", spy.port())]);
@@ -535,8 +559,31 @@ async fn spy_shows_the_lab_live_and_follows_a_stopped_router() {
     let state = api_state(&spy).await;
     assert_eq!(router_health(&state, "gobgp1"), "unreadable");
 
-    chromium.close().await;
+    // Ctrl-C: a clean exit; the page says it is disconnected, and it reconnects by itself
+    // to a new server on the same port.
     drop(stream);
+    let port = spy.port();
+    spy.interrupt();
+    let gone = wait_for_page(&page, "disconnected", |seen| {
+        seen["connection"] == "disconnected"
+    })
+    .await;
+    assert!(
+        gone["connectionText"]
+            .as_str()
+            .unwrap()
+            .starts_with("disconnected")
+    );
+    let renders_before = gone["renders"].as_u64().unwrap();
+    let spy = Spy::start(&state_dir, port);
+    let back = wait_for_page(&page, "live again with a new view", |seen| {
+        seen["connection"] == "live" && seen["renders"].as_u64().unwrap() > renders_before
+    })
+    .await;
+    assert_eq!(back["marker"], "same page", "reconnected without a reload");
+    assert_eq!(card(&back, "gobgp1")["health"], "unreadable");
+
+    chromium.close().await;
     drop(spy);
     lab.down_leaves_nothing(LAB);
 }
