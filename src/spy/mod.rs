@@ -10,6 +10,9 @@
 //! changed (clocks and raw text aside, see [`LabView::fingerprint`](crate::view::LabView::fingerprint)),
 //! and update in place.
 //!
+//! Nobody watching (no page open, no request for a while), nobody's routers are read: the
+//! poller waits for the next page or request.
+//!
 //! Routes: `/` the page, `/api/state` the view as JSON, `/api/events` the event stream,
 //! `/healthz`. The page is three files embedded in the binary (`assets/`): no build step, no
 //! CDN, works offline.
@@ -58,6 +61,8 @@ pub struct SpyOptions {
     pub read_timeout: Duration,
     /// Server-sent-events comment sent on idle streams, so proxies and browsers keep them.
     pub keep_alive: Duration,
+    /// With no page open and no request for this long, polling pauses until one comes.
+    pub idle_after: Duration,
 }
 
 impl Default for SpyOptions {
@@ -66,6 +71,7 @@ impl Default for SpyOptions {
             poll_interval: Duration::from_secs(1),
             read_timeout: Duration::from_secs(5),
             keep_alive: Duration::from_secs(10),
+            idle_after: Duration::from_secs(10),
         }
     }
 }
@@ -157,7 +163,7 @@ pub async fn serve<S: LabSource>(
         options.clone(),
         stop_rx.clone(),
     ));
-    let app = server::router(published, options.keep_alive, stop_rx);
+    let app = server::router(published, &options, stop_rx);
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

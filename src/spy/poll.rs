@@ -57,7 +57,8 @@ pub async fn read_lab<S: LabSource>(source: &S, plan: &Plan, timeout: Duration) 
     }
 }
 
-/// Reads the lab every `poll_interval` and publishes each view until `stop` turns true.
+/// Reads the lab every `poll_interval` while anyone watches, and publishes each view, until
+/// `stop` turns true.
 pub(super) async fn poll_loop<S: LabSource>(
     source: Arc<S>,
     plan: Arc<Plan>,
@@ -72,6 +73,14 @@ pub(super) async fn poll_loop<S: LabSource>(
         tokio::select! {
             _ = ticks.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
+        }
+        if !published.watched(options.idle_after) {
+            // Nobody looks: leave the routers alone until a page or request comes.
+            tokio::select! {
+                () = published.wanted() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            ticks.reset();
         }
         let reading = read_lab(source.as_ref(), &plan, options.read_timeout).await;
         published.publish(lab_view(&plan, &reading));

@@ -87,6 +87,7 @@ fn fast() -> SpyOptions {
         poll_interval: Duration::from_millis(20),
         read_timeout: Duration::from_secs(5),
         keep_alive: Duration::from_secs(1),
+        idle_after: Duration::from_secs(10),
     }
 }
 
@@ -303,10 +304,8 @@ async fn a_taken_port_is_a_clear_error_with_a_hint() {
     );
 }
 
-#[test]
-fn only_changes_wake_subscribers_and_every_reading_is_kept() {
-    let plan = plan();
-    let reading = |a_since: u64, a_state: SessionState| LabReading {
+fn pair_reading(a_since: u64, a_state: SessionState) -> LabReading {
+    LabReading {
         routers: HashMap::from([
             ("a".to_string(), sees("10.232.5.12", a_state, a_since)),
             (
@@ -316,23 +315,127 @@ fn only_changes_wake_subscribers_and_every_reading_is_kept() {
         ]),
         read_at_ms: 1000 + a_since,
         ..LabReading::default()
+    }
+}
+
+#[tokio::test]
+async fn every_reading_is_kept_but_only_changes_count() {
+    let plan = plan();
+    let published = Published::new();
+    let rx = published.subscribe();
+    let latest = || rx.borrow().clone().unwrap();
+    assert!(published.publish(lab_view(&plan, &pair_reading(5, SessionState::Established))));
+    assert_eq!(latest().seq, 1);
+
+    // Only the clocks moved: stored (fresh for /api/state), same change number.
+    assert!(!published.publish(lab_view(&plan, &pair_reading(6, SessionState::Established))));
+    assert_eq!(latest().seq, 1);
+    assert!(latest().json.contains(r#""since_secs":6"#));
+
+    assert!(published.publish(lab_view(&plan, &pair_reading(0, SessionState::Active))));
+    assert_eq!(latest().seq, 2);
+}
+
+#[test]
+fn an_event_stream_sends_the_first_recent_view_then_one_per_change() {
+    let max_age = Duration::from_secs(6);
+    let mut filter = server::EventFilter::new(max_age);
+    let stale = Duration::from_secs(600);
+    let recent = Duration::from_millis(300);
+    assert!(
+        !filter.admit(4, stale),
+        "an idle poller's old view waits for a new reading"
+    );
+    assert!(filter.admit(4, recent));
+    assert!(
+        !filter.admit(4, recent),
+        "a new reading, same view: nothing to send"
+    );
+    assert!(
+        filter.admit(5, stale),
+        "after the first, every change counts"
+    );
+    assert!(!filter.admit(5, recent));
+}
+
+/// Counts reads, to see when the poller reads the routers.
+#[derive(Clone, Default)]
+struct CountingLab {
+    lab: ScriptedLab,
+    reads: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingLab {
+    fn reads(&self) -> usize {
+        self.reads.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl LabSource for CountingLab {
+    async fn read_router(&self, router: &str) -> RouterReading {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.lab.read_router(router).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn polls_only_while_someone_watches() {
+    let lab = CountingLab {
+        lab: ScriptedLab::steady(),
+        ..CountingLab::default()
     };
     let published = Published::new();
-    let mut rx = published.subscribe();
-    assert!(published.publish(lab_view(&plan, &reading(5, SessionState::Established))));
-    assert!(rx.has_changed().unwrap());
-    rx.borrow_and_update();
+    let (_stop, stop) = tokio::sync::watch::channel(false);
+    let options = SpyOptions {
+        poll_interval: Duration::from_secs(1),
+        idle_after: Duration::from_secs(5),
+        ..SpyOptions::default()
+    };
+    tokio::spawn(poll::poll_loop(
+        Arc::new(lab.clone()),
+        Arc::new(plan()),
+        published.clone(),
+        options,
+        stop,
+    ));
+    // Virtual time: a minute passes at once, deterministically.
+    let a_minute = Duration::from_secs(60);
+    tokio::time::sleep(a_minute).await;
+    let after_start = lab.reads();
+    assert!(after_start > 0, "starting the dashboard reads the lab");
+    tokio::time::sleep(a_minute).await;
+    assert_eq!(lab.reads(), after_start, "nobody watches: no reads");
 
-    // Only the clocks moved: stored (fresh for /api/state), nobody woken, same event id.
-    assert!(!published.publish(lab_view(&plan, &reading(6, SessionState::Established))));
-    assert!(!rx.has_changed().unwrap());
-    let latest = rx.borrow().clone().unwrap();
-    assert_eq!(latest.seq, 1);
-    assert!(latest.json.contains(r#""since_secs":6"#));
+    // A request for the state wakes the poller and gets a new reading, not the old one.
+    let seen_by_request = published.fresh(Duration::from_secs(6)).await.unwrap();
+    assert!(seen_by_request.json.contains(r#""lab":"pair""#));
+    assert_eq!(
+        lab.reads(),
+        after_start + 2,
+        "one new round for the request"
+    );
+    tokio::time::sleep(a_minute).await;
+    let after_start = lab.reads();
 
-    assert!(published.publish(lab_view(&plan, &reading(0, SessionState::Active))));
-    assert!(rx.has_changed().unwrap());
-    assert_eq!(rx.borrow().as_ref().unwrap().seq, 2);
+    // A page opens its event stream: polling resumes and goes on while it is open.
+    let page = published.subscribe();
+    published.interest();
+    tokio::time::sleep(a_minute).await;
+    let while_open = lab.reads() - after_start;
+    assert!(
+        while_open >= 2 * 50,
+        "about one round a second: {while_open}"
+    );
+
+    drop(page);
+    tokio::time::sleep(a_minute).await;
+    let after_close = lab.reads();
+    tokio::time::sleep(a_minute).await;
+    assert_eq!(
+        lab.reads(),
+        after_close,
+        "the page closed: reads stop again"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -454,14 +454,18 @@ async fn spy_shows_the_lab_live_and_follows_a_stopped_router() {
         .new_page(spy.url.as_str())
         .await
         .expect("open the dashboard");
-    let steady = wait_for_page(&page, "every session established", all_established).await;
+    // Converged: sessions come up first, each peer's prefix follows.
+    let converged = |seen: &Value| {
+        all_established(seen)
+            && ["frr1", "bird1", "gobgp1"].iter().all(|r| {
+                card(seen, r)["summary"] == "2 of 2 sessions established, 2 routes learned"
+            })
+    };
+    let steady = wait_for_page(&page, "every session established", converged).await;
     for router in ["frr1", "bird1", "gobgp1", "client"] {
         assert_eq!(card(&steady, router)["health"], "ok", "{steady:#}");
     }
-    assert_eq!(
-        card(&steady, "frr1")["summary"],
-        "2 of 2 sessions established, 2 routes learned"
-    );
+    assert_eq!(card(&steady, "client")["summary"], "host, 2 kernel routes");
     assert_eq!(steady["connection"], "live");
     assert!(
         steady["edges"]
