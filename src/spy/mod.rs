@@ -177,6 +177,32 @@ pub async fn serve<S: LabSource>(
     result
 }
 
+/// Resolves on Ctrl-C (SIGINT), listening from the moment it is called, not from its first
+/// poll as `tokio::signal::ctrl_c` does.
+fn interrupted() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listener = signal(SignalKind::interrupt());
+        async move {
+            match listener {
+                Ok(mut interrupts) => {
+                    interrupts.recv().await;
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
 /// How long Ctrl-C waits for open connections before the process exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -186,6 +212,8 @@ pub async fn run(
     plan: Plan,
     listen: SocketAddr,
 ) -> Result<(), SpyError> {
+    // Listening for Ctrl-C before the URL is printed: from then on it stops cleanly.
+    let interrupt = interrupted();
     let listener = bind(listen).await?;
     let addr = listener.local_addr().map_err(|source| SpyError::Listen {
         addr: listen,
@@ -204,7 +232,7 @@ pub async fn run(
     let source = DockerLabSource::new(rt, plan.clone());
     let (interrupted_tx, interrupted) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        interrupt.await;
         eprintln!("metallab spy: stopping");
         let _ = interrupted_tx.send(true);
         // Keep the sender: a dropped sender would read as a second signal.

@@ -206,7 +206,13 @@ async fn style() -> Response {
 }
 
 async fn state(State(app): State<App>) -> Response {
-    match app.published.fresh(app.max_age).await {
+    let mut stop = app.stop.clone();
+    // A request waiting for a reading must not hold up shutdown.
+    let snapshot = tokio::select! {
+        snapshot = app.published.fresh(app.max_age) => snapshot,
+        _ = stop.wait_for(|s| *s) => None,
+    };
+    match snapshot {
         Some(snapshot) => (
             [
                 (header::CONTENT_TYPE, "application/json"),
