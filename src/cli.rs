@@ -85,6 +85,8 @@ pub enum Command {
     Images(ImagesCommand),
     /// Built-in topologies: list, show, generate.
     Topologies(TopologiesArgs),
+    /// Live web dashboard of a running lab: diagram, sessions, routes, raw router output.
+    Spy(SpyArgs),
     /// Check prerequisites: Docker engine and API, kind, minikube, images.
     Doctor,
     /// Print shell completions.
@@ -183,6 +185,15 @@ pub struct SnapshotArgs {
     /// Lines of each container and daemon log to keep (the most recent ones).
     #[arg(long, value_name = "N", default_value_t = 5000)]
     pub log_lines: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SpyArgs {
+    /// Lab name, topology file or built-in name [default: the only running lab].
+    pub lab: Option<String>,
+    /// Address and port to serve on; port 0 picks a free one (the URL is printed).
+    #[arg(long, value_name = "ADDR:PORT", default_value = crate::spy::DEFAULT_LISTEN, value_parser = crate::spy::parse_listen)]
+    pub listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, Args)]

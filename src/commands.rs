@@ -5,7 +5,8 @@ use crate::check::report;
 use crate::check::runner::{RunOptions, run_checks};
 use crate::cli::{
     CheckArgs, Cli, Command, DownArgs, ExecArgs, GlobalOpts, ImagesCommand, OutputFormat,
-    RoutesArgs, SnapshotArgs, StatusArgs, TopologiesArgs, TopologiesCommand, UpArgs, ValidateArgs,
+    RoutesArgs, SnapshotArgs, SpyArgs, StatusArgs, TopologiesArgs, TopologiesCommand, UpArgs,
+    ValidateArgs,
 };
 use crate::engine::probe::DockerProbe;
 use crate::engine::state_dir::StateDir;
@@ -89,6 +90,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Validate(a) => cmd_validate(g, a),
         Command::Images(c) => cmd_images(g, &progress, c).await,
         Command::Topologies(a) => cmd_topologies(g, a),
+        Command::Spy(a) => cmd_spy(&state, a).await,
         Command::Doctor => crate::doctor::run(g).await,
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -391,6 +393,17 @@ async fn cmd_routes(g: &GlobalOpts, state: &StateDir, a: RoutesArgs) -> Result<(
         OutputFormat::Table => print!("{}", inspect::render_routes(&routes, painter(g))),
     }
     Ok(())
+}
+
+async fn cmd_spy(state: &StateDir, a: SpyArgs) -> Result<()> {
+    let rt = connect().await?;
+    let plan = running_plan(state, a.lab.as_deref(), &rt).await?;
+    crate::spy::run(rt, plan, a.listen)
+        .await
+        .map_err(|e| Failure::Error {
+            hint: e.hint(),
+            message: e.to_string(),
+        })
 }
 
 fn unknown_router(plan: &Plan, r: &str) -> Failure {

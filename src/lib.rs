@@ -26,6 +26,7 @@ pub mod progress;
 pub mod redact;
 pub mod render;
 pub mod runtime;
+pub mod spy;
 pub mod state;
 pub mod topology;
 pub mod view;

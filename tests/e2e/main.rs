@@ -7,3 +7,4 @@ mod harness;
 mod interop;
 mod next_hop;
 mod snapshot;
+mod spy;

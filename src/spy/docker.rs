@@ -1,0 +1,46 @@
+//! The dashboard's view of a lab running on Docker: routers read with `docker exec`
+//! through the same probe the checks, `status` and `routes` use.
+
+use super::LabSource;
+use crate::check::runner::LabProbe;
+use crate::engine::probe::DockerProbe;
+use crate::plan::Plan;
+use crate::runtime::docker::DockerRuntime;
+use crate::state::ClusterState;
+use crate::view::RouterReading;
+use std::net::IpAddr;
+
+pub struct DockerLabSource {
+    rt: DockerRuntime,
+    plan: Plan,
+}
+
+impl DockerLabSource {
+    pub fn new(rt: DockerRuntime, plan: Plan) -> DockerLabSource {
+        DockerLabSource { rt, plan }
+    }
+
+    fn probe(&self) -> DockerProbe<'_> {
+        DockerProbe {
+            rt: &self.rt,
+            plan: &self.plan,
+            node_ips: vec![],
+        }
+    }
+}
+
+impl LabSource for DockerLabSource {
+    async fn read_router(&self, router: &str) -> RouterReading {
+        self.probe().read_with_raw(router).await
+    }
+
+    // Nodes and the cluster come from the probe, so the dashboard shows them as soon as
+    // the engine's probe knows them.
+    async fn node_ips(&self) -> Result<Vec<IpAddr>, String> {
+        LabProbe::node_ips(&self.probe()).await
+    }
+
+    async fn cluster_state(&self) -> Result<Option<ClusterState>, String> {
+        LabProbe::cluster_state(&self.probe()).await
+    }
+}
