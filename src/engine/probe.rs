@@ -64,7 +64,7 @@ where
     for (q, out) in queries.iter().zip(outputs) {
         let out = out.map_err(|e| format!("{}: {e}", router.name))?;
         raw.push(RawOutput {
-            command: q.argv.join(" "),
+            command: q.command_line(),
             output: format!("{}{}", out.stdout, out.stderr),
         });
         parts.push((q.part, out));

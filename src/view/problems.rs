@@ -479,6 +479,7 @@ mod tests {
             nodes: None,
             metallb: None,
             apps: vec![],
+            cluster_nodes: vec![],
         }
     }
 
