@@ -8,6 +8,7 @@ use crate::cli::{
     RoutesArgs, SnapshotArgs, SpyArgs, StatusArgs, TopologiesArgs, TopologiesCommand, UpArgs,
     ValidateArgs,
 };
+use crate::engine::cluster::ClusterLink;
 use crate::engine::probe::DockerProbe;
 use crate::engine::state_dir::StateDir;
 use crate::engine::up::{UpOptions, UpOutcome};
@@ -165,11 +166,25 @@ async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs
         ));
         return Ok(());
     }
-    run_and_report(g, &rt, progress, plan, a.timeout, a.junit.as_deref(), None).await
+    // Checks read the plan as `up` left it: node sessions expanded, nodes known.
+    let plan = &state.load_plan(&plan.lab).unwrap_or_else(|| plan.clone());
+    run_and_report(
+        g,
+        state,
+        &rt,
+        progress,
+        plan,
+        a.timeout,
+        a.junit.as_deref(),
+        None,
+    )
+    .await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_and_report(
     g: &GlobalOpts,
+    state: &StateDir,
     rt: &DockerRuntime,
     progress: &Progress,
     plan: &Plan,
@@ -195,11 +210,7 @@ async fn run_and_report(
             "add a `checks:` section to the topology",
         ));
     }
-    let probe = DockerProbe {
-        rt,
-        plan,
-        node_ips: vec![],
-    };
+    let probe = DockerProbe::new(rt, plan, ClusterLink::connect(rt, state, plan).await);
     let step = progress.step(
         "check",
         format!("{} check(s) on lab {}", checks.len(), plan.lab),
@@ -337,8 +348,14 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
     for lab in &labs {
         match state.load_plan(lab) {
             Some(plan) => {
-                // The cluster side joins here once `status` reads it (ClusterState).
-                let status = inspect::gather_status(&rt, &plan, None).await?;
+                let cluster = match ClusterLink::connect(&rt, state, &plan).await.state().await {
+                    Ok(c) => c,
+                    Err(reason) => {
+                        eprintln!("warning: lab {lab}: {reason}");
+                        None
+                    }
+                };
+                let status = inspect::gather_status(&rt, &plan, cluster).await?;
                 text.push(inspect::render_status(&status, painter(g)));
                 json.push(serde_json::to_value(&status).expect("serializable"));
             }
@@ -386,8 +403,18 @@ async fn cmd_routes(g: &GlobalOpts, state: &StateDir, a: RoutesArgs) -> Result<(
     {
         return Err(unknown_router(&plan, r));
     }
-    // Cluster nodes (to name next hops) join here once `routes` reads the cluster.
-    let routes = inspect::gather_routes(&rt, &plan, router.as_deref(), &[]).await?;
+    // Next hops that are cluster nodes get the node's name.
+    let nodes: Vec<crate::state::cluster::NodeInfo> = plan
+        .cluster_nodes
+        .iter()
+        .map(|n| crate::state::cluster::NodeInfo {
+            name: n.name.clone(),
+            ip: Some(n.ip),
+            roles: vec![],
+            ready: true,
+        })
+        .collect();
+    let routes = inspect::gather_routes(&rt, &plan, router.as_deref(), &nodes).await?;
     match g.output {
         OutputFormat::Json => print_json(&routes),
         OutputFormat::Table => print!("{}", inspect::render_routes(&routes, painter(g))),
@@ -398,7 +425,8 @@ async fn cmd_routes(g: &GlobalOpts, state: &StateDir, a: RoutesArgs) -> Result<(
 async fn cmd_spy(state: &StateDir, a: SpyArgs) -> Result<()> {
     let rt = connect().await?;
     let plan = running_plan(state, a.lab.as_deref(), &rt).await?;
-    crate::spy::run(rt, plan, a.listen)
+    let cluster = ClusterLink::connect(&rt, state, &plan).await;
+    crate::spy::run(rt, plan, cluster, a.listen)
         .await
         .map_err(|e| Failure::Error {
             hint: e.hint(),
@@ -479,6 +507,7 @@ async fn cmd_check(
     };
     run_and_report(
         g,
+        state,
         &rt,
         progress,
         &plan,
@@ -504,9 +533,25 @@ async fn cmd_snapshot(
         now,
     };
     let step = progress.step("snapshot", format!("lab {lab}"));
-    // The cluster side (MetalLB objects, Services, events) joins here through
-    // `snapshot::ClusterArtifacts` once the Kubernetes edge provides it.
-    let snap = match snapshot::collect(&rt, state, &lab, None::<&NoCluster>, &opts).await {
+    // With a cluster: MetalLB's objects, Services and events, and the cluster's state.
+    let cluster = match state.load_plan(&lab) {
+        Some(plan) => match ClusterLink::connect(&rt, state, &plan).await {
+            ClusterLink::Connected(c) => Some(c),
+            ClusterLink::Unreachable(reason) => {
+                progress.println(format!(
+                    "warning: {reason}; the snapshot has no cluster objects"
+                ));
+                None
+            }
+            ClusterLink::NoCluster => None,
+        },
+        None => None,
+    };
+    let snap = match cluster {
+        Some(c) => snapshot::collect(&rt, state, &lab, Some(c.as_ref()), &opts).await,
+        None => snapshot::collect(&rt, state, &lab, None::<&NoCluster>, &opts).await,
+    };
+    let snap = match snap {
         Ok(s) => s,
         Err(e) => {
             step.fail(e.to_string());

@@ -233,7 +233,7 @@ pub async fn bring_up(
     );
     let exists = provider.exists(&cplan.name).await.map_err(cluster_error)?;
     if !exists {
-        let on_line = |line: &str| step.set_message(line.to_string());
+        let on_line = |line: &str| step.set_message(line);
         if let Err(e) = provider.create(cplan, &on_line).await {
             step.fail(e.to_string());
             return Err(cluster_error(e));
@@ -364,7 +364,7 @@ pub async fn install_metallb_and_apps(
                 crate::metallb::mode_name(metallb.setup.mode)
             ),
         );
-        let on_progress = |line: &str| step.set_message(line.to_string());
+        let on_progress = |line: &str| step.set_message(line);
         match apply::apply_manifests(
             client,
             &metallb.install,
@@ -399,7 +399,7 @@ pub async fn install_metallb_and_apps(
             .map_err(|e| EngineError::setup(e.to_string(), "check the `metallb:` section"))?;
         let config = to_objects(config, "MetalLB's configuration")?;
         let step = progress.step("config", format!("{} MetalLB object(s)", config.len()));
-        let on_progress = |line: &str| step.set_message(line.to_string());
+        let on_progress = |line: &str| step.set_message(line);
         match apply::apply_metallb_config(client, &config, &WebhookRetry::default(), &on_progress)
             .await
         {
@@ -417,7 +417,7 @@ pub async fn install_metallb_and_apps(
 
     if !prepared.apps.is_empty() {
         let step = progress.step("apps", format!("{} object(s)", prepared.apps.len()));
-        let on_progress = |line: &str| step.set_message(line.to_string());
+        let on_progress = |line: &str| step.set_message(line);
         match apply::apply_manifests(
             client,
             &prepared.apps,
@@ -479,4 +479,71 @@ pub async fn delete_lab_clusters(
         deleted.push(cluster.name);
     }
     Ok(deleted)
+}
+
+/// How a probe reaches a lab's cluster: there is none, it is connected, or it could not be
+/// reached (then cluster readings fail with that reason instead of pretending "no cluster").
+#[derive(Clone)]
+pub enum ClusterLink {
+    NoCluster,
+    Connected(Arc<LabCluster>),
+    Unreachable(String),
+}
+
+impl ClusterLink {
+    /// Connects to the lab's cluster, if it has one; never fails: an unreachable cluster is
+    /// a fact `status` and checks report.
+    pub async fn connect(
+        rt: &crate::runtime::docker::DockerRuntime,
+        state: &StateDir,
+        plan: &Plan,
+    ) -> ClusterLink {
+        match connect_lab(rt, state, plan).await {
+            Ok(None) => ClusterLink::NoCluster,
+            Ok(Some(c)) => ClusterLink::Connected(Arc::new(c)),
+            Err(e) => ClusterLink::Unreachable(match e.hint() {
+                Some(h) => format!("cannot reach the cluster: {e} ({h})"),
+                None => format!("cannot reach the cluster: {e}"),
+            }),
+        }
+    }
+
+    pub async fn state(&self) -> Result<Option<ClusterState>, String> {
+        match self {
+            ClusterLink::NoCluster => Ok(None),
+            ClusterLink::Connected(c) => c.state().await.map(Some).map_err(|e| e.to_string()),
+            ClusterLink::Unreachable(reason) => Err(reason.clone()),
+        }
+    }
+}
+
+impl super::snapshot::ClusterArtifacts for LabCluster {
+    async fn files(&self) -> Result<Vec<super::snapshot::SnapshotFile>, String> {
+        let dump = crate::k8s::state::dump_objects(&self.client)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(dump
+            .files()
+            .into_iter()
+            .map(|(name, text)| super::snapshot::SnapshotFile {
+                path: name.to_string(),
+                about: match name {
+                    "metallb-objects.yaml" => {
+                        "MetalLB's configuration objects as the API server has them"
+                    }
+                    "services.yaml" => "every Service",
+                    _ => "recent events",
+                }
+                .to_string(),
+                contents: text.to_string(),
+            })
+            .collect())
+    }
+
+    async fn state(&self) -> Result<Option<ClusterState>, String> {
+        LabCluster::state(self)
+            .await
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
 }

@@ -2,6 +2,7 @@
 //! assembled into the normalized `RouterState`. The check runner, `status`, `routes` and
 //! (later) the dashboard all read routers through here.
 
+use super::cluster::ClusterLink;
 use crate::check::runner::LabProbe;
 use crate::drivers::query;
 use crate::plan::{Plan, PlannedRouter};
@@ -19,9 +20,21 @@ pub struct DockerProbe<'a> {
     pub plan: &'a Plan,
     /// Node addresses once a cluster exists (none for router-only labs).
     pub node_ips: Vec<IpAddr>,
+    /// The lab's cluster, for Service checks and cluster views.
+    pub cluster: ClusterLink,
 }
 
-impl DockerProbe<'_> {
+impl<'a> DockerProbe<'a> {
+    /// A probe of a lab; `nodes` are the plan's discovered cluster nodes.
+    pub fn new(rt: &'a DockerRuntime, plan: &'a Plan, cluster: ClusterLink) -> DockerProbe<'a> {
+        DockerProbe {
+            rt,
+            plan,
+            node_ips: plan.cluster_nodes.iter().map(|n| n.ip).collect(),
+            cluster,
+        }
+    }
+
     fn container(&self, router: &str) -> Result<&str, String> {
         self.plan
             .router(router)
@@ -88,5 +101,16 @@ impl LabProbe for DockerProbe<'_> {
 
     async fn node_ips(&self) -> Result<Vec<IpAddr>, String> {
         Ok(self.node_ips.clone())
+    }
+
+    async fn cluster_state(&self) -> Result<Option<crate::state::ClusterState>, String> {
+        self.cluster.state().await
+    }
+
+    fn pool_ranges(&self, pool: &str) -> Option<Vec<(IpAddr, IpAddr)>> {
+        self.plan
+            .metallb
+            .as_ref()
+            .and_then(|m| crate::check::service::pool_ranges(m, pool))
     }
 }

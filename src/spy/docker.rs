@@ -3,6 +3,7 @@
 
 use super::LabSource;
 use crate::check::runner::LabProbe;
+use crate::engine::cluster::ClusterLink;
 use crate::engine::probe::DockerProbe;
 use crate::plan::Plan;
 use crate::runtime::docker::DockerRuntime;
@@ -13,19 +14,16 @@ use std::net::IpAddr;
 pub struct DockerLabSource {
     rt: DockerRuntime,
     plan: Plan,
+    cluster: ClusterLink,
 }
 
 impl DockerLabSource {
-    pub fn new(rt: DockerRuntime, plan: Plan) -> DockerLabSource {
-        DockerLabSource { rt, plan }
+    pub fn new(rt: DockerRuntime, plan: Plan, cluster: ClusterLink) -> DockerLabSource {
+        DockerLabSource { rt, plan, cluster }
     }
 
     fn probe(&self) -> DockerProbe<'_> {
-        DockerProbe {
-            rt: &self.rt,
-            plan: &self.plan,
-            node_ips: vec![],
-        }
+        DockerProbe::new(&self.rt, &self.plan, self.cluster.clone())
     }
 }
 

@@ -210,6 +210,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 pub async fn run(
     rt: crate::runtime::docker::DockerRuntime,
     plan: Plan,
+    cluster: crate::engine::cluster::ClusterLink,
     listen: SocketAddr,
 ) -> Result<(), SpyError> {
     // Listening for Ctrl-C before the URL is printed: from then on it stops cleanly.
@@ -229,7 +230,7 @@ pub async fn run(
             "warning: the dashboard has no authentication; anyone who can reach {addr} sees the lab and its routers' output"
         );
     }
-    let source = DockerLabSource::new(rt, plan.clone());
+    let source = DockerLabSource::new(rt, plan.clone(), cluster);
     let (interrupted_tx, interrupted) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         interrupt.await;

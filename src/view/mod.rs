@@ -13,8 +13,8 @@
 mod build;
 pub mod diagram;
 pub mod problems;
-pub mod table;
 mod summary;
+pub mod table;
 #[cfg(test)]
 mod tests;
 
