@@ -632,6 +632,25 @@ fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {
                 println!("### {} {}\n{}", r.name, f.path, f.contents);
             }
         }
+        // MetalLB's configuration as it will be applied (CRs, or the legacy ConfigMap).
+        if plan.metallb.is_some() {
+            let objects = crate::metallb::render(plan)
+                .map_err(|e| Failure::msg(e.to_string(), "check the `metallb:` section"))?;
+            println!("### metallb\n{}", crate::metallb::to_yaml(&objects));
+        }
+        // Routers placed in the cluster: their Namespace, ConfigMap, Service, Deployment.
+        if plan
+            .routers
+            .iter()
+            .any(|r| r.placement == crate::topology::model::Placement::Cluster)
+        {
+            let objects = crate::in_cluster::lab_manifests(plan, |r| r.image.clone())
+                .map_err(|e| Failure::msg(e.to_string(), e.hint()))?;
+            println!(
+                "### in-cluster routers\n{}",
+                crate::metallb::to_yaml(&objects)
+            );
+        }
     }
     eprintln!(
         "✔ {} is valid: lab {}, {} network(s), {} router(s), {} check(s)",
