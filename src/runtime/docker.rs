@@ -592,12 +592,17 @@ impl DockerRuntime {
 
     /// The network by name or id, or `None` when there is none.
     pub async fn inspect_network(&self, name: &str) -> Result<Option<NetworkInfo>> {
+        Ok(self.inspect_network_raw(name).await?.map(network_info))
+    }
+
+    /// The network's full inspect document, or `None` when there is none.
+    async fn inspect_network_raw(&self, name: &str) -> Result<Option<NetworkInspect>> {
         match self
             .docker
             .inspect_network(name, None::<InspectNetworkOptions>)
             .await
         {
-            Ok(inspect) => Ok(Some(network_info(inspect))),
+            Ok(inspect) => Ok(Some(inspect)),
             Err(e) => match Op::new("inspect network", ResourceKind::Network, name).error(e) {
                 RuntimeError::NotFound { .. } => Ok(None),
                 other => Err(other),
@@ -778,17 +783,10 @@ impl DockerRuntime {
 
     /// The container by name or id, or `None` when there is none.
     pub async fn inspect_container(&self, name: &str) -> Result<Option<ContainerInfo>> {
-        match self
-            .docker
-            .inspect_container(name, None::<InspectContainerOptions>)
-            .await
-        {
-            Ok(inspect) => Ok(Some(container_info_from_inspect(inspect))),
-            Err(e) => match Op::new("inspect container", ResourceKind::Container, name).error(e) {
-                RuntimeError::NotFound { .. } => Ok(None),
-                other => Err(other),
-            },
-        }
+        Ok(self
+            .inspect_container_raw(name)
+            .await?
+            .map(container_info_from_inspect))
     }
 
     // ------------------------------------------------------------------- exec
@@ -1108,19 +1106,10 @@ impl DockerRuntime {
 
     /// `docker network inspect` as Docker's own JSON, or `None` when there is none.
     pub async fn inspect_network_json(&self, name: &str) -> Result<Option<serde_json::Value>> {
-        match self
-            .docker
-            .inspect_network(name, None::<InspectNetworkOptions>)
-            .await
-        {
-            Ok(inspect) => Ok(Some(
-                serde_json::to_value(inspect).expect("bollard models serialize"),
-            )),
-            Err(e) => match Op::new("inspect network", ResourceKind::Network, name).error(e) {
-                RuntimeError::NotFound { .. } => Ok(None),
-                other => Err(other),
-            },
-        }
+        Ok(self
+            .inspect_network_raw(name)
+            .await?
+            .map(|inspect| serde_json::to_value(inspect).expect("bollard models serialize")))
     }
 }
 
