@@ -14,7 +14,7 @@ use crate::cluster::{
 };
 use crate::k8s::K8sError;
 use crate::k8s::apply::{self, WaitOptions, WebhookRetry};
-use crate::k8s::client::{KubeconfigSource, connect};
+use crate::k8s::client::connect_kubeconfig;
 use crate::metallb::manifests::{ManifestFetcher, ManifestRequest, Manifests, install_extras};
 use crate::metallb::version::MetallbSetup;
 use crate::plan::Plan;
@@ -40,6 +40,9 @@ struct PreparedMetallb {
     setup: MetallbSetup,
     manifests: Manifests,
     install: Vec<DynamicObject>,
+    /// MetalLB's configuration: it depends on the routers' addresses, not on the nodes, so
+    /// it is rendered once, before anything exists.
+    config: Vec<DynamicObject>,
 }
 
 pub fn command_runner() -> Arc<dyn CommandRunner> {
@@ -162,14 +165,13 @@ pub async fn prepare(
                 install_extras(setup.version, &plan.lab),
                 "MetalLB's memberlist Secret",
             )?);
-            // The config renders now so a mistake shows before anything is created; it is
-            // rendered again after the nodes are known (it does not depend on them).
-            crate::metallb::config::render(plan)
+            let config = crate::metallb::config::render(plan)
                 .map_err(|e| EngineError::setup(e.to_string(), "check the `metallb:` section"))?;
             Some(PreparedMetallb {
                 setup,
                 manifests,
                 install,
+                config: to_objects(config, "MetalLB's configuration")?,
             })
         }
     };
@@ -194,6 +196,8 @@ pub struct LabCluster {
     pub provider: String,
     pub name: String,
     pub nodes: Vec<ClusterNode>,
+    /// The node containers behind `nodes` (none for existing clusters): where node routes go.
+    node_containers: Vec<DiscoveredNode>,
     pod_namespaces: Vec<&'static str>,
 }
 
@@ -260,9 +264,11 @@ pub async fn bring_up(
             "node routes",
             format!("{} route(s)", cplan.node_routes.len()),
         );
-        let discovered = discovered(&cluster.nodes, rt, cplan, provider.as_ref()).await?;
-        match apply_node_routes(rt, cplan, &discovered).await {
-            Ok(n) => step.done(format!("{n} route(s) in {} node(s)", discovered.len())),
+        match apply_node_routes(rt, cplan, &cluster.node_containers).await {
+            Ok(n) => step.done(format!(
+                "{n} route(s) in {} node(s)",
+                cluster.node_containers.len()
+            )),
             Err(e) => {
                 // Existing clusters: the user sets routes; say which.
                 step.fail(e.to_string());
@@ -277,19 +283,6 @@ pub async fn bring_up(
     Ok(cluster)
 }
 
-async fn discovered(
-    nodes: &[ClusterNode],
-    rt: &crate::runtime::docker::DockerRuntime,
-    cplan: &ClusterPlan,
-    provider: &dyn ClusterProvider,
-) -> Result<Vec<DiscoveredNode>, EngineError> {
-    let found = provider.nodes(rt, cplan).await.map_err(cluster_error)?;
-    Ok(found
-        .into_iter()
-        .filter(|d| nodes.iter().any(|n| n.name == d.name))
-        .collect())
-}
-
 async fn connect_cluster(
     rt: &crate::runtime::docker::DockerRuntime,
     plan: &Plan,
@@ -297,26 +290,14 @@ async fn connect_cluster(
     provider: &dyn ClusterProvider,
 ) -> Result<LabCluster, EngineError> {
     let access = provider.access(cplan).await.map_err(cluster_error)?;
-    let yaml = serde_saphyr::to_string(&access.kubeconfig).map_err(|e| {
-        EngineError::setup(
-            format!("cannot read the kubeconfig from {}: {e}", access.origin),
-            "check the cluster with kubectl",
-        )
-    })?;
-    let source = KubeconfigSource::Text {
-        yaml,
-        origin: access.origin.clone(),
-    };
-    let client = connect(&source, Some(&access.context))
+    let client = connect_kubeconfig(access.kubeconfig, Some(&access.context), &access.origin)
         .await
         .map_err(k8s_error)?;
-    let mut nodes: Vec<ClusterNode> = provider
-        .nodes(rt, cplan)
-        .await
-        .map_err(cluster_error)?
-        .into_iter()
+    let node_containers = provider.nodes(rt, cplan).await.map_err(cluster_error)?;
+    let mut nodes: Vec<ClusterNode> = node_containers
+        .iter()
         .map(|n| ClusterNode {
-            name: n.name,
+            name: n.name.clone(),
             ip: n.ip,
         })
         .collect();
@@ -341,6 +322,7 @@ async fn connect_cluster(
         provider: cplan.provider.as_str().to_string(),
         name: cplan.name.clone(),
         nodes,
+        node_containers,
         pod_namespaces: crate::k8s::state::pod_namespaces(
             plan.metallb.as_ref().and_then(|m| m.mode),
         ),
@@ -350,7 +332,6 @@ async fn connect_cluster(
 /// MetalLB installed and ready, announcing from every node, configured; then the apps.
 pub async fn install_metallb_and_apps(
     progress: &Progress,
-    plan: &Plan,
     prepared: &Prepared,
     cluster: &LabCluster,
 ) -> Result<(), EngineError> {
@@ -395,12 +376,10 @@ pub async fn install_metallb_and_apps(
             ));
         }
 
-        let config = crate::metallb::config::render(plan)
-            .map_err(|e| EngineError::setup(e.to_string(), "check the `metallb:` section"))?;
-        let config = to_objects(config, "MetalLB's configuration")?;
+        let config = &metallb.config;
         let step = progress.step("config", format!("{} MetalLB object(s)", config.len()));
         let on_progress = |line: &str| step.set_message(line);
-        match apply::apply_metallb_config(client, &config, &WebhookRetry::default(), &on_progress)
+        match apply::apply_metallb_config(client, config, &WebhookRetry::default(), &on_progress)
             .await
         {
             Ok(done) => step.done(format!(
@@ -451,11 +430,9 @@ pub async fn connect_lab(
         return Ok(None);
     };
     let provider = provider_for(cplan.provider, command_runner(), state.root());
-    let mut cluster = connect_cluster(rt, plan, &cplan, provider.as_ref()).await?;
-    if !plan.cluster_nodes.is_empty() && cluster.nodes.is_empty() {
-        cluster.nodes = plan.cluster_nodes.clone();
-    }
-    Ok(Some(cluster))
+    connect_cluster(rt, plan, &cplan, provider.as_ref())
+        .await
+        .map(Some)
 }
 
 /// Deletes the clusters `down` finds for a lab (kind or Minikube nodes named after it and

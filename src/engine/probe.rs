@@ -18,21 +18,13 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct DockerProbe<'a> {
     pub rt: &'a DockerRuntime,
     pub plan: &'a Plan,
-    /// Node addresses once a cluster exists (none for router-only labs).
-    pub node_ips: Vec<IpAddr>,
     /// The lab's cluster, for Service checks and cluster views.
     pub cluster: ClusterLink,
 }
 
 impl<'a> DockerProbe<'a> {
-    /// A probe of a lab; `nodes` are the plan's discovered cluster nodes.
     pub fn new(rt: &'a DockerRuntime, plan: &'a Plan, cluster: ClusterLink) -> DockerProbe<'a> {
-        DockerProbe {
-            rt,
-            plan,
-            node_ips: plan.cluster_nodes.iter().map(|n| n.ip).collect(),
-            cluster,
-        }
+        DockerProbe { rt, plan, cluster }
     }
 
     fn container(&self, router: &str) -> Result<&str, String> {
@@ -100,7 +92,8 @@ impl LabProbe for DockerProbe<'_> {
     }
 
     async fn node_ips(&self) -> Result<Vec<IpAddr>, String> {
-        Ok(self.node_ips.clone())
+        // The nodes `up` discovered, saved in the plan (none for router-only labs).
+        Ok(self.plan.cluster_nodes.iter().map(|n| n.ip).collect())
     }
 
     async fn cluster_state(&self) -> Result<Option<crate::state::ClusterState>, String> {

@@ -196,9 +196,7 @@ async fn create(
     // Routers and MetalLB do not wait for each other: BGP retries until both sides are up.
     let metallb = async {
         match (prepared, &cluster) {
-            (Some(p), Some(c)) => {
-                super::cluster::install_metallb_and_apps(progress, &plan, p, c).await
-            }
+            (Some(p), Some(c)) => super::cluster::install_metallb_and_apps(progress, p, c).await,
             _ => Ok(()),
         }
     };

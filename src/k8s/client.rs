@@ -40,14 +40,35 @@ pub async fn connect(source: &KubeconfigSource, context: Option<&str>) -> Result
     Ok(client)
 }
 
+/// [`connect`] for a kubeconfig already parsed (what the cluster providers hand over);
+/// `origin` names it in messages.
+pub async fn connect_kubeconfig(
+    kubeconfig: Kubeconfig,
+    context: Option<&str>,
+    origin: &str,
+) -> Result<Client, K8sError> {
+    let (client, server) = client_for(kubeconfig, context, origin).await?;
+    verify_reachable(&client, &server).await?;
+    Ok(client)
+}
+
 /// A client for the kubeconfig's `context` (its current context when None), and the API
 /// server URL it talks to. Does not contact the server.
 pub async fn build_client(
     source: &KubeconfigSource,
     context: Option<&str>,
 ) -> Result<(Client, String), K8sError> {
-    let origin = source.origin();
     let kubeconfig = load_kubeconfig(source)?;
+    client_for(kubeconfig, context, &source.origin()).await
+}
+
+/// A client for the kubeconfig's `context` and the API server URL; no request is made.
+async fn client_for(
+    kubeconfig: Kubeconfig,
+    context: Option<&str>,
+    origin: &str,
+) -> Result<(Client, String), K8sError> {
+    let origin = origin.to_string();
     let context = select_context(&kubeconfig, context, &origin)?;
     let options = KubeConfigOptions {
         context: Some(context.clone()),
