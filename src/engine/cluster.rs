@@ -524,3 +524,46 @@ impl super::snapshot::ClusterArtifacts for LabCluster {
             .map_err(|e| e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_from(source: &str) -> Plan {
+        let builtin = builtin::get("bgp").unwrap();
+        let mut plan = crate::plan::build(&builtin.topology(), source, Path::new(""));
+        plan.source = source.to_string();
+        plan
+    }
+
+    #[test]
+    fn builtin_apps_come_from_the_binary_and_files_from_disk() {
+        let builtin = plan_from("builtin:bgp");
+        let (origin, text) = read_app(&builtin, &builtin.apps[0]).unwrap();
+        assert_eq!(origin, "builtin:bgp:manifests/nginx-lb.yaml");
+        assert!(text.contains("loadBalancerIP: 203.0.113.200"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.yaml");
+        std::fs::write(&path, "kind: ConfigMap\n").unwrap();
+        let file = plan_from("/labs/lab.yaml");
+        assert_eq!(read_app(&file, &path).unwrap().1, "kind: ConfigMap\n");
+    }
+
+    #[test]
+    fn a_missing_app_file_names_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let err =
+            read_app(&plan_from("/labs/lab.yaml"), &dir.path().join("nope.yaml")).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("nope.yaml: ") && message.starts_with("cannot read app manifest"),
+            "{message}"
+        );
+        assert!(
+            err.hint()
+                .unwrap()
+                .contains("relative to the topology file")
+        );
+    }
+}

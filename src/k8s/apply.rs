@@ -20,7 +20,6 @@ use kube::discovery::{ApiCapabilities, ApiGroup, ApiResource, Scope};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -541,29 +540,6 @@ pub async fn apply_manifests(
     }
     report.rolled_out = workloads;
     Ok(report)
-}
-
-/// Reads, parses and applies app manifests (the topology's `apps:`), waiting for their
-/// Deployments and DaemonSets like [`apply_manifests`].
-pub async fn apply_apps(
-    client: &Client,
-    paths: &[PathBuf],
-    wait: &WaitOptions,
-    on_progress: Progress<'_>,
-) -> Result<ApplyReport, K8sError> {
-    let mut objects = Vec::new();
-    for path in paths {
-        let origin = path.display().to_string();
-        let text = tokio::fs::read_to_string(path)
-            .await
-            .map_err(|e| K8sError::Manifest {
-                origin: origin.clone(),
-                message: format!("cannot read it: {e}"),
-                hint: Some("paths in `apps:` are relative to the topology file".into()),
-            })?;
-        objects.extend(parse_manifests(&text, &origin)?);
-    }
-    apply_manifests(client, &objects, wait, on_progress).await
 }
 
 /// Polls the CRDs until each is Established.

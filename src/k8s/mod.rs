@@ -12,7 +12,8 @@
 //! - `up`: [`client::connect`] → [`apply::apply_manifests`] (MetalLB's manifests; waits
 //!   for CRDs and rollouts) → [`nodes::remove_exclusion_label`] →
 //!   [`apply::apply_metallb_config`] (retried only while the webhook is unreachable) →
-//!   [`apply::apply_apps`];
+//!   [`apply::apply_manifests`] again for the apps (read and parsed before anything is
+//!   created, by the engine);
 //! - `status`/`check`: [`state::read_cluster_state`];
 //! - `snapshot`: [`state::dump_objects`].
 

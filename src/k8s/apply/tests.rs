@@ -814,52 +814,6 @@ async fn pod_security_policies_are_skipped_where_the_cluster_no_longer_serves_th
     ");
 }
 
-#[tokio::test(start_paused = true)]
-async fn apps_are_read_from_their_files_and_applied() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("agnhost-lb.yaml");
-    std::fs::write(
-        &path,
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  index.html: hello\n",
-    )
-    .unwrap();
-    let parsed = objects(&std::fs::read_to_string(&path).unwrap());
-    let (client, server) = mock::serve(vec![
-        get("/api/v1", core_v1()),
-        // No namespace in the manifest: the client's default namespace.
-        patch(
-            "/api/v1/namespaces/default/configmaps/web",
-            200,
-            applied(&parsed[0]),
-        ),
-    ]);
-    let report = apply_apps(
-        &client,
-        std::slice::from_ref(&path),
-        &wait_options(),
-        &|_| {},
-    )
-    .await;
-    server.finish(client).await;
-    assert_eq!(
-        report.unwrap().applied[0].to_string(),
-        "ConfigMap default/web"
-    );
-
-    let missing = apply_apps(
-        &mock::serve(vec![]).0,
-        &[dir.path().join("nope.yaml")],
-        &wait_options(),
-        &|_| {},
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        missing.to_string().contains("nope.yaml: cannot read it: "),
-        "{missing}"
-    );
-}
-
 const COMMUNITY: &str = r#"
 apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
