@@ -9,7 +9,7 @@ use crate::cli::{
     ValidateArgs,
 };
 use crate::engine::cluster::ClusterLink;
-use crate::engine::probe::DockerProbe;
+use crate::engine::probe::{DockerProbe, RouterExec};
 use crate::engine::state_dir::StateDir;
 use crate::engine::up::{UpOptions, UpOutcome};
 use crate::engine::{EngineError, down, inspect, up};
@@ -18,7 +18,7 @@ use crate::progress::Progress;
 use crate::runtime::docker::DockerRuntime;
 use crate::runtime::images;
 use crate::topology;
-use crate::topology::model::RouterKind;
+use crate::topology::model::{Placement, RouterKind};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
@@ -272,7 +272,7 @@ async fn cmd_down(state: &StateDir, progress: &Progress, a: DownArgs) -> Result<
     }
     for lab in labs {
         let step = progress.step("down", format!("lab {lab}"));
-        match down::remove_lab(&rt, state, &lab).await {
+        match down::remove_lab(&rt, state, &lab, None).await {
             Ok(r) if r.is_empty() => step.done("nothing left to remove"),
             Ok(r) => step.done(r.summary()),
             Err(e) => {
@@ -348,14 +348,16 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
     for lab in &labs {
         match state.load_plan(lab) {
             Some(plan) => {
-                let cluster = match ClusterLink::connect(&rt, state, &plan).await.state().await {
+                let link = ClusterLink::connect(&rt, state, &plan).await;
+                let cluster = match link.state().await {
                     Ok(c) => c,
                     Err(reason) => {
                         eprintln!("warning: lab {lab}: {reason}");
                         None
                     }
                 };
-                let status = inspect::gather_status(&rt, &plan, cluster).await?;
+                let exec = RouterExec::for_link(&rt, &plan.lab, &link);
+                let status = inspect::gather_status(&exec, &plan, cluster).await?;
                 text.push(inspect::render_status(&status, painter(g)));
                 json.push(serde_json::to_value(&status).expect("serializable"));
             }
@@ -414,7 +416,18 @@ async fn cmd_routes(g: &GlobalOpts, state: &StateDir, a: RoutesArgs) -> Result<(
             ready: true,
         })
         .collect();
-    let routes = inspect::gather_routes(&rt, &plan, router.as_deref(), &nodes).await?;
+    // In-cluster routers are read through the cluster; others need no connection to it.
+    let link = if plan
+        .routers
+        .iter()
+        .any(|r| r.placement == Placement::Cluster)
+    {
+        ClusterLink::connect(&rt, state, &plan).await
+    } else {
+        ClusterLink::NoCluster
+    };
+    let exec = RouterExec::for_link(&rt, &plan.lab, &link);
+    let routes = inspect::gather_routes(&exec, &plan, router.as_deref(), &nodes).await?;
     match g.output {
         OutputFormat::Json => print_json(&routes),
         OutputFormat::Table => print!("{}", inspect::render_routes(&routes, painter(g))),
@@ -449,27 +462,35 @@ async fn cmd_exec(state: &StateDir, a: ExecArgs) -> Result<()> {
     let r = plan
         .router(&router)
         .ok_or_else(|| unknown_router(&plan, &router))?;
-    // Interactive use (a shell, vtysh without -c) needs a TTY, which the Docker CLI gives.
-    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() && which("docker") {
-        let status = std::process::Command::new("docker")
-            .args(["exec", "-it", &r.container])
-            .args(&a.command)
-            .status()
-            .map_err(|e| {
-                Failure::msg(
-                    format!("cannot run docker: {e}"),
-                    "is the docker CLI installed?",
-                )
-            })?;
-        std::process::exit(status.code().unwrap_or(exit::ERROR));
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    if r.placement == Placement::Cluster {
+        return exec_in_cluster(state, &rt, &plan, r, &a.command, interactive).await;
     }
-    let out = rt
-        .exec(
-            &r.container,
-            &a.command,
-            std::time::Duration::from_secs(300),
-        )
-        .await?;
+    // Interactive use (a shell, vtysh without -c) needs a TTY, which the Docker CLI gives.
+    if interactive && which("docker") {
+        let mut docker = std::process::Command::new("docker");
+        docker.args(["exec", "-it", &r.container]).args(&a.command);
+        run_tool_and_exit(docker, "docker");
+    }
+    let out = rt.exec(&r.container, &a.command, EXEC_TIMEOUT).await?;
+    print_exec_output(&out)
+}
+
+/// How long a non-interactive `metallab exec` may run.
+const EXEC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Runs an interactive tool with this terminal and exits with its code.
+fn run_tool_and_exit(mut command: std::process::Command, tool: &str) -> ! {
+    match command.status() {
+        Ok(status) => std::process::exit(status.code().unwrap_or(exit::ERROR)),
+        Err(e) => {
+            eprintln!("error: cannot run {tool}: {e}\n  hint: is the {tool} CLI installed?");
+            std::process::exit(exit::ERROR)
+        }
+    }
+}
+
+fn print_exec_output(out: &crate::runtime::ExecOutput) -> Result<()> {
     print!("{}", out.stdout);
     eprint!("{}", out.stderr);
     let _ = std::io::stdout().flush();
@@ -477,6 +498,52 @@ async fn cmd_exec(state: &StateDir, a: ExecArgs) -> Result<()> {
         std::process::exit(out.exit_code.clamp(1, 255) as i32);
     }
     Ok(())
+}
+
+/// `exec` into an in-cluster router's pod: through `kubectl exec -it` on a terminal (a
+/// TTY for shells and vtysh), else through the Kubernetes API.
+async fn exec_in_cluster(
+    state: &StateDir,
+    rt: &DockerRuntime,
+    plan: &Plan,
+    r: &crate::plan::PlannedRouter,
+    command: &[String],
+    interactive: bool,
+) -> Result<()> {
+    let namespace = crate::in_cluster::namespace(&plan.lab);
+    if interactive && which("kubectl") {
+        let (context, kubeconfig) = crate::engine::cluster::kubectl_access(state, plan).await?;
+        let mut kubectl = std::process::Command::new("kubectl");
+        if let Some(kubeconfig) = kubeconfig {
+            kubectl.env("KUBECONFIG", kubeconfig);
+        }
+        kubectl
+            .args(["--context", &context, "-n", &namespace, "exec", "-it"])
+            .arg(format!("deploy/{}", r.name))
+            .args(["-c", crate::in_cluster::CONTAINER, "--"])
+            .args(command);
+        run_tool_and_exit(kubectl, "kubectl");
+    }
+    let Some(cluster) = crate::engine::cluster::connect_lab(rt, state, plan).await? else {
+        return Err(Failure::msg(
+            format!(
+                "router {} runs in the cluster, but lab {} has none",
+                r.name, plan.lab
+            ),
+            "rebuild the lab with `metallab up --reconfigure`",
+        ));
+    };
+    let exec = crate::in_cluster::KubeExec::new(cluster.client.clone(), &plan.lab);
+    let out = exec
+        .exec(&r.name, command, EXEC_TIMEOUT)
+        .await
+        .map_err(|e| {
+            let hint = e
+                .hint()
+                .unwrap_or_else(|| format!("kubectl -n {namespace} describe pods"));
+            Failure::msg(format!("{}: {e}", r.name), hint)
+        })?;
+    print_exec_output(&out)
 }
 
 fn which(cmd: &str) -> bool {

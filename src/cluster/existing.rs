@@ -172,6 +172,16 @@ impl ClusterProvider for Existing {
     fn exists<'a>(&'a self, _name: &'a str) -> ClusterFuture<'a, bool> {
         Box::pin(async { Ok(true) })
     }
+
+    /// There is no general way into someone else's nodes: they pull the image themselves.
+    fn load_image<'a>(
+        &'a self,
+        _name: &'a str,
+        _image: &'a str,
+        _on: LineSink<'a>,
+    ) -> ClusterFuture<'a, bool> {
+        Box::pin(async { Ok(false) })
+    }
 }
 
 #[cfg(test)]
@@ -247,9 +257,15 @@ users:
             .clone()
             .unwrap();
         assert_eq!(PathBuf::from(ca), dir.path().join("ca.crt"));
-        // Nothing to create or delete.
+        // Nothing to create, delete or load images into.
         existing.create(&p, &ignore_lines).await.unwrap();
         existing.delete("ex", &ignore_lines).await.unwrap();
+        assert!(
+            !existing
+                .load_image("ex", "metallab/frr:0123abcd", &ignore_lines)
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

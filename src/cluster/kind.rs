@@ -27,6 +27,8 @@ const QUICK: Duration = Duration::from_secs(60);
 /// Image pulls of `kindest/node` (about 1 GB) dominate a first create.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 const DELETE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// A router image is a few hundred MB, copied once per node.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// The kind config: nodes with their roles and image, nothing else. kind's defaults
 /// (API server on 127.0.0.1 with a random port, kindnet, iptables kube-proxy) suit
@@ -93,6 +95,17 @@ pub fn delete_command(name: &str) -> CommandSpec {
 
 pub fn version_command() -> CommandSpec {
     CommandSpec::new(TOOL, ["version"], QUICK)
+}
+
+/// `kind load docker-image`: saves the image from Docker and imports it into each node's
+/// containerd (nodes that already have the image ID are skipped).
+pub fn load_image_command(name: &str, image: &str) -> CommandSpec {
+    CommandSpec::new(
+        TOOL,
+        ["load", "docker-image", image, "--name", name],
+        LOAD_TIMEOUT,
+    )
+    .progress(ProgressStream::Stderr)
 }
 
 pub fn clusters_command() -> CommandSpec {
@@ -264,6 +277,19 @@ impl ClusterProvider for Kind {
             Ok(parse_clusters(&out.stdout).iter().any(|c| c == name))
         })
     }
+
+    fn load_image<'a>(
+        &'a self,
+        name: &'a str,
+        image: &'a str,
+        on_line: LineSink<'a>,
+    ) -> ClusterFuture<'a, bool> {
+        Box::pin(async move {
+            self.run(&load_image_command(name, image), on_line)
+                .await
+                .map(|_| true)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -376,6 +402,28 @@ users:
             ]
         );
         assert!(dir.path().join("locks/kind-delete.lock").exists());
+    }
+
+    #[tokio::test]
+    async fn images_are_loaded_into_every_node_from_docker() {
+        let dir = tempfile::tempdir().unwrap();
+        let runner = Arc::new(RecordingRunner::new().reply(
+            0,
+            "",
+            "Image: \"metallab/frr:0123abcd\" with ID \"sha256:5e1f\" not yet present on node \"lab1-worker\", loading...\n",
+        ));
+        let shown = Mutex::new(Vec::<String>::new());
+        let on_line = |l: &str| shown.lock().unwrap().push(l.to_string());
+        let loaded = kind(runner.clone(), &dir)
+            .load_image("lab1", "metallab/frr:0123abcd", &on_line)
+            .await
+            .unwrap();
+        assert!(loaded);
+        assert_eq!(
+            runner.call_lines(),
+            ["kind load docker-image metallab/frr:0123abcd --name lab1"]
+        );
+        assert_eq!(shown.lock().unwrap().len(), 1);
     }
 
     #[tokio::test]

@@ -37,6 +37,8 @@ const QUICK: Duration = Duration::from_secs(60);
 /// The kicbase image and preload tarball (about 1.3 GB together) dominate a first start.
 const START_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 const DELETE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// A router image is a few hundred MB, copied once per node.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// `minikube status` exits 85 (ExGuestNotFound, `pkg/minikube/reason/exitcodes.go`) when
 /// the profile does not exist.
 const EXIT_PROFILE_NOT_FOUND: i32 = 85;
@@ -167,6 +169,13 @@ pub fn start_command(plan: &ClusterPlan) -> Result<CommandSpec, ClusterError> {
 
 pub fn delete_command(profile: &str) -> CommandSpec {
     CommandSpec::new(TOOL, ["delete", "-p", profile], DELETE_TIMEOUT).progress(ProgressStream::Both)
+}
+
+/// `minikube image load`: copies the image from the local Docker engine into every node
+/// of the profile.
+pub fn load_image_command(profile: &str, image: &str) -> CommandSpec {
+    CommandSpec::new(TOOL, ["image", "load", image, "-p", profile], LOAD_TIMEOUT)
+        .progress(ProgressStream::Both)
 }
 
 pub fn version_command() -> CommandSpec {
@@ -367,6 +376,19 @@ impl ClusterProvider for Minikube {
                 Some(0..=7) => Ok(true),
                 _ => Err(failed(&spec, &out)),
             }
+        })
+    }
+
+    fn load_image<'a>(
+        &'a self,
+        name: &'a str,
+        image: &'a str,
+        on_line: LineSink<'a>,
+    ) -> ClusterFuture<'a, bool> {
+        Box::pin(async move {
+            self.run(&load_image_command(name, image), on_line)
+                .await
+                .map(|_| true)
         })
     }
 }
@@ -573,6 +595,37 @@ users:
         let shown = shown.lock().unwrap();
         assert_eq!(shown.len(), 5, "{shown:?}");
         assert!(shown[2].contains("Done!"));
+    }
+
+    #[tokio::test]
+    async fn images_are_loaded_into_the_profile_from_docker() {
+        let runner = Arc::new(RecordingRunner::new().reply(0, "", "").reply(
+            1,
+            "",
+            "X Exiting due to GUEST_IMAGE_LOAD: Failed to load image\n",
+        ));
+        let mk = Minikube::with_kubeconfig(runner.clone(), None);
+        assert!(
+            mk.load_image("mk1", "metallab/bird:0123abcd", &ignore_lines)
+                .await
+                .unwrap()
+        );
+        let err = mk
+            .load_image("mk1", "metallab/bird:0123abcd", &ignore_lines)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("Exiting due to GUEST_IMAGE_LOAD: Failed to load image"),
+            "{err}"
+        );
+        assert_eq!(
+            runner.call_lines(),
+            [
+                "minikube image load metallab/bird:0123abcd -p mk1",
+                "minikube image load metallab/bird:0123abcd -p mk1"
+            ]
+        );
     }
 
     #[tokio::test]

@@ -151,6 +151,16 @@ pub trait ClusterProvider: Send + Sync {
 
     /// Whether the cluster exists (for existing clusters: whether the context is there).
     fn exists<'a>(&'a self, name: &'a str) -> ClusterFuture<'a, bool>;
+
+    /// Copies a local Docker image into every node of cluster `name`, so pods run it
+    /// without a registry (metallab's router images exist only locally). `Ok(false)` when
+    /// the provider cannot (an existing cluster): its nodes must be able to pull it.
+    fn load_image<'a>(
+        &'a self,
+        name: &'a str,
+        image: &'a str,
+        on_line: LineSink<'a>,
+    ) -> ClusterFuture<'a, bool>;
 }
 
 /// The provider for `provider`. `state_root` is metallab's state directory, where kind's

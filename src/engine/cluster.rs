@@ -60,7 +60,7 @@ fn base_dir(plan: &Plan) -> PathBuf {
         .unwrap_or_default()
 }
 
-fn k8s_error(e: K8sError) -> EngineError {
+pub(super) fn k8s_error(e: K8sError) -> EngineError {
     let hint = miette::Diagnostic::help(&e).map(|h| h.to_string());
     EngineError::Setup {
         message: e.to_string(),
@@ -94,7 +94,7 @@ fn read_app(plan: &Plan, path: &Path) -> Result<(String, String), EngineError> {
         })
 }
 
-fn to_objects(
+pub(super) fn to_objects(
     values: Vec<serde_json::Value>,
     what: &str,
 ) -> Result<Vec<DynamicObject>, EngineError> {
@@ -189,6 +189,13 @@ pub async fn prepare(
     }))
 }
 
+impl Prepared {
+    /// The provider that created or reached the cluster.
+    pub(super) fn provider(&self) -> &dyn ClusterProvider {
+        self.provider.as_ref()
+    }
+}
+
 /// A running cluster as the lab sees it: an API client and the nodes with the addresses
 /// routers reach them on.
 pub struct LabCluster {
@@ -219,6 +226,21 @@ impl LabCluster {
             }
         }
         Ok(state)
+    }
+}
+
+#[cfg(test)]
+impl LabCluster {
+    /// A cluster reached through `client` (a mock), with kind's name and no node containers.
+    pub(crate) fn for_tests(client: kube::Client, name: &str, nodes: Vec<ClusterNode>) -> Self {
+        LabCluster {
+            client,
+            provider: "kind".to_string(),
+            name: name.to_string(),
+            nodes,
+            node_containers: vec![],
+            pod_namespaces: vec![],
+        }
     }
 }
 
@@ -435,6 +457,27 @@ pub async fn connect_lab(
         .map(Some)
 }
 
+/// How `kubectl` reaches a lab's cluster: the context, and the `KUBECONFIG` to use when
+/// the context is not in kubectl's default file (kind writes its context there).
+pub async fn kubectl_access(
+    state: &StateDir,
+    plan: &Plan,
+) -> Result<(String, Option<String>), EngineError> {
+    let Some(cplan) = ClusterPlan::from_plan(plan) else {
+        return Err(EngineError::setup(
+            format!("lab {} has no cluster", plan.lab),
+            "only labs with `cluster:` have routers in a cluster",
+        ));
+    };
+    let provider = provider_for(cplan.provider, command_runner(), state.root());
+    let access = provider.access(&cplan).await.map_err(cluster_error)?;
+    let kubeconfig = match cplan.provider {
+        crate::cluster::Provider::Kind => None,
+        _ => Some(access.origin),
+    };
+    Ok((access.context, kubeconfig))
+}
+
 /// Deletes the clusters `down` finds for a lab (kind or Minikube nodes named after it and
 /// attached to its labelled networks); returns their names.
 pub async fn delete_lab_clusters(
@@ -522,6 +565,10 @@ impl super::snapshot::ClusterArtifacts for LabCluster {
             .await
             .map(Some)
             .map_err(|e| e.to_string())
+    }
+
+    fn pods(&self, lab: &str) -> Option<crate::in_cluster::KubeExec> {
+        Some(crate::in_cluster::KubeExec::new(self.client.clone(), lab))
     }
 }
 

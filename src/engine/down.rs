@@ -1,11 +1,12 @@
 //! `metallab down`: everything is found by the `io.metallab.lab` label, so it works after a
 //! crash and without the topology file. The lab's cluster goes first (its nodes hold
 //! endpoints on the lab's network but carry kind's or Minikube's labels, not ours), then
-//! containers, then networks, then the state directory.
+//! containers, then networks, then the state directory. On an existing cluster, which
+//! is not metallab's to delete, the namespace of the lab's in-cluster routers goes instead.
 
 use super::EngineError;
 use super::state_dir::StateDir;
-use crate::plan::labels;
+use crate::plan::{Plan, labels};
 use crate::runtime::docker::DockerRuntime;
 use std::collections::BTreeSet;
 
@@ -15,11 +16,19 @@ pub struct LabResources {
     pub networks: Vec<String>,
     /// kind clusters / Minikube profiles deleted with the lab.
     pub clusters: Vec<String>,
+    /// Namespaces deleted from an existing cluster (in-cluster routers).
+    pub namespaces: Vec<String>,
+    /// What could not be removed, and how to remove it by hand.
+    pub left_behind: Vec<String>,
 }
 
 impl LabResources {
     pub fn is_empty(&self) -> bool {
-        self.containers.is_empty() && self.networks.is_empty() && self.clusters.is_empty()
+        self.containers.is_empty()
+            && self.networks.is_empty()
+            && self.clusters.is_empty()
+            && self.namespaces.is_empty()
+            && self.left_behind.is_empty()
     }
 
     pub fn summary(&self) -> String {
@@ -28,11 +37,20 @@ impl LabResources {
         } else {
             format!("cluster {}, ", self.clusters.join(", "))
         };
-        format!(
-            "removed {clusters}{} container(s), {} network(s)",
+        let namespaces = if self.namespaces.is_empty() {
+            String::new()
+        } else {
+            format!("namespace {}, ", self.namespaces.join(", "))
+        };
+        let mut summary = format!(
+            "removed {clusters}{namespaces}{} container(s), {} network(s)",
             self.containers.len(),
             self.networks.len()
-        )
+        );
+        for left in &self.left_behind {
+            summary.push_str(&format!("; left behind: {left}"));
+        }
+        summary
     }
 }
 
@@ -43,7 +61,7 @@ pub async fn lab_resources(rt: &DockerRuntime, lab: &str) -> Result<LabResources
     Ok(LabResources {
         containers: containers.into_iter().map(|c| c.name).collect(),
         networks: networks.into_iter().map(|n| n.name).collect(),
-        clusters: vec![],
+        ..LabResources::default()
     })
 }
 
@@ -64,14 +82,29 @@ pub async fn running_labs(rt: &DockerRuntime) -> Result<Vec<String>, EngineError
     Ok(labs.into_iter().collect())
 }
 
+/// Removes everything of `lab`. `plan` is the lab's plan when the caller has it (a failed
+/// `up` has not saved it yet); else the saved one is used, if any.
 pub async fn remove_lab(
     rt: &DockerRuntime,
     state: &StateDir,
     lab: &str,
+    plan: Option<&Plan>,
 ) -> Result<LabResources, EngineError> {
+    let saved = match plan {
+        Some(_) => None,
+        None => state.load_plan(lab),
+    };
+    let plan = plan.or(saved.as_ref());
     let clusters = super::cluster::delete_lab_clusters(rt, state, lab).await?;
     let mut found = lab_resources(rt, lab).await?;
     found.clusters = clusters;
+    if let Some(plan) = plan {
+        match super::in_cluster::remove_namespace(rt, state, plan).await {
+            Ok(Some(namespace)) => found.namespaces.push(namespace),
+            Ok(None) => {}
+            Err(left) => found.left_behind.push(left),
+        }
+    }
     let removals = found
         .containers
         .iter()

@@ -4,11 +4,13 @@
 //! `snapshot` reuses the readings: they keep every command's raw text even when parsing
 //! failed, which is when a bug report needs it most.
 
+use super::probe::RouterExec;
 use crate::drivers::query;
 use crate::plan::{Plan, PlannedRouter};
 use crate::runtime::docker::{ContainerInfo, DockerRuntime};
 use crate::state::cluster::{ClusterState, NodeInfo};
 use crate::state::{Route, RouterState};
+use crate::topology::model::Placement;
 use crate::view::problems::{
     self, ContainerCondition, DaemonReading, Problem, Reported, human_secs,
 };
@@ -47,6 +49,14 @@ pub struct RouterReading {
     pub raw: Vec<RawRun>,
 }
 
+/// An error of a command in an in-cluster router, which does not name it (Docker's do).
+fn in_router(r: &PlannedRouter, error: &str) -> String {
+    match r.placement {
+        Placement::Cluster => format!("{}: {error}", r.name),
+        Placement::Docker => error.to_string(),
+    }
+}
+
 /// The container's condition from the lab's container list.
 pub fn container_condition(containers: &[ContainerInfo], name: &str) -> ContainerCondition {
     match containers.iter().find(|c| c.name == name) {
@@ -59,7 +69,7 @@ pub fn container_condition(containers: &[ContainerInfo], name: &str) -> Containe
 
 /// Runs the driver's state commands in a running router and builds its state.
 pub async fn read_router(
-    rt: &DockerRuntime,
+    exec: &RouterExec<'_>,
     r: &PlannedRouter,
     container: ContainerCondition,
 ) -> RouterReading {
@@ -72,9 +82,7 @@ pub async fn read_router(
         };
     }
     let queries = query::state_queries(r.kind);
-    let runs = queries
-        .iter()
-        .map(|q| rt.exec(&r.container, &q.argv, QUERY_TIMEOUT));
+    let runs = queries.iter().map(|q| exec.run(r, &q.argv, QUERY_TIMEOUT));
     let outputs = futures::future::join_all(runs).await;
     let mut raw = vec![];
     let mut parts = vec![];
@@ -97,9 +105,9 @@ pub async fn read_router(
                     exit_code: None,
                     stdout: String::new(),
                     stderr: String::new(),
-                    error: Some(e.to_string()),
+                    error: Some(e.clone()),
                 });
-                exec_error.get_or_insert_with(|| e.to_string());
+                exec_error.get_or_insert_with(|| in_router(r, &e));
             }
         }
     }
@@ -118,23 +126,21 @@ pub async fn read_router(
 /// Reads every router of the lab in parallel; Linux hosts only when `include_hosts`
 /// (`status` has nothing to say about their kernel tables, `snapshot` keeps them).
 pub async fn read_routers(
-    rt: &DockerRuntime,
+    exec: &RouterExec<'_>,
     plan: &Plan,
     containers: &[ContainerInfo],
     include_hosts: bool,
 ) -> Vec<RouterReading> {
-    let reads = plan.routers.iter().map(|r| {
-        let condition = container_condition(containers, &r.container);
-        async move {
-            if r.kind.speaks_bgp() || include_hosts {
-                read_router(rt, r, condition).await
-            } else {
-                RouterReading {
-                    router: r.name.clone(),
-                    container: condition,
-                    state: None,
-                    raw: vec![],
-                }
+    let reads = plan.routers.iter().map(|r| async move {
+        let condition = exec.condition(r, containers).await;
+        if r.kind.speaks_bgp() || include_hosts {
+            read_router(exec, r, condition).await
+        } else {
+            RouterReading {
+                router: r.name.clone(),
+                container: condition,
+                state: None,
+                raw: vec![],
             }
         }
     });
@@ -228,12 +234,12 @@ pub struct SessionRow {
 
 /// Reads the lab and builds its status. `cluster` is the cluster side when the lab has one.
 pub async fn gather_status(
-    rt: &DockerRuntime,
+    exec: &RouterExec<'_>,
     plan: &Plan,
     cluster: Option<ClusterState>,
 ) -> Result<LabStatus, super::EngineError> {
-    let (containers, networks) = lab_resources(rt, &plan.lab).await?;
-    let readings = read_routers(rt, plan, &containers, false).await;
+    let (containers, networks) = lab_resources(exec.rt, &plan.lab).await?;
+    let readings = read_routers(exec, plan, &containers, false).await;
     Ok(build_status(plan, &readings, &networks, cluster))
 }
 
@@ -307,7 +313,8 @@ pub fn router_row(
         Some(Err(e)) => DaemonReading::Failed(e),
     };
     let expected = problems::expected_sessions(plan, r, nodes);
-    let found = problems::router_problems(&r.container, &container, daemon, &expected);
+    let workload = problems::Workload::of(&plan.lab, r);
+    let found = problems::router_problems(&workload, &container, daemon, &expected);
     let mut sessions = vec![];
     if let DaemonReading::Answered(state) = daemon {
         let bfd = |a: IpAddr| state.bfd_peer(a).map(|b| b.state.to_string());
@@ -666,20 +673,21 @@ pub fn next_hop_owners(
 /// The BGP tables of the lab's routers (or of `only`), with next hops named. `nodes` are
 /// the cluster's nodes when the lab has a cluster.
 pub async fn gather_routes(
-    rt: &DockerRuntime,
+    exec: &RouterExec<'_>,
     plan: &Plan,
     only: Option<&str>,
     nodes: &[NodeInfo],
 ) -> Result<Vec<RouterRoutes>, super::EngineError> {
-    let (containers, _) = lab_resources(rt, &plan.lab).await?;
+    let (containers, _) = lab_resources(exec.rt, &plan.lab).await?;
     let routers: Vec<&PlannedRouter> = plan
         .routers
         .iter()
         .filter(|r| r.kind.speaks_bgp() && only.is_none_or(|o| o == r.name))
         .collect();
-    let reads = routers.iter().map(|r| {
-        let condition = container_condition(&containers, &r.container);
-        read_router(rt, r, condition)
+    let containers = &containers;
+    let reads = routers.iter().map(|r| async move {
+        let condition = exec.condition(r, containers).await;
+        read_router(exec, r, condition).await
     });
     let readings = crate::engine::bounded(8, reads.collect()).await;
     Ok(routers

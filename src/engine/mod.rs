@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod down;
 pub mod firewall;
+pub mod in_cluster;
 pub mod inspect;
 pub mod probe;
 pub mod snapshot;

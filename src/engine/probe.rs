@@ -1,36 +1,126 @@
-//! Reading a running router: the driver's state commands executed with `docker exec`,
-//! assembled into the normalized `RouterState`. The check runner, `status`, `routes` and
-//! (later) the dashboard all read routers through here.
+//! Reading a running router: the driver's state commands executed with `docker exec` (or,
+//! for routers placed in the cluster, Kubernetes exec into their pod), assembled into the
+//! normalized `RouterState`. The check runner, `status`, `routes`, `snapshot` and the
+//! dashboard all read routers through here.
 
 use super::cluster::ClusterLink;
+use super::inspect::container_condition;
 use crate::check::runner::LabProbe;
 use crate::drivers::query;
+use crate::in_cluster::KubeExec;
+use crate::in_cluster::exec::ExecError;
 use crate::plan::{Plan, PlannedRouter};
 use crate::runtime::ExecOutput;
-use crate::runtime::docker::DockerRuntime;
+use crate::runtime::docker::{ContainerInfo, DockerRuntime};
 use crate::state::{RawOutput, RouterState};
+use crate::topology::model::Placement;
+use crate::view::problems::ContainerCondition;
 use std::future::Future;
 use std::net::IpAddr;
 use std::time::Duration;
 
 const QUERY_TIMEOUT: Duration = Duration::from_secs(15);
 
-pub struct DockerProbe<'a> {
+/// Where a router's commands run: `docker exec` in its container, or Kubernetes exec in
+/// its pod for routers placed in the cluster.
+pub struct RouterExec<'a> {
     pub rt: &'a DockerRuntime,
+    /// Exec into in-cluster routers' pods, or why that is impossible.
+    pods: Result<KubeExec, String>,
+}
+
+impl<'a> RouterExec<'a> {
+    /// `pods` is None for a lab without a reachable cluster; `why_not` then says why.
+    pub fn new(rt: &'a DockerRuntime, pods: Option<KubeExec>, why_not: impl Into<String>) -> Self {
+        RouterExec {
+            rt,
+            pods: pods.ok_or_else(|| why_not.into()),
+        }
+    }
+
+    /// For the lab's cluster link: pods reachable when the cluster is connected.
+    pub fn for_link(rt: &'a DockerRuntime, lab: &str, link: &ClusterLink) -> Self {
+        match link {
+            ClusterLink::Connected(c) => {
+                RouterExec::new(rt, Some(KubeExec::new(c.client.clone(), lab)), "")
+            }
+            ClusterLink::Unreachable(reason) => RouterExec::new(rt, None, reason.clone()),
+            ClusterLink::NoCluster => RouterExec::new(
+                rt,
+                None,
+                format!("it runs in the cluster, but lab {lab} has none"),
+            ),
+        }
+    }
+
+    /// Runs a command where the router runs. Errors of in-cluster routers do not name the
+    /// router (callers add it, as Docker's errors name the container).
+    pub async fn run(
+        &self,
+        r: &PlannedRouter,
+        argv: &[String],
+        timeout: Duration,
+    ) -> Result<ExecOutput, String> {
+        match r.placement {
+            Placement::Docker => self
+                .rt
+                .exec(&r.container, argv, timeout)
+                .await
+                .map_err(|e| e.to_string()),
+            Placement::Cluster => match &self.pods {
+                Ok(pods) => pods
+                    .exec(&r.name, argv, timeout)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(why) => Err(why.clone()),
+            },
+        }
+    }
+
+    /// Whether the router's container (or pod) runs. `containers` is the lab's container
+    /// list; pods are looked up. An unreachable cluster counts as running: the read that
+    /// follows fails and says why.
+    pub async fn condition(
+        &self,
+        r: &PlannedRouter,
+        containers: &[ContainerInfo],
+    ) -> ContainerCondition {
+        match (r.placement, &self.pods) {
+            (Placement::Docker, _) => container_condition(containers, &r.container),
+            (Placement::Cluster, Err(_)) => ContainerCondition::Running,
+            (Placement::Cluster, Ok(pods)) => match pods.pod_of(&r.name).await {
+                Ok(_) => ContainerCondition::Running,
+                Err(ExecError::NoPod { .. }) => ContainerCondition::Missing,
+                Err(ExecError::NotRunning { observed, .. }) => {
+                    ContainerCondition::Stopped(observed)
+                }
+                Err(_) => ContainerCondition::Running,
+            },
+        }
+    }
+}
+
+pub struct DockerProbe<'a> {
     pub plan: &'a Plan,
     /// The lab's cluster, for Service checks and cluster views.
     pub cluster: ClusterLink,
+    /// Where the routers' commands run.
+    pub exec: RouterExec<'a>,
 }
 
 impl<'a> DockerProbe<'a> {
     pub fn new(rt: &'a DockerRuntime, plan: &'a Plan, cluster: ClusterLink) -> DockerProbe<'a> {
-        DockerProbe { rt, plan, cluster }
+        let exec = RouterExec::for_link(rt, &plan.lab, &cluster);
+        DockerProbe {
+            plan,
+            cluster,
+            exec,
+        }
     }
 
-    fn container(&self, router: &str) -> Result<&str, String> {
+    fn router(&self, router: &str) -> Result<&'a PlannedRouter, String> {
         self.plan
             .router(router)
-            .map(|r| r.container.as_str())
             .ok_or_else(|| format!("lab {} has no router {router}", self.plan.lab))
     }
 
@@ -39,12 +129,9 @@ impl<'a> DockerProbe<'a> {
         &self,
         router: &str,
     ) -> Result<(RouterState, Vec<RawOutput>), String> {
-        let r = self
-            .plan
-            .router(router)
-            .ok_or_else(|| format!("lab {} has no router {router}", self.plan.lab))?;
+        let r = self.router(router)?;
         read_router_state(r, |argv| async move {
-            self.rt.exec(&r.container, &argv, QUERY_TIMEOUT).await
+            self.exec.run(r, &argv, QUERY_TIMEOUT).await
         })
         .await
     }
@@ -84,11 +171,14 @@ impl LabProbe for DockerProbe<'_> {
     }
 
     async fn exec(&self, router: &str, argv: &[String]) -> Result<ExecOutput, String> {
-        let container = self.container(router)?;
-        self.rt
-            .exec(container, argv, QUERY_TIMEOUT)
+        let r = self.router(router)?;
+        self.exec
+            .run(r, argv, QUERY_TIMEOUT)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| match r.placement {
+                Placement::Cluster => format!("{}: {e}", r.name),
+                Placement::Docker => e,
+            })
     }
 
     async fn node_ips(&self) -> Result<Vec<IpAddr>, String> {
@@ -105,5 +195,97 @@ impl LabProbe for DockerProbe<'_> {
             .metallb
             .as_ref()
             .and_then(|m| crate::check::service::pool_ranges(m, pool))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::cluster::LabCluster;
+    use crate::topology::load::parse_and_validate;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    /// One router in the cluster, one in Docker.
+    const MIXED: &str = "\
+name: lab
+cluster: { provider: kind, network: kind }
+networks:
+  kind: { subnet: 10.210.1.0/24 }
+routers:
+  inside:
+    kind: bird
+    asn: 64512
+    placement: cluster
+    neighbors: [ { to: nodes, multihop: true, passive: true } ]
+  outside:
+    kind: frr
+    asn: 64513
+    interfaces: { kind: {} }
+    neighbors: [ { to: nodes, asn: 64512 } ]
+metallb: { asn: 64512 }
+";
+
+    fn plan() -> Plan {
+        let topology = parse_and_validate("lab.yaml", MIXED).expect("valid");
+        crate::plan::build(&topology, "lab.yaml", Path::new(""))
+    }
+
+    /// A client whose API server is gone: any call through it fails at once.
+    fn gone_api_server() -> kube::Client {
+        let (service, handle) = tower_test::mock::pair::<
+            http::Request<kube::client::Body>,
+            http::Response<kube::client::Body>,
+        >();
+        drop(handle);
+        kube::Client::new(service, "default")
+    }
+
+    /// Docker that is never reached: every call fails with the engine unreachable.
+    fn no_docker(dir: &tempfile::TempDir) -> DockerRuntime {
+        let path = dir.path().join("not-a-socket");
+        std::fs::write(&path, "").unwrap();
+        DockerRuntime::unreachable(&path)
+    }
+
+    #[tokio::test]
+    async fn in_cluster_routers_are_read_through_the_kubernetes_api_and_the_rest_through_docker() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = no_docker(&dir);
+        let plan = plan();
+        let cluster = LabCluster::for_tests(gone_api_server(), "lab", vec![]);
+        let probe = DockerProbe::new(&rt, &plan, ClusterLink::Connected(Arc::new(cluster)));
+
+        // The API server is gone, so reading `inside` fails there, and says so.
+        let err = probe.read_state("inside").await.unwrap_err();
+        assert!(err.starts_with("inside: Kubernetes API:"), "{err}");
+        let err = probe
+            .exec("inside", &["true".to_string()])
+            .await
+            .unwrap_err();
+        assert!(err.starts_with("inside: Kubernetes API:"), "{err}");
+        // `outside` goes to Docker, which is not there either.
+        let err = probe.read_state("outside").await.unwrap_err();
+        assert!(!err.contains("Kubernetes"), "{err}");
+        let err = probe.exec("nobody", &[]).await.unwrap_err();
+        assert_eq!(err, "lab lab has no router nobody");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_cluster_is_the_reason_an_in_cluster_router_cannot_be_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = no_docker(&dir);
+        let plan = plan();
+        let link = ClusterLink::Unreachable("cannot reach the cluster: kind not found".into());
+        let probe = DockerProbe::new(&rt, &plan, link);
+        assert_eq!(
+            probe.read_state("inside").await.unwrap_err(),
+            "inside: cannot reach the cluster: kind not found"
+        );
+        let probe = DockerProbe::new(&rt, &plan, ClusterLink::NoCluster);
+        assert_eq!(
+            probe.exec("inside", &[]).await.unwrap_err(),
+            "inside: it runs in the cluster, but lab lab has none"
+        );
     }
 }

@@ -12,6 +12,7 @@
 
 use super::EngineError;
 use super::inspect::{self, RawRun, RouterReading};
+use super::probe::RouterExec;
 use super::state_dir::StateDir;
 use crate::plan::PlannedRouter;
 use crate::redact::{self, Redactor};
@@ -63,6 +64,11 @@ pub trait ClusterArtifacts: Sync {
     /// and expects the node sessions.
     fn state(&self) -> impl Future<Output = Result<Option<ClusterState>, String>> + Send {
         async { Ok(None) }
+    }
+
+    /// Exec into the lab's in-cluster routers, when the cluster can.
+    fn pods(&self, _lab: &str) -> Option<crate::in_cluster::KubeExec> {
+        None
     }
 }
 
@@ -219,7 +225,12 @@ pub async fn collect<C: ClusterArtifacts>(
 
     // Routers: state, raw outputs, daemon logs.
     if let Some(plan) = &plan {
-        let readings = inspect::read_routers(rt, plan, &containers, true).await;
+        let exec = RouterExec::new(
+            rt,
+            cluster.and_then(|c| c.pods(lab)),
+            "the cluster was not reached",
+        );
+        let readings = inspect::read_routers(&exec, plan, &containers, true).await;
         let status = inspect::build_status(plan, &readings, &networks, cluster_state.clone());
         files.push(SnapshotFile::new(
             "status.txt",
@@ -235,7 +246,7 @@ pub async fn collect<C: ClusterArtifacts>(
             .routers
             .iter()
             .zip(&readings)
-            .map(|(r, reading)| router_files(rt, r, reading, opts.log_lines));
+            .map(|(r, reading)| router_files(&exec, r, reading, opts.log_lines));
         for (router_files, router_missing) in crate::engine::bounded(4, reads.collect()).await {
             files.extend(router_files);
             missing.extend(router_missing);
@@ -399,7 +410,7 @@ pub fn readme(
 
 /// One router's files: normalized state, raw outputs, daemon logs.
 async fn router_files(
-    rt: &DockerRuntime,
+    exec: &RouterExec<'_>,
     r: &PlannedRouter,
     reading: &RouterReading,
     log_lines: usize,
@@ -433,7 +444,7 @@ async fn router_files(
     }
     let mut runs = reading.raw.clone();
     for argv in diagnostic_commands() {
-        runs.push(run(rt, &r.container, &argv).await);
+        runs.push(run(exec, r, &argv).await);
     }
     files.push(SnapshotFile::new(
         format!("{dir}/raw-outputs.txt"),
@@ -448,7 +459,7 @@ async fn router_files(
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let out = run(rt, &r.container, &argv).await;
+        let out = run(exec, r, &argv).await;
         let name = log.rsplit('/').next().unwrap_or(log);
         match out.exit_code {
             Some(0) => files.push(SnapshotFile::new(
@@ -466,9 +477,9 @@ async fn router_files(
     (files, missing)
 }
 
-async fn run(rt: &DockerRuntime, container: &str, argv: &[String]) -> RawRun {
+async fn run(exec: &RouterExec<'_>, r: &PlannedRouter, argv: &[String]) -> RawRun {
     let command = argv.join(" ");
-    match rt.exec(container, argv, EXEC_TIMEOUT).await {
+    match exec.run(r, argv, EXEC_TIMEOUT).await {
         Ok(out) => RawRun {
             command,
             exit_code: Some(out.exit_code),

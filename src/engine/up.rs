@@ -9,7 +9,7 @@ use crate::progress::Progress;
 use crate::render::{self, ConfigFile};
 use crate::runtime::docker::{ContainerSpec, DockerRuntime, NetworkSpec};
 use crate::runtime::images;
-use crate::topology::model::RouterKind;
+use crate::topology::model::{Placement, RouterKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -39,20 +39,6 @@ pub async fn up(
     opts: &UpOptions,
 ) -> Result<UpOutcome, EngineError> {
     let started = Instant::now();
-    if let Some(r) = plan
-        .routers
-        .iter()
-        .find(|r| r.placement == crate::topology::model::Placement::Cluster)
-    {
-        return Err(EngineError::setup(
-            format!(
-                "router {} is placed in the cluster, which `up` cannot do yet: its manifests, Service and exec work, but starting it in a cluster is not wired into `up`",
-                r.name
-            ),
-            "place it on a Docker network (drop `placement: cluster`) for now",
-        ));
-    }
-
     // Render every config first: a template error must stop us before anything exists.
     render_all(plan)?;
 
@@ -60,7 +46,7 @@ pub async fn up(
     if !existing.is_empty() {
         if opts.reconfigure {
             let step = progress.step("down", format!("lab {} (--reconfigure)", plan.lab));
-            let removed = super::down::remove_lab(rt, state, &plan.lab).await?;
+            let removed = super::down::remove_lab(rt, state, &plan.lab, None).await?;
             step.done(removed.summary());
         } else {
             return reconcile(rt, state, progress, plan).await;
@@ -82,7 +68,7 @@ pub async fn up(
             ));
             } else {
                 let step = progress.step("rollback", format!("lab {}", plan.lab));
-                match super::down::remove_lab(rt, state, &plan.lab).await {
+                match super::down::remove_lab(rt, state, &plan.lab, Some(plan)).await {
                     Ok(r) => step.done(r.summary()),
                     Err(re) => step.fail(re.to_string()),
                 }
@@ -143,7 +129,11 @@ async fn preflight(rt: &DockerRuntime, plan: &Plan) -> Result<(), EngineError> {
         }
     }
     let containers = rt.list_containers(&[], true).await?;
-    for r in &plan.routers {
+    for r in plan
+        .routers
+        .iter()
+        .filter(|r| r.placement == Placement::Docker)
+    {
         if containers.iter().any(|c| c.name == r.container) {
             problems.push(format!(
                 "a container named {} already exists and is not part of lab {}",
@@ -200,7 +190,19 @@ async fn create(
             _ => Ok(()),
         }
     };
-    tokio::try_join!(start_routers(rt, progress, &plan, &configs, &tags), metallb)?;
+    let in_cluster = async {
+        match (prepared, &cluster) {
+            (Some(p), Some(c)) => {
+                super::in_cluster::start_in_cluster_routers(progress, p, c, &plan, &tags).await
+            }
+            _ => Ok(()),
+        }
+    };
+    tokio::try_join!(
+        start_routers(rt, progress, &plan, &configs, &tags),
+        metallb,
+        in_cluster
+    )?;
     Ok((plan, configs))
 }
 
@@ -213,15 +215,13 @@ async fn start_routers(
 ) -> Result<(), EngineError> {
     let configs: BTreeMap<&str, &Vec<ConfigFile>> =
         configs.iter().map(|(n, f)| (n.as_str(), f)).collect();
+    // In-cluster routers start in `in_cluster`, once their pods run.
     let jobs = plan
         .routers
         .iter()
+        .filter(|r| r.placement == Placement::Docker)
         .map(|r| {
-            let image = if r.builtin_image {
-                tags[&r.kind].clone()
-            } else {
-                r.image.clone()
-            };
+            let image = super::in_cluster::router_image(r, tags);
             let files = configs.get(r.name.as_str()).copied();
             async move {
                 let step = progress.step("router", format!("{} ({})", r.name, r.kind));
@@ -555,7 +555,11 @@ async fn reconcile(
         .await?;
     let mut restarted = vec![];
     let mut missing = vec![];
-    for r in &plan.routers {
+    for r in plan
+        .routers
+        .iter()
+        .filter(|r| r.placement == Placement::Docker)
+    {
         match containers.iter().find(|c| c.name == r.container) {
             Some(c) if c.running => {}
             Some(_) => {
@@ -565,6 +569,17 @@ async fn reconcile(
             }
             None => missing.push(r.name.clone()),
         }
+    }
+    if !super::in_cluster::in_cluster_routers(plan).is_empty() {
+        let Some(cluster) = super::cluster::connect_lab(rt, state, plan).await? else {
+            return Err(EngineError::setup(
+                format!("lab {} has routers in the cluster but no cluster", plan.lab),
+                format!("rebuild it with: metallab up --reconfigure {}", plan.source),
+            ));
+        };
+        let (again, gone) = super::in_cluster::reconcile_in_cluster(&cluster, plan, &step).await?;
+        restarted.extend(again);
+        missing.extend(gone);
     }
     if !missing.is_empty() {
         step.fail(format!("router(s) missing: {}", missing.join(", ")));

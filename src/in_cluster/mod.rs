@@ -33,13 +33,11 @@
 pub mod address;
 pub mod exec;
 pub mod manifests;
-pub mod probe;
 pub mod start;
 
 pub use address::{SERVICE_NETWORK, service_ip};
 pub use exec::KubeExec;
 pub use manifests::{ManifestError, lab_manifests, namespace, router_manifests};
-pub use probe::InClusterProbe;
 
 /// The BGP port the Service forwards and the daemons listen on.
 pub const BGP_PORT: u16 = 179;

@@ -213,6 +213,19 @@ pub async fn configure_running(
     wait_ready(exec, router, ready_timeout).await
 }
 
+/// Whether the router's daemon answers now (one query; true for kinds without a ready
+/// command). `up` on a running lab uses it to find pods that restarted without daemons.
+pub async fn is_ready(exec: &KubeExec, router: &PlannedRouter) -> Result<bool, StartError> {
+    let Some(argv) = drivers::ready_command(router.kind) else {
+        return Ok(true);
+    };
+    let out = exec
+        .exec(&router.name, &argv, READY_QUERY_TIMEOUT)
+        .await
+        .map_err(exec_error(router))?;
+    Ok(drivers::is_ready(router.kind, &out))
+}
+
 /// Polls the driver's ready command until `drivers::is_ready` (as the Docker engine does).
 pub async fn wait_ready(
     exec: &KubeExec,

@@ -3,10 +3,7 @@
 //! keeps them to what works through a Service.
 
 use super::*;
-use crate::check::runner::LabProbe;
 use crate::plan::{PeerRef, Plan, PlannedRouter, PlannedSession};
-use crate::runtime::ExecOutput;
-use crate::state::RouterState;
 use crate::test_support::ip;
 use crate::topology::load::{parse, parse_and_validate};
 use serde_json::Value;
@@ -417,102 +414,4 @@ metallb:
             "metallb.peers[0].port",
         ]
     );
-}
-
-// --- probe --------------------------------------------------------------------------
-
-/// A probe answering for Docker routers and node addresses.
-struct DockerSide;
-
-impl LabProbe for DockerSide {
-    async fn read_state(&self, router: &str) -> Result<RouterState, String> {
-        assert_eq!(
-            router, "outside",
-            "in-cluster routers must not reach the inner probe"
-        );
-        Ok(RouterState::default())
-    }
-
-    async fn exec(&self, router: &str, argv: &[String]) -> Result<ExecOutput, String> {
-        Ok(ExecOutput {
-            exit_code: 0,
-            stdout: format!("{router}: {}", argv.join(" ")),
-            stderr: String::new(),
-        })
-    }
-
-    async fn node_ips(&self) -> Result<Vec<IpAddr>, String> {
-        Ok(vec![ip("10.210.1.3")])
-    }
-}
-
-const MIXED: &str = "\
-name: lab
-cluster: { provider: kind, network: kind }
-networks:
-  kind: { subnet: 10.210.1.0/24 }
-routers:
-  inside:
-    kind: bird
-    asn: 64512
-    placement: cluster
-    neighbors: [ { to: nodes, multihop: true, passive: true } ]
-  outside:
-    kind: frr
-    asn: 64513
-    interfaces: { kind: {} }
-    neighbors: [ { to: nodes, asn: 64512 } ]
-metallb: { asn: 64512 }
-";
-
-/// A client whose API server is gone: any call through it fails at once.
-fn unreachable_cluster() -> kube::Client {
-    let (service, handle) = tower_test::mock::pair::<
-        http::Request<kube::client::Body>,
-        http::Response<kube::client::Body>,
-    >();
-    drop(handle);
-    kube::Client::new(service, "default")
-}
-
-#[tokio::test]
-async fn docker_routers_and_nodes_are_read_by_the_inner_probe() {
-    let plan = plan(MIXED);
-    let probe = InClusterProbe::new(
-        DockerSide,
-        &plan,
-        KubeExec::new(unreachable_cluster(), "lab"),
-    );
-    assert_eq!(
-        probe.read_state("outside").await,
-        Ok(RouterState::default())
-    );
-    assert_eq!(
-        probe
-            .exec("outside", &["true".to_string()])
-            .await
-            .unwrap()
-            .stdout,
-        "outside: true"
-    );
-    assert_eq!(probe.node_ips().await, Ok(vec![ip("10.210.1.3")]));
-    assert_eq!(probe.cluster_state().await, Ok(None));
-}
-
-#[tokio::test]
-async fn in_cluster_routers_are_read_through_the_kubernetes_api() {
-    let plan = plan(MIXED);
-    let probe = InClusterProbe::new(
-        DockerSide,
-        &plan,
-        KubeExec::new(unreachable_cluster(), "lab"),
-    );
-    // The API server is gone, so the read fails, and says it was about `inside`.
-    let err = probe.read_state("inside").await.unwrap_err();
-    assert!(err.starts_with("inside: Kubernetes API:"), "{err}");
-    let err = probe
-        .exec("inside", &["true".to_string()])
-        .await
-        .unwrap_err();
-    assert!(err.starts_with("inside: Kubernetes API:"), "{err}");
 }

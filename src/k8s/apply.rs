@@ -54,6 +54,9 @@ pub struct WaitOptions {
     pub crd_timeout: Duration,
     /// For every applied Deployment and DaemonSet to be rolled out (includes image pulls).
     pub rollout_timeout: Duration,
+    /// Whether to wait for rollouts at all: not for workloads that only turn ready once
+    /// metallab configures them (in-cluster routers, whose daemons are started by exec).
+    pub rollouts: bool,
     pub poll_interval: Duration,
 }
 
@@ -62,6 +65,7 @@ impl Default for WaitOptions {
         WaitOptions {
             crd_timeout: Duration::from_secs(60),
             rollout_timeout: Duration::from_secs(300),
+            rollouts: true,
             poll_interval: Duration::from_secs(1),
         }
     }
@@ -535,9 +539,10 @@ pub async fn apply_manifests(
         })
         .cloned()
         .collect();
-    if !workloads.is_empty() {
-        wait_for_rollouts(client, &workloads, wait, on_progress).await?;
+    if workloads.is_empty() || !wait.rollouts {
+        return Ok(report);
     }
+    wait_for_rollouts(client, &workloads, wait, on_progress).await?;
     report.rolled_out = workloads;
     Ok(report)
 }

@@ -20,6 +20,7 @@
 pub mod apply;
 pub mod client;
 mod error;
+pub mod namespace;
 pub mod nodes;
 pub mod state;
 

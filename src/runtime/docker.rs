@@ -448,6 +448,20 @@ impl DockerRuntime {
         Ok(DockerRuntime { docker })
     }
 
+    /// A runtime whose every call fails without reaching any engine: for tests of code
+    /// that must not touch Docker. `not_a_socket` must exist (bollard checks) and not be
+    /// a socket.
+    #[cfg(test)]
+    pub(crate) fn unreachable(not_a_socket: &std::path::Path) -> Self {
+        let docker = Docker::connect_with_unix(
+            &not_a_socket.to_string_lossy(),
+            5,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .expect("the path exists");
+        DockerRuntime { docker }
+    }
+
     /// The underlying client, for the rare call this type does not wrap.
     pub fn client(&self) -> &Docker {
         &self.docker

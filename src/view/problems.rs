@@ -9,6 +9,7 @@
 use crate::plan::{PeerRef, Plan, PlannedRouter};
 use crate::state::cluster::{ClusterState, NodeInfo};
 use crate::state::{BfdState, RouterState, SessionState};
+use crate::topology::model::Placement;
 use serde::Serialize;
 use std::fmt;
 use std::net::IpAddr;
@@ -21,6 +22,14 @@ pub enum Problem {
     ContainerMissing { container: String },
     /// The container exists but is not running (`exited`, `created`, `paused`…).
     ContainerStopped { container: String, state: String },
+    /// An in-cluster router's Deployment has no pod.
+    PodMissing { namespace: String, router: String },
+    /// An in-cluster router's pod exists but does not run (e.g. `ImagePullBackOff`).
+    PodNotRunning {
+        namespace: String,
+        router: String,
+        state: String,
+    },
     /// The container runs but the BGP daemon did not answer its CLI.
     DaemonNotAnswering { error: String },
     /// A planned session exists in the daemon but is not established.
@@ -71,6 +80,18 @@ impl fmt::Display for Problem {
             Problem::ContainerStopped { container, state } => write!(
                 f,
                 "container {container} is stopped ({state}); `metallab up` starts it again"
+            ),
+            Problem::PodMissing { namespace, router } => write!(
+                f,
+                "deploy/{router} in namespace {namespace} has no pod (`kubectl -n {namespace} describe deploy/{router}` says why)"
+            ),
+            Problem::PodNotRunning {
+                namespace,
+                router,
+                state,
+            } => write!(
+                f,
+                "the pod of deploy/{router} in namespace {namespace} is not running ({state})"
             ),
             Problem::DaemonNotAnswering { error } => {
                 write!(f, "daemon not answering: {}", one_line(error))
@@ -262,26 +283,59 @@ pub fn address_name(plan: &Plan, address: IpAddr, nodes: &[NodeInfo]) -> Option<
         .map(|n| format!("node {}", n.name))
 }
 
+/// Where a router runs, as its problems name it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Workload {
+    Container(String),
+    /// An in-cluster router: a Deployment named after it in the lab's namespace.
+    Pod {
+        namespace: String,
+        router: String,
+    },
+}
+
+impl Workload {
+    pub fn of(lab: &str, r: &PlannedRouter) -> Workload {
+        match r.placement {
+            Placement::Docker => Workload::Container(r.container.clone()),
+            Placement::Cluster => Workload::Pod {
+                namespace: crate::in_cluster::namespace(lab),
+                router: r.name.clone(),
+            },
+        }
+    }
+
+    fn missing(&self) -> Problem {
+        match self.clone() {
+            Workload::Container(container) => Problem::ContainerMissing { container },
+            Workload::Pod { namespace, router } => Problem::PodMissing { namespace, router },
+        }
+    }
+
+    fn stopped(&self, state: &str) -> Problem {
+        let state = state.to_string();
+        match self.clone() {
+            Workload::Container(container) => Problem::ContainerStopped { container, state },
+            Workload::Pod { namespace, router } => Problem::PodNotRunning {
+                namespace,
+                router,
+                state,
+            },
+        }
+    }
+}
+
 /// What is wrong with one router, most fundamental first: a missing or stopped container
-/// explains everything else, so nothing else is said then.
+/// (or pod) explains everything else, so nothing else is said then.
 pub fn router_problems(
-    container_name: &str,
+    workload: &Workload,
     container: &ContainerCondition,
     daemon: DaemonReading<'_>,
     expected: &[ExpectedSession],
 ) -> Vec<Problem> {
     match container {
-        ContainerCondition::Missing => {
-            return vec![Problem::ContainerMissing {
-                container: container_name.to_string(),
-            }];
-        }
-        ContainerCondition::Stopped(state) => {
-            return vec![Problem::ContainerStopped {
-                container: container_name.to_string(),
-                state: state.clone(),
-            }];
-        }
+        ContainerCondition::Missing => return vec![workload.missing()],
+        ContainerCondition::Stopped(state) => return vec![workload.stopped(state)],
         ContainerCondition::Running => {}
     }
     let state = match daemon {
@@ -521,7 +575,7 @@ mod tests {
         let frr1 = plan.router("frr1").unwrap();
         let expected = expected_sessions(&plan, frr1, &[]);
         lines(&router_problems(
-            &frr1.container,
+            &Workload::of(&plan.lab, frr1),
             &ContainerCondition::Running,
             DaemonReading::Answered(state),
             &expected,
@@ -611,7 +665,7 @@ mod tests {
         let frr1 = plan.router("frr1").unwrap();
         let expected = expected_sessions(&plan, frr1, &[]);
         let stopped = router_problems(
-            &frr1.container,
+            &Workload::of(&plan.lab, frr1),
             &ContainerCondition::Stopped("exited".into()),
             DaemonReading::NotRead,
             &expected,
@@ -621,7 +675,7 @@ mod tests {
             ["container metallab-demo-frr1 is stopped (exited); `metallab up` starts it again"]
         );
         let missing = router_problems(
-            &frr1.container,
+            &Workload::of(&plan.lab, frr1),
             &ContainerCondition::Missing,
             DaemonReading::NotRead,
             &expected,
@@ -633,11 +687,38 @@ mod tests {
     }
 
     #[test]
+    fn an_in_cluster_router_without_a_running_pod_says_so() {
+        let pod = Workload::Pod {
+            namespace: "metallab-demo".into(),
+            router: "bird1".into(),
+        };
+        let none = router_problems(
+            &pod,
+            &ContainerCondition::Missing,
+            DaemonReading::NotRead,
+            &[],
+        );
+        let pulling = router_problems(
+            &pod,
+            &ContainerCondition::Stopped("waiting: ImagePullBackOff".into()),
+            DaemonReading::NotRead,
+            &[],
+        );
+        assert_eq!(
+            [lines(&none), lines(&pulling)].concat(),
+            [
+                "deploy/bird1 in namespace metallab-demo has no pod (`kubectl -n metallab-demo describe deploy/bird1` says why)",
+                "the pod of deploy/bird1 in namespace metallab-demo is not running (waiting: ImagePullBackOff)"
+            ]
+        );
+    }
+
+    #[test]
     fn a_daemon_that_does_not_answer_is_one_line() {
         let plan = plan();
         let frr1 = plan.router("frr1").unwrap();
         let problems = router_problems(
-            &frr1.container,
+            &Workload::of(&plan.lab, frr1),
             &ContainerCondition::Running,
             DaemonReading::Failed("frr1: vtysh: failed to connect to any daemons.\nExiting"),
             &expected_sessions(&plan, frr1, &[]),

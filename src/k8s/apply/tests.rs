@@ -476,6 +476,7 @@ fn wait_options() -> WaitOptions {
     WaitOptions {
         crd_timeout: Duration::from_secs(10),
         rollout_timeout: Duration::from_secs(3),
+        rollouts: true,
         poll_interval: Duration::from_secs(1),
     }
 }
@@ -558,6 +559,27 @@ async fn manifests_apply_namespace_and_crds_first_then_wait_for_rollouts() {
     waiting for Deployment metallb-system/controller: 0 of 1 replicas ready (1 updated, 0 available) (and 1 more)
     2 workloads rolled out
     ");
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_rollout_waits_a_deployment_is_applied_and_not_polled() {
+    let parsed = objects(MANIFEST);
+    let deployment_only: Vec<DynamicObject> = vec![parsed[3].clone()];
+    // Only discovery and the apply: a poll of the Deployment would find no exchange left.
+    let (client, server) = mock::serve(vec![
+        get("/apis/apps/v1", apps_v1()),
+        patch(DEPLOYMENT_PATH, 200, applied(&parsed[3])),
+    ]);
+    let wait = WaitOptions {
+        rollouts: false,
+        ..wait_options()
+    };
+    let report = apply_manifests(&client, &deployment_only, &wait, &|_| {}).await;
+    let recorded = server.finish(client).await;
+    let report = report.unwrap();
+    assert_eq!(report.applied.len(), 1);
+    assert!(report.rolled_out.is_empty());
+    assert_eq!(recorded.len(), 2, "{:#?}", requests(&recorded));
 }
 
 #[tokio::test(start_paused = true)]

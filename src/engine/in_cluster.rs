@@ -1,0 +1,287 @@
+//! The part of `up` for routers placed in the cluster (`placement: cluster`), once the
+//! cluster runs and the node sessions are expanded: their images copied into the nodes
+//! (no registry has metallab's local tags), their objects applied (`in_cluster::manifests`),
+//! then per router: wait for the pod, run the network setup and the driver's start
+//! commands through Kubernetes exec, wait until the daemon answers. It runs alongside the
+//! Docker routers and the MetalLB install: BGP retries until both ends are up.
+
+use super::EngineError;
+use super::cluster::{LabCluster, Prepared, k8s_error, to_objects};
+use crate::in_cluster::{self, KubeExec, start};
+use crate::k8s::apply::{self, WaitOptions};
+use crate::plan::{Plan, PlannedRouter};
+use crate::progress::{Progress, Step};
+use crate::topology::model::{Placement, RouterKind};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// How long a router's pod may take to run: scheduling and a local image, no pull.
+const POD_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long a daemon may take to answer its CLI after start (as for Docker routers).
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `up` on a running lab looks for a router's pod before calling it missing.
+const RECONCILE_POD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The routers of the plan placed in the cluster.
+pub fn in_cluster_routers(plan: &Plan) -> Vec<&PlannedRouter> {
+    plan.routers
+        .iter()
+        .filter(|r| r.placement == Placement::Cluster)
+        .collect()
+}
+
+/// The image a router runs: the engine's tag for built-in images, else the topology's.
+pub fn router_image(r: &PlannedRouter, tags: &BTreeMap<RouterKind, String>) -> String {
+    if r.builtin_image {
+        tags[&r.kind].clone()
+    } else {
+        r.image.clone()
+    }
+}
+
+fn start_error(e: start::StartError) -> EngineError {
+    EngineError::setup(e.to_string(), e.hint())
+}
+
+/// A start command as a progress message: its first line, shortened.
+fn command_message(argv: &[String]) -> String {
+    let line = argv.join(" ");
+    let first = line.lines().next().unwrap_or_default();
+    let short: String = first.chars().take(60).collect();
+    if short.len() < line.len() {
+        format!("running {short}…")
+    } else {
+        format!("running {short}")
+    }
+}
+
+/// Loads the images, applies the objects and starts every in-cluster router. Does
+/// nothing when no router is placed in the cluster.
+pub async fn start_in_cluster_routers(
+    progress: &Progress,
+    prepared: &Prepared,
+    cluster: &LabCluster,
+    plan: &Plan,
+    tags: &BTreeMap<RouterKind, String>,
+) -> Result<(), EngineError> {
+    let routers = in_cluster_routers(plan);
+    if routers.is_empty() {
+        return Ok(());
+    }
+    let images: BTreeSet<String> = routers.iter().map(|r| router_image(r, tags)).collect();
+    for image in &images {
+        load_image(progress, prepared, cluster, image).await?;
+    }
+
+    let manifests = in_cluster::lab_manifests(plan, |r| router_image(r, tags))
+        .map_err(|e| EngineError::setup(e.to_string(), e.hint()))?;
+    let objects = to_objects(manifests, "an in-cluster router's manifest")?;
+    let namespace = in_cluster::namespace(&plan.lab);
+    let step = progress.step("in-cluster", format!("namespace {namespace}"));
+    let on_progress = |line: &str| step.set_message(line);
+    // The Deployments turn ready only once their daemons are started below.
+    let wait = WaitOptions {
+        rollouts: false,
+        ..WaitOptions::default()
+    };
+    match apply::apply_manifests(&cluster.client, &objects, &wait, &on_progress).await {
+        Ok(report) => step.done(format!(
+            "{} object(s) applied for {} router(s)",
+            report.applied.len(),
+            routers.len()
+        )),
+        Err(e) => {
+            step.fail(e.to_string());
+            return Err(k8s_error(e));
+        }
+    }
+
+    let exec = KubeExec::new(cluster.client.clone(), &plan.lab);
+    let jobs = routers.iter().map(|r| {
+        let exec = &exec;
+        async move {
+            let step = progress.step("router", format!("{} ({}, in cluster)", r.name, r.kind));
+            match start_router(exec, &step, r).await {
+                Ok(pod) => {
+                    step.done(describe(r, &pod));
+                    Ok(())
+                }
+                Err(e) => {
+                    step.fail(e.to_string());
+                    Err(e)
+                }
+            }
+        }
+    });
+    let failures: Vec<String> = futures::future::join_all(jobs)
+        .await
+        .into_iter()
+        .filter_map(|r| r.err())
+        .map(|e| match e.hint() {
+            Some(hint) => format!("{e} ({hint})"),
+            None => e.to_string(),
+        })
+        .collect();
+    if failures.is_empty() {
+        return Ok(());
+    }
+    Err(EngineError::setup(
+        format!(
+            "{} in-cluster router(s) failed to start:\n  - {}",
+            failures.len(),
+            failures.join("\n  - ")
+        ),
+        format!(
+            "rerun with --retain to keep the lab, then: kubectl -n {namespace} describe pods; kubectl -n {namespace} logs deploy/<router>"
+        ),
+    ))
+}
+
+async fn load_image(
+    progress: &Progress,
+    prepared: &Prepared,
+    cluster: &LabCluster,
+    image: &str,
+) -> Result<(), EngineError> {
+    let step = progress.step("image load", format!("{image} into {}", cluster.name));
+    let on_line = |line: &str| step.set_message(line);
+    match prepared
+        .provider()
+        .load_image(&cluster.name, image, &on_line)
+        .await
+    {
+        Ok(true) => {
+            step.done("in every node");
+            Ok(())
+        }
+        Ok(false) => {
+            step.done("not loaded: the nodes pull it");
+            progress.println(format!(
+                "warning: metallab cannot copy images into an existing cluster's nodes: they must pull {image} themselves (push it to a registry they reach and set the router's `image:`, or load it, e.g. `kind load docker-image {image} --name <cluster>`)"
+            ));
+            Ok(())
+        }
+        Err(e) => {
+            step.fail(e.to_string());
+            Err(EngineError::Setup {
+                hint: e.hint(),
+                message: e.to_string(),
+            })
+        }
+    }
+}
+
+/// One router: its pod runs, the setup and daemons start, the daemon answers. Returns the
+/// pod's name.
+async fn start_router(
+    exec: &KubeExec,
+    step: &Step,
+    r: &PlannedRouter,
+) -> Result<String, EngineError> {
+    step.set_message("waiting for the pod");
+    let pod = start::wait_for_pod(exec, r, POD_TIMEOUT)
+        .await
+        .map_err(start_error)?;
+    start::configure_running(exec, r, READY_TIMEOUT, |argv| {
+        step.set_message(command_message(argv))
+    })
+    .await
+    .map_err(start_error)?;
+    Ok(pod)
+}
+
+fn describe(r: &PlannedRouter, pod: &str) -> String {
+    let address = in_cluster::service_ip(r)
+        .map(|ip| format!("ClusterIP {ip}"))
+        .unwrap_or_default();
+    let asn = r
+        .asn
+        .map(|asn| format!(" AS{asn}, {} session(s)", r.sessions.len()))
+        .unwrap_or_default();
+    format!("{address}{asn}, pod {pod}")
+}
+
+/// On an existing cluster, deletes the namespace of the lab's in-cluster routers (kind
+/// and Minikube clusters are deleted whole). `Ok(None)` when there was nothing to delete;
+/// `Err` says what is left and the command that removes it.
+pub async fn remove_namespace(
+    rt: &crate::runtime::docker::DockerRuntime,
+    state: &super::state_dir::StateDir,
+    plan: &Plan,
+) -> Result<Option<String>, String> {
+    let existing = plan
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.provider == crate::topology::model::ClusterProvider::Existing);
+    if !existing || in_cluster_routers(plan).is_empty() {
+        return Ok(None);
+    }
+    let namespace = in_cluster::namespace(&plan.lab);
+    let by_hand = format!("namespace {namespace} (kubectl delete namespace {namespace})");
+    let cluster = match super::cluster::connect_lab(rt, state, plan).await {
+        Ok(Some(cluster)) => cluster,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(format!("{by_hand}: {e}")),
+    };
+    match crate::k8s::namespace::delete_namespace(&cluster.client, &namespace).await {
+        Ok(true) => Ok(Some(namespace)),
+        Ok(false) => Ok(None),
+        Err(e) => Err(format!("{by_hand}: {e}")),
+    }
+}
+
+/// `up` on a running lab: each in-cluster router's pod must exist; a pod that restarted
+/// (its daemons are gone) is set up and started again. Returns the restarted routers and
+/// the missing ones.
+pub async fn reconcile_in_cluster(
+    cluster: &LabCluster,
+    plan: &Plan,
+    step: &Step,
+) -> Result<(Vec<String>, Vec<String>), EngineError> {
+    let exec = KubeExec::new(cluster.client.clone(), &plan.lab);
+    let (mut restarted, mut missing) = (vec![], vec![]);
+    for r in in_cluster_routers(plan) {
+        if start::wait_for_pod(&exec, r, RECONCILE_POD_TIMEOUT)
+            .await
+            .is_err()
+        {
+            missing.push(r.name.clone());
+            continue;
+        }
+        if !start::is_ready(&exec, r).await.map_err(start_error)? {
+            start::configure_running(&exec, r, READY_TIMEOUT, |argv| {
+                step.set_message(command_message(argv))
+            })
+            .await
+            .map_err(start_error)?;
+            restarted.push(r.name.clone());
+        }
+    }
+    Ok((restarted, missing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_command_shows_as_its_first_line_shortened() {
+        let setup = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            "set -e\nip address replace 10.96.0.1/32 dev lo".to_string(),
+        ];
+        assert_eq!(command_message(&setup), "running sh -c set -e…");
+        let short = vec![
+            "bird".to_string(),
+            "-c".to_string(),
+            "/etc/bird.conf".into(),
+        ];
+        assert_eq!(command_message(&short), "running bird -c /etc/bird.conf");
+        let long = vec!["x".repeat(70)];
+        assert_eq!(
+            command_message(&long),
+            format!("running {}…", "x".repeat(60))
+        );
+    }
+}
