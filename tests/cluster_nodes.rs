@@ -15,112 +15,17 @@ use metallab::cluster::nodes::{self, NodeSelector, labels as node_labels};
 use metallab::cluster::{
     ClusterPlan, FoundCluster, NodeRole, Provider, apply_node_routes, find_lab_clusters,
 };
+mod support;
+
 use metallab::plan::model::StaticRoute;
-use metallab::plan::model::labels;
-use metallab::runtime::RuntimeError;
 use metallab::runtime::docker::{ContainerSpec, DockerRuntime, NetworkSpec};
-use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::time::Duration;
+use support::{Scratch, docker_required, engine};
 
 /// The lab name every scratch resource is labelled with; also the name of the "lab's"
 /// kind cluster and minikube profile below.
 const LAB: &str = "h-cluster";
-const RUN_LABEL: &str = "io.metallab.test-run";
-
-fn docker_required() -> bool {
-    ["CI", "METALLAB_REQUIRE_DOCKER"]
-        .iter()
-        .any(|var| std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false"))
-}
-
-async fn engine(test: &str) -> Option<DockerRuntime> {
-    match DockerRuntime::connect().await {
-        Ok(rt) => Some(rt),
-        Err(err) if docker_required() => panic!("{test}: a Docker engine is required: {err}"),
-        Err(err) => {
-            eprintln!("SKIPPED {test}: no Docker engine ({err})");
-            None
-        }
-    }
-}
-
-/// Removes every container and network of this run when dropped, even after a panic.
-struct Scratch {
-    run: String,
-}
-
-impl Scratch {
-    fn new() -> Self {
-        Scratch {
-            run: format!("{}", std::process::id()),
-        }
-    }
-
-    fn labels(&self, extra: &[(&str, &str)]) -> BTreeMap<String, String> {
-        let mut l = BTreeMap::from([
-            (labels::LAB.to_string(), LAB.to_string()),
-            (RUN_LABEL.to_string(), self.run.clone()),
-        ]);
-        l.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        l
-    }
-
-    fn name(&self, suffix: &str) -> String {
-        format!("{LAB}-{}-{suffix}", self.run)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let run = self.run.clone();
-        let cleanup = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("cleanup runtime")
-                .block_on(async {
-                    let Ok(rt) = DockerRuntime::connect().await else {
-                        return;
-                    };
-                    let filter = [(labels::LAB, Some(LAB)), (RUN_LABEL, Some(run.as_str()))];
-                    for c in rt.list_containers(&filter, true).await.unwrap_or_default() {
-                        if let Err(e) = rt.remove_container(&c.id, true, true).await {
-                            eprintln!("cleanup: container {}: {e}", c.name);
-                        }
-                    }
-                    for n in rt.list_networks(&filter).await.unwrap_or_default() {
-                        if let Err(e) = rt.remove_network(&n.id).await {
-                            eprintln!("cleanup: network {}: {e}", n.name);
-                        }
-                    }
-                });
-        });
-        let _ = cleanup.join();
-    }
-}
-
-/// An internal /24 in 10.231.0.0/16 that overlaps nothing.
-async fn network(rt: &DockerRuntime, scratch: &Scratch, suffix: &str) -> NetworkSpec {
-    let start = (std::process::id() as usize * 13 + suffix.len() * 29) % 250;
-    for offset in 0..250 {
-        let third = ((start + offset) % 250 + 1) as u8;
-        let spec = NetworkSpec {
-            name: scratch.name(suffix),
-            subnet: format!("10.231.{third}.0/24").parse().unwrap(),
-            gateway: Ipv4Addr::new(10, 231, third, 1),
-            internal: true,
-            labels: scratch.labels(&[]),
-            ip_range: None,
-        };
-        match rt.create_network(&spec).await {
-            Ok(_) => return spec,
-            Err(RuntimeError::SubnetOverlap { .. }) => continue,
-            Err(e) => panic!("creating {}: {e}", spec.name),
-        }
-    }
-    panic!("no free /24 left in 10.231.0.0/16")
-}
 
 /// A running container named `name` with `extra` labels, on `networks` in order, with
 /// Docker-assigned addresses (as kind nodes get them).
@@ -161,9 +66,9 @@ async fn discovery_and_lab_lookup_read_labelled_nodes_on_the_real_engine() {
         eprintln!("SKIPPED: image metallab-dev/linux is missing");
         return;
     }
-    let scratch = Scratch::new();
-    let lab_net = network(&rt, &scratch, "kind").await;
-    let up_net = network(&rt, &scratch, "up").await;
+    let scratch = Scratch::new(LAB);
+    let lab_net = scratch.network(&rt, 231, "kind").await;
+    let up_net = scratch.network(&rt, 231, "up").await;
 
     // A kind cluster (for discovery) whose worker is also on the second network.
     let cluster = scratch.name("test");
