@@ -679,6 +679,11 @@ mod tests {
     }
 
     #[test]
+    fn plan_of_builtin_in_cluster() {
+        insta::assert_yaml_snapshot!(builtin_plan("in-cluster"));
+    }
+
+    #[test]
     fn plan_of_builtin_bgp() {
         insta::assert_yaml_snapshot!(builtin_plan("bgp"));
     }

@@ -30,6 +30,11 @@ const BUILTINS: &[Builtin] = &[
         yaml: include_str!("../../topologies/bgp.yaml"),
     },
     Builtin {
+        name: "in-cluster",
+        description: "kind with MetalLB peering with BIRD running as a pod in the cluster and with FRR in Docker",
+        yaml: include_str!("../../topologies/in-cluster.yaml"),
+    },
+    Builtin {
         name: "interop",
         description: "FRR, BIRD and GoBGP in a full mesh of eBGP and iBGP sessions on one network",
         yaml: include_str!("../../topologies/interop.yaml"),

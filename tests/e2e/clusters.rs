@@ -111,6 +111,49 @@ fn bfd_next_hop_lab_on_kind() {
 }
 
 #[test]
+fn in_cluster_router_on_kind() {
+    if !docker_available() || !gate("METALLAB_E2E_KIND") {
+        return;
+    }
+    let lab = Lab::from_topology("in-cluster.yaml", "e2e-kind-incluster");
+    assert_eq!(
+        lab.metallab(&["up", lab.topology_arg()]).status.code(),
+        Some(0)
+    );
+    let (code, failed, passed) = lab.check("5m");
+    assert_eq!((code, failed), (0, vec![]));
+    assert_eq!(passed.len(), 6, "{passed:?}");
+
+    // The pod is read through the Kubernetes API like a container through Docker.
+    let exec = lab.metallab(&[
+        "exec",
+        &format!("{}/bird1", lab.name),
+        "--",
+        "birdc",
+        "show",
+        "protocols",
+    ]);
+    assert_eq!(exec.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&exec.stdout).contains("Established"));
+    let status = lab.metallab(&["status", &lab.name, "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status JSON");
+    let bird1 = v[0]["routers"]
+        .as_array()
+        .expect("routers")
+        .iter()
+        .find(|r| r["name"] == "bird1")
+        .expect("bird1 in status");
+    assert_eq!(bird1["problems"], serde_json::json!([]), "{bird1}");
+
+    // `up` again finds the pod's daemon running and changes nothing.
+    assert_eq!(
+        lab.metallab(&["up", lab.topology_arg()]).status.code(),
+        Some(0)
+    );
+    lab.down_leaves_nothing(&lab.name);
+}
+
+#[test]
 fn legacy_metallb_on_minikube() {
     if !docker_available() || !gate("METALLAB_E2E_MINIKUBE") {
         return;
