@@ -198,7 +198,7 @@ mod tests {
         let e = get("zzz").unwrap_err();
         assert!(
             e.help
-                .starts_with("built-in topologies: bfd-next-hop, bgp, interop"),
+                .starts_with("built-in topologies: bfd-next-hop, bgp, in-cluster, interop"),
             "{}",
             e.help
         );
