@@ -14,8 +14,11 @@
 //!   [`apply::apply_metallb_config`] (retried only while the webhook is unreachable) →
 //!   [`apply::apply_manifests`] again for the apps (read and parsed before anything is
 //!   created, by the engine);
+//!   in-cluster routers' objects go through [`apply::apply_manifests`] too, without
+//!   rollout waits (their pods turn ready once their daemons are started by exec);
 //! - `status`/`check`: [`state::read_cluster_state`];
-//! - `snapshot`: [`state::dump_objects`].
+//! - `snapshot`: [`state::dump_objects`];
+//! - `down` on an existing cluster: [`namespace::delete_namespace`] (the in-cluster routers).
 
 pub mod apply;
 pub mod client;

@@ -798,3 +798,25 @@ fn diagram_of_two_networks_puts_the_gateway_between_them() {
     );
     insta::assert_yaml_snapshot!(d);
 }
+
+#[test]
+fn an_in_cluster_router_is_drawn_with_its_service_address() {
+    let builtin = crate::topology::builtin::get("in-cluster").unwrap();
+    let lab = crate::plan::build(
+        &builtin.topology(),
+        "builtin:in-cluster",
+        std::path::Path::new(""),
+    );
+    let view = lab_view(&lab, &reading(vec![]));
+    let bird1 = view.routers.iter().find(|r| r.name == "bird1").unwrap();
+    let cluster_ip = crate::in_cluster::service_ip(lab.router("bird1").unwrap()).unwrap();
+    assert!(
+        bird1.addresses.iter().any(|a| a.ip == cluster_ip),
+        "{:?}",
+        bird1.addresses
+    );
+    assert!(
+        view.diagram.devices.iter().any(|d| d.id == "router:bird1"),
+        "bird1 is drawn"
+    );
+}
