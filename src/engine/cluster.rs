@@ -190,6 +190,17 @@ pub async fn prepare(
 }
 
 impl Prepared {
+    /// A cluster phase with `provider` and nothing to install (for tests of the phases).
+    #[cfg(test)]
+    pub(crate) fn for_tests(cplan: ClusterPlan, provider: Box<dyn ClusterProvider>) -> Self {
+        Prepared {
+            cplan,
+            provider,
+            metallb: None,
+            apps: vec![],
+        }
+    }
+
     /// The provider that created or reached the cluster.
     pub(super) fn provider(&self) -> &dyn ClusterProvider {
         self.provider.as_ref()

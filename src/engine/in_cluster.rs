@@ -263,6 +263,165 @@ pub async fn reconcile_in_cluster(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::ProgressMode;
+    use crate::cluster::ClusterPlan;
+    use crate::cluster::command::recording::RecordingRunner;
+    use crate::k8s::mock::{self, expect, resource_list, status};
+    use http::Method;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    const NS: &str = "/api/v1/namespaces/metallab-in-cluster";
+    const APPS_NS: &str = "/apis/apps/v1/namespaces/metallab-in-cluster";
+
+    fn patched(kind: &str, name: &str) -> serde_json::Value {
+        json!({ "apiVersion": "v1", "kind": kind, "metadata": { "name": name, "namespace": "metallab-in-cluster" } })
+    }
+
+    /// The `in-cluster` built-in with kind's nodes, as `up` has it once the cluster runs.
+    fn lab() -> Plan {
+        let builtin = crate::topology::builtin::get("in-cluster").unwrap();
+        let plan = crate::plan::build(
+            &builtin.topology(),
+            "builtin:in-cluster",
+            std::path::Path::new(""),
+        );
+        let nodes = [
+            ("in-cluster-control-plane", "10.249.0.130"),
+            ("in-cluster-worker", "10.249.0.131"),
+        ]
+        .map(|(name, ip)| crate::plan::nodes::ClusterNode {
+            name: name.into(),
+            ip: ip.parse().unwrap(),
+        });
+        crate::plan::nodes::with_node_sessions(&plan, &nodes)
+    }
+
+    #[tokio::test]
+    async fn images_load_before_the_objects_apply_then_each_pod_is_started_by_exec() {
+        let plan = lab();
+        let dir = tempfile::tempdir().unwrap();
+        let runner = Arc::new(RecordingRunner::new().reply(0, "", ""));
+        let provider = Box::new(crate::cluster::kind::Kind::new(
+            runner.clone(),
+            dir.path().join("kind.lock"),
+        ));
+        let prepared = Prepared::for_tests(ClusterPlan::from_plan(&plan).unwrap(), provider);
+        let running_pod = json!({
+            "apiVersion": "v1",
+            "kind": "PodList",
+            "metadata": { "resourceVersion": "7" },
+            "items": [{
+                "metadata": { "name": "bird1-5d8f9c7b6d-x2x9q", "namespace": "metallab-in-cluster" },
+                "spec": { "containers": [ { "name": "router" } ] },
+                "status": {
+                    "phase": "Running",
+                    "containerStatuses": [ {
+                        "name": "router", "image": "metallab/bird:abc", "imageID": "",
+                        "ready": false, "restartCount": 0,
+                        "state": { "running": { "startedAt": "2026-11-21T08:00:00Z" } }
+                    } ]
+                }
+            }]
+        });
+        let (client, server) = mock::serve(vec![
+            expect(
+                Method::GET,
+                "/api/v1",
+                200,
+                resource_list(
+                    "v1",
+                    &[
+                        ("namespaces", "Namespace", false),
+                        ("configmaps", "ConfigMap", true),
+                        ("services", "Service", true),
+                        ("pods", "Pod", true),
+                    ],
+                ),
+            ),
+            expect(
+                Method::PATCH,
+                NS,
+                200,
+                patched("Namespace", "metallab-in-cluster"),
+            ),
+            expect(
+                Method::PATCH,
+                &format!("{NS}/configmaps/bird1-config"),
+                200,
+                patched("ConfigMap", "bird1-config"),
+            ),
+            expect(
+                Method::PATCH,
+                &format!("{NS}/services/bird1"),
+                200,
+                patched("Service", "bird1"),
+            ),
+            expect(
+                Method::GET,
+                "/apis/apps/v1",
+                200,
+                resource_list("apps/v1", &[("deployments", "Deployment", true)]),
+            ),
+            expect(
+                Method::PATCH,
+                &format!("{APPS_NS}/deployments/bird1"),
+                200,
+                json!({
+                    "apiVersion": "apps/v1", "kind": "Deployment",
+                    "metadata": { "name": "bird1", "namespace": "metallab-in-cluster" }
+                }),
+            ),
+            // The pod runs (not ready: its daemon is not started yet)...
+            expect(Method::GET, &format!("{NS}/pods"), 200, running_pod.clone()),
+            // ...and the first start command goes to it, which this API server refuses.
+            expect(Method::GET, &format!("{NS}/pods"), 200, running_pod),
+            expect(
+                Method::GET,
+                &format!("{NS}/pods/bird1-5d8f9c7b6d-x2x9q/exec"),
+                403,
+                status(
+                    403,
+                    "Forbidden",
+                    "pods \"bird1-5d8f9c7b6d-x2x9q\" is forbidden: cannot create resource \"pods/exec\"",
+                ),
+            ),
+        ]);
+        let cluster =
+            LabCluster::for_tests(client.clone(), "in-cluster", plan.cluster_nodes.clone());
+        let tags = BTreeMap::from([(RouterKind::Bird, "metallab/bird:abc".to_string())]);
+        let progress = Progress::new(ProgressMode::Never);
+        let result = start_in_cluster_routers(&progress, &prepared, &cluster, &plan, &tags).await;
+        drop(cluster);
+        let recorded = server.finish(client).await;
+
+        assert_eq!(
+            runner.call_lines(),
+            ["kind load docker-image metallab/bird:abc --name in-cluster"]
+        );
+        // Server-side applies of the router's objects, the Deployment running the loaded image.
+        let deployment = &recorded[5].body;
+        assert_eq!(
+            deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+            "metallab/bird:abc"
+        );
+        // The pods are found by the router's labels.
+        let selector = recorded[6].query.as_deref().unwrap_or_default();
+        assert!(selector.contains("labelSelector="), "{selector}");
+        let err = result.unwrap_err();
+        let message = err.to_string();
+        assert_eq!(
+            message,
+            "1 in-cluster router(s) failed to start:\n  - bird1: Kubernetes API: pods \"bird1-5d8f9c7b6d-x2x9q\" is forbidden: cannot create resource \"pods/exec\" (Forbidden) (the kubeconfig's user may not exec into pods: it needs `create` on `pods/exec` in the lab's namespace)"
+        );
+        assert!(
+            err.hint()
+                .unwrap()
+                .contains("kubectl -n metallab-in-cluster describe pods"),
+            "{:?}",
+            err.hint()
+        );
+    }
 
     #[test]
     fn a_start_command_shows_as_its_first_line_shortened() {

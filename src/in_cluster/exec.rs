@@ -22,7 +22,7 @@ use tokio::io::AsyncReadExt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    #[error("Kubernetes API: {0}")]
+    #[error("Kubernetes API: {}", api_message(.0))]
     Kube(#[from] kube::Error),
     #[error("router {router} has no pod in namespace {namespace}")]
     NoPod { router: String, namespace: String },
@@ -46,9 +46,21 @@ pub enum ExecError {
     Output(#[from] std::io::Error),
 }
 
+/// The API server's own message for an API error (kube's Display adds the whole Status).
+fn api_message(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => format!("{} ({})", status.message, status.reason),
+        other => other.to_string(),
+    }
+}
+
 impl ExecError {
     pub fn hint(&self) -> Option<String> {
         match self {
+            ExecError::Kube(kube::Error::Api(status)) if status.code == 403 => Some(
+                "the kubeconfig's user may not exec into pods: it needs `create` on `pods/exec` in the lab's namespace"
+                    .to_string(),
+            ),
             ExecError::NoPod { namespace, .. } | ExecError::NotRunning { namespace, .. } => Some(
                 format!("look at the lab's pods: kubectl -n {namespace} describe pods"),
             ),

@@ -28,7 +28,7 @@ pub mod nodes;
 pub mod state;
 
 #[cfg(test)]
-mod mock;
+pub(crate) mod mock;
 
 pub use error::K8sError;
 
