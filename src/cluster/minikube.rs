@@ -83,11 +83,10 @@ pub fn static_ip(plan: &ClusterPlan) -> Result<Option<Ipv4Addr>, ClusterError> {
 
 /// Where minikube puts each node of a multi-node cluster: gateway + node index.
 pub fn multi_node_addresses(plan: &ClusterPlan, network: &NodeNetwork) -> Vec<(String, Ipv4Addr)> {
-    (1..=node_count(plan))
-        .map(|i| {
-            let ip = Ipv4Addr::from(u32::from(network.gateway).saturating_add(i));
-            (machine_name(&plan.name, i), ip)
-        })
+    crate::topology::model::addresses_after_gateway(network.gateway, node_count(plan))
+        .into_iter()
+        .zip(1..)
+        .map(|(ip, i)| (machine_name(&plan.name, i), ip))
         .collect()
 }
 
@@ -451,7 +450,15 @@ mod tests {
 
     #[test]
     fn multi_node_addresses_follow_the_gateway_and_must_be_free() {
-        let p = plan("{ provider: minikube, network: mk, workers: 1 }", ROUTER);
+        let mut p = plan("{ provider: minikube, network: mk, workers: 1 }", ROUTER);
+        // The planner keeps routers off the nodes' addresses: r1 got .4.
+        assert_eq!(
+            p.reserved,
+            [("r1".to_string(), Ipv4Addr::new(10, 231, 8, 4))]
+        );
+        p.check().unwrap();
+        // A plan where a router sits there anyway (validation refuses writing one) fails.
+        p.reserved[0].1 = Ipv4Addr::new(10, 231, 8, 2);
         let err = p.check().unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -183,8 +183,21 @@ fn plan_router(
     }
 }
 
+/// The addresses a multi-node Minikube cluster gives its nodes on `network`: the gateway's
+/// next ones, one per node, whatever Docker's IP range says (minikube#18567). Empty for
+/// anything else (single-node Minikube takes `--static-ip` from the node range).
+fn minikube_node_addresses(t: &Topology, network: &PlannedNetwork) -> Vec<Ipv4Addr> {
+    match t.cluster.as_ref().and_then(|c| c.minikube_multi_node()) {
+        Some(count) if t.node_network() == Some(network.name.as_str()) => {
+            crate::topology::model::addresses_after_gateway(network.gateway, count)
+        }
+        _ => vec![],
+    }
+}
+
 /// Interfaces without an address get the lowest free host address of their network,
-/// from .2 upward, skipping the gateway and every address written in the file.
+/// from .2 upward, skipping the gateway, every address written in the file and the
+/// addresses cluster nodes take.
 fn allocate_addresses(t: &Topology, networks: &[PlannedNetwork], routers: &mut [PlannedRouter]) {
     let written: HashSet<IpAddr> = t
         .routers
@@ -192,12 +205,14 @@ fn allocate_addresses(t: &Topology, networks: &[PlannedNetwork], routers: &mut [
         .flat_map(|r| r.interfaces.values().filter_map(|i| i.ip))
         .collect();
     for network in networks {
+        let nodes = minikube_node_addresses(t, network);
         let mut free = network
             .subnet
             .hosts()
             .skip(1) // .1 is the usual gateway and stays free even when another one is set
             .filter(|ip| *ip != network.gateway && !written.contains(&IpAddr::V4(*ip)))
-            .filter(|ip| !network.node_range.is_some_and(|r| r.contains(ip)));
+            .filter(|ip| !network.node_range.is_some_and(|r| r.contains(ip)))
+            .filter(|ip| !nodes.contains(ip));
         for router in routers.iter_mut() {
             for iface in &mut router.interfaces {
                 if iface.network == network.name && iface.ip.is_unspecified() {
@@ -755,6 +770,35 @@ mod tests {
                     true
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn multi_node_minikube_keeps_the_addresses_after_the_gateway_for_its_nodes() {
+        let text = "name: mk
+cluster: { provider: minikube, workers: 2, network: mk }
+networks: { mk: { subnet: 10.233.0.0/24 } }
+routers:
+  frr1: { kind: frr, asn: 64512, interfaces: { mk: {} }, neighbors: [{ to: nodes }] }
+  bird1: { kind: bird, asn: 64513, interfaces: { mk: {} }, neighbors: [{ to: nodes }] }
+metallb: { asn: 64500, peers: [{ router: frr1 }, { router: bird1 }] }
+";
+        let topology = crate::topology::load::parse_and_validate("mk.yaml", text).unwrap();
+        let plan = build(&topology, "mk.yaml", Path::new(""));
+        // Nodes take .2, .3 and .4 (gateway .1 plus the node index): routers start at .5.
+        let ips: Vec<String> = ["frr1", "bird1"]
+            .iter()
+            .map(|r| plan.router(r).unwrap().interfaces[0].ip.to_string())
+            .collect();
+        assert_eq!(ips, ["10.233.0.5", "10.233.0.6"]);
+        let cplan = crate::cluster::ClusterPlan::from_plan(&plan).unwrap();
+        let network = cplan.node_network().unwrap();
+        assert_eq!(
+            crate::cluster::minikube::multi_node_addresses(&cplan, network)
+                .into_iter()
+                .map(|(_, ip)| ip.to_string())
+                .collect::<Vec<_>>(),
+            ["10.233.0.2", "10.233.0.3", "10.233.0.4"]
         );
     }
 

@@ -73,6 +73,14 @@ pub struct ClusterSpec {
 }
 
 impl ClusterSpec {
+    /// The node count of a multi-node Minikube cluster, whose nodes minikube places right
+    /// after the network's gateway whatever Docker's IP range says (minikube#18567); None
+    /// for anything else.
+    pub fn minikube_multi_node(&self) -> Option<u32> {
+        let nodes = 1 + self.workers.unwrap_or(0);
+        (self.provider == ClusterProvider::Minikube && nodes > 1).then_some(nodes)
+    }
+
     /// Whether metallab creates the nodes as Docker containers on a lab network (kind,
     /// Minikube's docker driver).
     pub fn creates_nodes(&self) -> bool {
@@ -105,6 +113,13 @@ impl Topology {
             }
         }
     }
+}
+
+/// The addresses minikube gives the nodes of a multi-node cluster: gateway + 1, + 2, …
+pub fn addresses_after_gateway(gateway: std::net::Ipv4Addr, count: u32) -> Vec<std::net::Ipv4Addr> {
+    (1..=count)
+        .map(|i| std::net::Ipv4Addr::from(u32::from(gateway).saturating_add(i)))
+        .collect()
 }
 
 /// Where Docker hands out addresses to cluster nodes on their network: the upper half of

@@ -115,12 +115,30 @@ fn node_network(v: &mut Validator) {
         return;
     }
     let nodes = node_address_range(subnet);
-    for (router, spec) in &t.routers {
-        if let Some(InterfaceSpec {
+    let minikube_nodes = minikube_node_addresses(t, spec, subnet);
+    for (router, router_spec) in &t.routers {
+        let Some(InterfaceSpec {
             ip: Some(IpAddr::V4(ip)),
-        }) = spec.interfaces.get(name)
-            && nodes.contains(ip)
-        {
+        }) = router_spec.interfaces.get(name)
+        else {
+            continue;
+        };
+        if let Some(index) = minikube_nodes.iter().position(|n| n == ip) {
+            v.report(
+                FieldError::new(
+                    format!("routers.{router}.interfaces.{name}.ip"),
+                    format!(
+                        "{ip} is where minikube puts node {} of the cluster (it gives a multi-node cluster the addresses after the gateway, minikube#18567)",
+                        index + 1
+                    ),
+                )
+                .help(format!(
+                    "pick an address above {}, or leave `ip:` out to let metallab choose",
+                    minikube_nodes.last().expect("not empty")
+                )),
+            );
+        }
+        if nodes.contains(ip) {
             v.report(
                 FieldError::new(
                     format!("routers.{router}.interfaces.{name}.ip"),
@@ -132,6 +150,23 @@ fn node_network(v: &mut Validator) {
             );
         }
     }
+}
+
+/// Where a multi-node Minikube cluster puts its nodes on its network: the addresses after
+/// the gateway, one per node. Empty for anything else.
+fn minikube_node_addresses(t: &Topology, network: &NetworkSpec, subnet: Ipv4Net) -> Vec<Ipv4Addr> {
+    let Some(count) = t
+        .cluster
+        .as_ref()
+        .and_then(ClusterSpec::minikube_multi_node)
+    else {
+        return vec![];
+    };
+    let gateway = match network.gateway {
+        Some(IpAddr::V4(g)) => Some(g),
+        _ => subnet.hosts().next(),
+    };
+    gateway.map_or(vec![], |g| addresses_after_gateway(g, count))
 }
 
 /// The smallest node network: its upper half (/29) holds up to six nodes.

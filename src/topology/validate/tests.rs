@@ -481,6 +481,29 @@ routers:
 }
 
 #[test]
+fn routers_keep_off_the_addresses_multi_node_minikube_gives_its_nodes() {
+    let text = "\
+name: lab
+cluster: { provider: minikube, workers: 1, network: mk }
+networks:
+  mk: { subnet: 10.210.1.0/24, gateway: 10.210.1.10 }
+routers:
+  frr1: { kind: frr, asn: 64500, interfaces: { mk: { ip: 10.210.1.12 } } }
+  frr2: { kind: frr, asn: 64501, interfaces: { mk: { ip: 10.210.1.13 } } }
+";
+    assert_eq!(
+        errors(text),
+        [(
+            "routers.frr1.interfaces.mk.ip".to_string(),
+            "10.210.1.12 is where minikube puts node 2 of the cluster (it gives a multi-node cluster the addresses after the gateway, minikube#18567)"
+                .to_string()
+        )]
+    );
+    // One node: minikube takes `--static-ip` from the node range instead.
+    assert_eq!(errors(&text.replace("workers: 1, ", "")), []);
+}
+
+#[test]
 fn node_routes_need_a_cluster_and_a_reachable_gateway() {
     assert_eq!(
         paths(&with(
