@@ -528,3 +528,155 @@ mod tests {
         );
     }
 }
+
+/// `KubeExec::exec` against a stand-in API server on loopback that speaks the exec
+/// websocket as the API server does (binary subprotocol v4: one byte of channel, then the
+/// data; stdout 1, stderr 2, the final `Status` on 3). kube-rs's mock service cannot
+/// upgrade connections, so this is where the stream handling is tested.
+#[cfg(test)]
+mod websocket_tests {
+    use super::*;
+    use futures::SinkExt;
+    use serde_json::json;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+    const POD: &str = "bird1-5d8f9c7b6d-x2x9q";
+
+    /// The request head of a connection, without consuming it.
+    async fn peek_head(stream: &TcpStream) -> String {
+        let mut buf = vec![0u8; 8192];
+        loop {
+            let n = stream.peek(&mut buf).await.unwrap();
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if text.contains("\r\n\r\n") {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn pod_list() -> String {
+        json!({
+            "apiVersion": "v1",
+            "kind": "PodList",
+            "metadata": { "resourceVersion": "7" },
+            "items": [{
+                "metadata": { "name": POD, "namespace": "metallab-lab" },
+                "spec": { "containers": [ { "name": "router" } ] },
+                "status": {
+                    "phase": "Running",
+                    "containerStatuses": [ {
+                        "name": "router", "image": "metallab/bird:abc", "imageID": "",
+                        "ready": true, "restartCount": 0,
+                        "state": { "running": { "startedAt": "2026-11-21T08:00:00Z" } }
+                    } ]
+                }
+            }]
+        })
+        .to_string()
+    }
+
+    /// Serves the pod list over plain HTTP and the exec as a websocket sending `frames`;
+    /// returns the exec request's path and query.
+    async fn serve(listener: TcpListener, frames: Vec<Vec<u8>>) -> String {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let head = peek_head(&stream).await;
+            if !head.contains("/exec?") {
+                let mut discard = vec![0u8; head.len()];
+                tokio::io::AsyncReadExt::read_exact(&mut stream, &mut discard)
+                    .await
+                    .unwrap();
+                let body = pod_list();
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(response.as_bytes()).await.unwrap();
+                continue;
+            }
+            let mut uri = String::new();
+            // The callback's signature is tungstenite's, large error type included.
+            #[allow(clippy::result_large_err)]
+            let callback = |request: &Request, mut response: Response| {
+                uri = request.uri().to_string();
+                response.headers_mut().insert(
+                    "Sec-WebSocket-Protocol",
+                    http::HeaderValue::from_static("v4.channel.k8s.io"),
+                );
+                Ok(response)
+            };
+            let mut ws = tokio_tungstenite::accept_hdr_async(stream, callback)
+                .await
+                .unwrap();
+            for frame in frames {
+                ws.send(Message::binary(frame)).await.unwrap();
+            }
+            ws.close(None).await.unwrap();
+            return uri;
+        }
+    }
+
+    fn frame(channel: u8, data: &[u8]) -> Vec<u8> {
+        let mut f = vec![channel];
+        f.extend_from_slice(data);
+        f
+    }
+
+    async fn client(listener: &TcpListener) -> Client {
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let config = kube::Config::new(url.parse().unwrap());
+        Client::try_from(config).unwrap()
+    }
+
+    #[tokio::test]
+    async fn output_and_exit_code_come_back_from_the_exec_stream() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = client(&listener).await;
+        let failure = json!({
+            "metadata": {},
+            "status": "Failure",
+            "message": "command terminated with non-zero exit code: error executing command [birdc show status], exit code 3",
+            "reason": "NonZeroExitCode",
+            "details": { "causes": [ { "reason": "ExitCode", "message": "3" } ] }
+        });
+        let frames = vec![
+            frame(1, b"BIRD 2.0.12 ready.\n"),
+            frame(2, b"bird: warning\n"),
+            frame(1, b"Daemon is up and running\n"),
+            frame(3, failure.to_string().as_bytes()),
+        ];
+        let server = tokio::spawn(serve(listener, frames));
+        let exec = KubeExec::new(client, "lab");
+        let argv = ["birdc", "show", "status"].map(String::from);
+        let out = exec
+            .exec("bird1", &argv, Duration::from_secs(20))
+            .await
+            .unwrap();
+        let uri = server.await.unwrap();
+
+        assert_eq!(out.exit_code, 3);
+        assert_eq!(out.stdout, "BIRD 2.0.12 ready.\nDaemon is up and running\n");
+        assert_eq!(out.stderr, "bird: warning\n");
+        // The command's words in order, in the router's container, without stdin or a TTY.
+        assert!(
+            uri.starts_with(&format!("/api/v1/namespaces/metallab-lab/pods/{POD}/exec?")),
+            "{uri}"
+        );
+        for part in [
+            "command=birdc&command=show&command=status",
+            "container=router",
+            "stdout=true",
+            "stderr=true",
+        ] {
+            assert!(uri.contains(part), "{part} in {uri}");
+        }
+        assert!(
+            !uri.contains("stdin=true") && !uri.contains("tty=true"),
+            "{uri}"
+        );
+    }
+}
