@@ -157,7 +157,7 @@ async fn load_image(
         Ok(false) => {
             step.done("not loaded: the nodes pull it");
             progress.println(format!(
-                "warning: metallab cannot copy images into an existing cluster's nodes: they must pull {image} themselves (push it to a registry they reach and set the router's `image:`, or load it, e.g. `kind load docker-image {image} --name <cluster>`)"
+                "warning: metallab cannot copy images into an existing cluster's nodes: they pull {image} themselves (for metallab's own images, push one to a registry they reach and set the router's `image:`, or load it yourself, e.g. `kind load docker-image {image} --name <cluster>`)"
             ));
             Ok(())
         }

@@ -295,10 +295,17 @@ async fn ensure_images(
         .filter(|r| r.builtin_image)
         .map(|r| r.kind)
         .collect();
+    // An existing cluster's nodes pull an in-cluster router's own image themselves: it
+    // need not be here. Every other image is run or loaded from this engine.
+    let existing_cluster = plan
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.provider == crate::topology::model::ClusterProvider::Existing);
     let custom: BTreeSet<&str> = plan
         .routers
         .iter()
         .filter(|r| !r.builtin_image)
+        .filter(|r| !(existing_cluster && r.placement == Placement::Cluster))
         .map(|r| r.image.as_str())
         .collect();
     for image in custom {
