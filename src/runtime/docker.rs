@@ -240,6 +240,21 @@ fn endpoint_settings(ip: Option<IpAddr>) -> EndpointSettings {
 }
 
 /// Endpoint → IPv4: the live address, else the configured static one.
+/// A container's networks by name with their IPv4 addresses, from either Docker's list or
+/// its inspect view.
+fn network_addresses(
+    endpoints: Option<std::collections::HashMap<String, EndpointSettings>>,
+) -> BTreeMap<String, Option<Ipv4Addr>> {
+    endpoints
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(net, endpoint)| {
+            let ip = endpoint_ipv4(&endpoint);
+            (net, ip)
+        })
+        .collect()
+}
+
 fn endpoint_ipv4(endpoint: &EndpointSettings) -> Option<Ipv4Addr> {
     endpoint
         .ip_address
@@ -291,16 +306,7 @@ fn container_info_from_summary(summary: ContainerSummary) -> ContainerInfo {
         .unwrap_or_default()
         .trim_start_matches('/')
         .to_string();
-    let networks = summary
-        .network_settings
-        .and_then(|n| n.networks)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(net, endpoint)| {
-            let ip = endpoint_ipv4(&endpoint);
-            (net, ip)
-        })
-        .collect();
+    let networks = network_addresses(summary.network_settings.and_then(|n| n.networks));
     ContainerInfo {
         name,
         id: summary.id.unwrap_or_default(),
@@ -326,16 +332,7 @@ fn container_info_from_inspect(inspect: ContainerInspectResponse) -> ContainerIn
         .config
         .map(|c| (c.image.unwrap_or_default(), to_btree_map(c.labels)))
         .unwrap_or_default();
-    let networks = inspect
-        .network_settings
-        .and_then(|n| n.networks)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(net, endpoint)| {
-            let ip = endpoint_ipv4(&endpoint);
-            (net, ip)
-        })
-        .collect();
+    let networks = network_addresses(inspect.network_settings.and_then(|n| n.networks));
     ContainerInfo {
         name: inspect
             .name
