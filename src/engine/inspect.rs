@@ -10,7 +10,6 @@ use crate::plan::{Plan, PlannedRouter};
 use crate::runtime::docker::{ContainerInfo, DockerRuntime};
 use crate::state::cluster::{ClusterState, NodeInfo};
 use crate::state::{Route, RouterState};
-use crate::topology::model::Placement;
 use crate::view::problems::{
     self, ContainerCondition, DaemonReading, Problem, Reported, human_secs,
 };
@@ -47,14 +46,6 @@ pub struct RouterReading {
     pub state: Option<Result<RouterState, String>>,
     /// Every state command with its output, also when the state could not be built.
     pub raw: Vec<RawRun>,
-}
-
-/// An error of a command in an in-cluster router, which does not name it (Docker's do).
-fn in_router(r: &PlannedRouter, error: &str) -> String {
-    match r.placement {
-        Placement::Cluster => format!("{}: {error}", r.name),
-        Placement::Docker => error.to_string(),
-    }
 }
 
 /// The container's condition from the lab's container list.
@@ -107,7 +98,7 @@ pub async fn read_router(
                     stderr: String::new(),
                     error: Some(e.clone()),
                 });
-                exec_error.get_or_insert_with(|| in_router(r, &e));
+                exec_error.get_or_insert_with(|| super::probe::naming_router(r, e.clone()));
             }
         }
     }

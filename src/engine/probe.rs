@@ -100,6 +100,15 @@ impl<'a> RouterExec<'a> {
     }
 }
 
+/// An error of [`RouterExec::run`], naming the router: Docker's errors name the container
+/// already, Kubernetes exec's do not.
+pub fn naming_router(r: &PlannedRouter, error: String) -> String {
+    match r.placement {
+        Placement::Cluster => format!("{}: {error}", r.name),
+        Placement::Docker => error,
+    }
+}
+
 pub struct DockerProbe<'a> {
     pub plan: &'a Plan,
     /// The lab's cluster, for Service checks and cluster views.
@@ -175,10 +184,7 @@ impl LabProbe for DockerProbe<'_> {
         self.exec
             .run(r, argv, QUERY_TIMEOUT)
             .await
-            .map_err(|e| match r.placement {
-                Placement::Cluster => format!("{}: {e}", r.name),
-                Placement::Docker => e,
-            })
+            .map_err(|e| naming_router(r, e))
     }
 
     async fn node_ips(&self) -> Result<Vec<IpAddr>, String> {

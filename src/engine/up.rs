@@ -4,9 +4,11 @@
 use super::state_dir::StateDir;
 use super::{EngineError, bounded};
 use crate::drivers;
+use crate::drivers::lifecycle::{self, StartFailure};
 use crate::plan::{Plan, PlannedNetwork, PlannedRouter, labels};
 use crate::progress::Progress;
 use crate::render::{self, ConfigFile};
+use crate::runtime::RuntimeError;
 use crate::runtime::docker::{ContainerSpec, DockerRuntime, NetworkSpec};
 use crate::runtime::images;
 use crate::topology::model::{Placement, RouterKind};
@@ -18,6 +20,8 @@ use std::time::{Duration, Instant};
 const ROUTER_PARALLELISM: usize = 8;
 /// How long a daemon may take to answer its CLI after start.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Pause between two readiness queries.
+const READY_POLL: Duration = Duration::from_millis(250);
 
 pub struct UpOptions {
     pub reconfigure: bool,
@@ -465,66 +469,43 @@ async fn configure_running(
     step: &crate::progress::Step,
     r: &PlannedRouter,
 ) -> Result<(), EngineError> {
-    for argv in drivers::start_commands(r) {
-        step.set_message(format!("running {}", argv.join(" ")));
-        let out = rt
-            .exec(&r.container, &argv, Duration::from_secs(60))
-            .await?;
-        if !out.success() {
-            return Err(EngineError::setup(
-                format!(
-                    "{}: `{}` exited {}: {}",
-                    r.name,
-                    argv.join(" "),
-                    out.exit_code,
-                    first_line(&out.stderr, &out.stdout)
-                ),
-                format!("inspect with: metallab exec {} -- sh", r.name),
-            ));
-        }
-    }
-    wait_ready(rt, step, r).await
-}
-
-async fn wait_ready(
-    rt: &DockerRuntime,
-    step: &crate::progress::Step,
-    r: &PlannedRouter,
-) -> Result<(), EngineError> {
-    let Some(argv) = drivers::ready_command(r.kind) else {
-        return Ok(());
+    let exec = |argv: Vec<String>, timeout: Duration| async move {
+        rt.exec(&r.container, &argv, timeout).await
     };
+    lifecycle::run_commands(drivers::start_commands(r), exec, |argv| {
+        step.set_message(format!("running {}", argv.join(" ")))
+    })
+    .await
+    .map_err(|e| start_failure(r, e))?;
     step.set_message("waiting for the daemon");
-    let deadline = Instant::now() + READY_TIMEOUT;
-    loop {
-        let last = rt
-            .exec(&r.container, &argv, Duration::from_secs(10))
-            .await?;
-        if drivers::is_ready(r.kind, &last) {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(EngineError::setup(
-                format!(
-                    "{}: daemon not ready after {}s (`{}` said: {})",
-                    r.name,
-                    READY_TIMEOUT.as_secs(),
-                    argv.join(" "),
-                    first_line(&last.stderr, &last.stdout)
-                ),
-                format!("look at the daemon's log: metallab exec {} -- sh", r.name),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    lifecycle::wait_ready(r, exec, READY_TIMEOUT, READY_POLL)
+        .await
+        .map_err(|e| start_failure(r, e))
 }
 
-fn first_line<'a>(a: &'a str, b: &'a str) -> &'a str {
-    let text = if a.trim().is_empty() { b } else { a };
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("(no output)")
-        .trim()
+fn start_failure(r: &PlannedRouter, failure: StartFailure<RuntimeError>) -> EngineError {
+    match failure {
+        StartFailure::Exec(e) => e.into(),
+        StartFailure::CommandFailed {
+            command,
+            code,
+            output,
+        } => EngineError::setup(
+            format!("{}: `{command}` exited {code}: {output}", r.name),
+            format!("inspect with: metallab exec {} -- sh", r.name),
+        ),
+        StartFailure::NotReady {
+            seconds,
+            command,
+            output,
+        } => EngineError::setup(
+            format!(
+                "{}: daemon not ready after {seconds}s (`{command}` said: {output})",
+                r.name
+            ),
+            format!("look at the daemon's log: metallab exec {} -- sh", r.name),
+        ),
+    }
 }
 
 /// `up` on a lab that exists: same plan → make sure everything runs; another plan → say

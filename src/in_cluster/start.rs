@@ -7,8 +7,10 @@ use super::address::service_ip;
 use super::exec::{ExecError, KubeExec};
 use super::{BGP_PORT, NODE_IP_ENV};
 use crate::drivers;
+use crate::drivers::lifecycle::{self, READY_QUERY_TIMEOUT, StartFailure};
 use crate::plan::{PeerRef, PlannedRouter};
 use crate::runtime::ExecOutput;
+use futures::future::BoxFuture;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -17,10 +19,6 @@ use tokio::time::Instant;
 /// The iptables chain deciding which incoming BGP connections come from the pod's own node.
 const NODES_CHAIN: &str = "METALLAB-NODES";
 
-/// How long one start command may run (as in the Docker engine).
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long one readiness query may run.
-const READY_QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause between two looks at the pod or the daemon.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -142,14 +140,6 @@ pub fn start_commands(router: &PlannedRouter) -> Result<Vec<Vec<String>>, StartE
     Ok(commands)
 }
 
-fn first_line<'a>(a: &'a str, b: &'a str) -> &'a str {
-    let text = if a.trim().is_empty() { b } else { a };
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("(no output)")
-        .trim()
-}
-
 fn exec_error(router: &PlannedRouter) -> impl Fn(ExecError) -> StartError + '_ {
     |source| StartError::Exec {
         router: router.name.clone(),
@@ -195,22 +185,48 @@ pub async fn configure_running(
     ready_timeout: Duration,
     on_command: impl Fn(&[String]),
 ) -> Result<(), StartError> {
-    for argv in start_commands(router)? {
-        on_command(&argv);
-        let out = exec
-            .exec(&router.name, &argv, COMMAND_TIMEOUT)
-            .await
-            .map_err(exec_error(router))?;
-        if !out.success() {
-            return Err(StartError::CommandFailed {
-                router: router.name.clone(),
-                command: argv.join(" "),
-                code: out.exit_code,
-                output: first_line(&out.stderr, &out.stdout).to_string(),
-            });
-        }
-    }
+    lifecycle::run_commands(start_commands(router)?, in_pod(exec, router), on_command)
+        .await
+        .map_err(|e| start_failure(router, e))?;
     wait_ready(exec, router, ready_timeout).await
+}
+
+/// Commands run in the router's pod, as the lifecycle helpers take them.
+fn in_pod<'a>(
+    exec: &'a KubeExec,
+    router: &'a PlannedRouter,
+) -> impl Fn(Vec<String>, Duration) -> BoxFuture<'a, Result<ExecOutput, ExecError>> + Copy + 'a {
+    move |argv, timeout| Box::pin(async move { exec.exec(&router.name, &argv, timeout).await })
+}
+
+fn start_failure(router: &PlannedRouter, failure: StartFailure<ExecError>) -> StartError {
+    let name = router.name.clone();
+    match failure {
+        StartFailure::Exec(source) => StartError::Exec {
+            router: name,
+            source,
+        },
+        StartFailure::CommandFailed {
+            command,
+            code,
+            output,
+        } => StartError::CommandFailed {
+            router: name,
+            command,
+            code,
+            output,
+        },
+        StartFailure::NotReady {
+            seconds,
+            command,
+            output,
+        } => StartError::NotReady {
+            router: name,
+            seconds,
+            command,
+            output,
+        },
+    }
 }
 
 /// Whether the router's daemon answers now (one query; true for kinds without a ready
@@ -227,31 +243,12 @@ pub async fn is_ready(exec: &KubeExec, router: &PlannedRouter) -> Result<bool, S
 }
 
 /// Polls the driver's ready command until `drivers::is_ready` (as the Docker engine does).
-pub async fn wait_ready(
+async fn wait_ready(
     exec: &KubeExec,
     router: &PlannedRouter,
     timeout: Duration,
 ) -> Result<(), StartError> {
-    let Some(argv) = drivers::ready_command(router.kind) else {
-        return Ok(());
-    };
-    let deadline = Instant::now() + timeout;
-    loop {
-        let last: ExecOutput = exec
-            .exec(&router.name, &argv, READY_QUERY_TIMEOUT)
-            .await
-            .map_err(exec_error(router))?;
-        if drivers::is_ready(router.kind, &last) {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err(StartError::NotReady {
-                router: router.name.clone(),
-                seconds: timeout.as_secs(),
-                command: argv.join(" "),
-                output: first_line(&last.stderr, &last.stdout).to_string(),
-            });
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    lifecycle::wait_ready(router, in_pod(exec, router), timeout, POLL)
+        .await
+        .map_err(|e| start_failure(router, e))
 }
