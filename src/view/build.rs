@@ -362,17 +362,7 @@ fn router_view(
                     since_secs: b.since_secs,
                 })
                 .collect();
-            view.kernel_routes = state
-                .kernel_routes
-                .iter()
-                .map(|k| KernelRouteView {
-                    prefix: k.prefix,
-                    nexthops: k.nexthops.clone(),
-                    device: k.device.clone(),
-                    protocol: k.protocol.clone(),
-                    route_type: k.route_type.clone(),
-                })
-                .collect();
+            view.kernel_routes = state.kernel_routes.clone();
         }
     }
     let has_node_sessions = !r.node_sessions.is_empty();

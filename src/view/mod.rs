@@ -151,7 +151,8 @@ pub struct RouterView {
     pub sessions: Vec<SessionView>,
     pub routes: Vec<RouteView>,
     pub bfd_peers: Vec<BfdView>,
-    pub kernel_routes: Vec<KernelRouteView>,
+    /// As the router's state has them (the same fields the view would copy).
+    pub kernel_routes: Vec<crate::state::KernelRoute>,
     /// The exact CLI commands run and what they printed.
     pub raw: Vec<RawOutput>,
 }
@@ -214,15 +215,6 @@ pub struct BfdView {
     /// `up`, `down`, `init`, `admin-down`.
     pub state: String,
     pub since_secs: Option<u64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct KernelRouteView {
-    pub prefix: IpNet,
-    pub nexthops: Vec<IpAddr>,
-    pub device: Option<String>,
-    pub protocol: Option<String>,
-    pub route_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
