@@ -9,7 +9,8 @@
 //! Everything carries `io.metallab.lab=h-cluster` plus a per-run marker label, lives in
 //! 10.231.0.0/16, and is removed by a guard when the test ends, failed assertions included.
 //! Without a Docker engine the test prints why and passes, unless `CI` or
-//! `METALLAB_REQUIRE_DOCKER` is set.
+//! `METALLAB_REQUIRE_DOCKER` is set. The node image is metallab's own Linux router image,
+//! built by the test when it is not there yet.
 
 use metallab::cluster::nodes::{self, NodeSelector, labels as node_labels};
 use metallab::cluster::{
@@ -19,9 +20,11 @@ mod support;
 
 use metallab::plan::model::StaticRoute;
 use metallab::runtime::docker::{ContainerSpec, DockerRuntime, NetworkSpec};
+use metallab::runtime::images::{DEFAULT_BASE_IMAGE, ensure_image};
+use metallab::topology::model::RouterKind;
 use std::net::IpAddr;
 use std::time::Duration;
-use support::{Scratch, docker_required, engine};
+use support::{Scratch, engine};
 
 /// The lab name every scratch resource is labelled with; also the name of the "lab's"
 /// kind cluster and minikube profile below.
@@ -31,6 +34,7 @@ const LAB: &str = "h-cluster";
 /// Docker-assigned addresses (as kind nodes get them).
 async fn node(
     rt: &DockerRuntime,
+    image: &str,
     scratch: &Scratch,
     name: &str,
     extra: &[(&str, &str)],
@@ -38,7 +42,7 @@ async fn node(
 ) {
     let spec = ContainerSpec {
         name: name.to_string(),
-        image: "metallab-dev/linux".to_string(),
+        image: image.to_string(),
         hostname: Some(name.to_string()),
         labels: scratch.labels(extra),
         cmd: Some(vec!["sleep".into(), "infinity".into()]),
@@ -61,11 +65,10 @@ async fn discovery_and_lab_lookup_read_labelled_nodes_on_the_real_engine() {
     else {
         return;
     };
-    if !rt.image_exists("metallab-dev/linux").await.unwrap() {
-        assert!(!docker_required(), "image metallab-dev/linux is missing");
-        eprintln!("SKIPPED: image metallab-dev/linux is missing");
-        return;
-    }
+    // metallab's own Linux image: built here when `scripts/test` has not built it yet.
+    let image = ensure_image(&rt, RouterKind::Linux, DEFAULT_BASE_IMAGE, false, |_| {})
+        .await
+        .expect("metallab's linux image builds");
     let scratch = Scratch::new(LAB);
     let lab_net = scratch.network(&rt, 231, "kind").await;
     let up_net = scratch.network(&rt, 231, "up").await;
@@ -81,7 +84,15 @@ async fn discovery_and_lab_lookup_read_labelled_nodes_on_the_real_engine() {
             (node_labels::KIND_CLUSTER, cluster.as_str()),
             (node_labels::KIND_ROLE, role),
         ];
-        node(&rt, &scratch, &format!("{cluster}-{role}"), &labels, &nets).await;
+        node(
+            &rt,
+            &image,
+            &scratch,
+            &format!("{cluster}-{role}"),
+            &labels,
+            &nets,
+        )
+        .await;
     }
 
     let selector = NodeSelector::Kind {
@@ -185,6 +196,7 @@ async fn discovery_and_lab_lookup_read_labelled_nodes_on_the_real_engine() {
     // the lab-labelled network; the minikube second node sits on the second network only.
     node(
         &rt,
+        &image,
         &scratch,
         &scratch.name("lab-cp"),
         &[
@@ -197,6 +209,7 @@ async fn discovery_and_lab_lookup_read_labelled_nodes_on_the_real_engine() {
     let minikube_primary = scratch.name("mk");
     node(
         &rt,
+        &image,
         &scratch,
         &minikube_primary,
         &[
