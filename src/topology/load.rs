@@ -1,17 +1,17 @@
 //! Finding, reading and parsing a topology: a file path, a built-in name, or the default.
 //!
 //! Parsing is strict (unknown keys, duplicate keys, wrong types and YAML 1.1 booleans
-//! like `yes` are errors) and every error comes back as a [`TopologyErrors`] diagnostic
-//! pointing into the file, as validation errors do.
+//! like `yes` are errors) and goes on past each error, so that every error of the file,
+//! from reading and from validation, comes back at once as a [`TopologyErrors`]
+//! diagnostic pointing into the file.
 
 use super::builtin::{self, Builtin, DEFAULT_TOPOLOGY};
 use super::diagnostics::{FieldError, TopologyErrors, did_you_mean};
 use super::model::Topology;
-use super::source::SourceMap;
 use super::validate::validate;
+use super::yaml;
 use crate::plan::Plan;
-use miette::{Diagnostic, SourceSpan};
-use serde_saphyr::MessageFormatter;
+use miette::Diagnostic;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -175,154 +175,40 @@ pub fn load_validated(origin: &Origin) -> Result<(Topology, String), LoadError> 
 }
 
 /// Parses and validates: every error of the file at once, or the topology.
+///
+/// A value that cannot be read is reported and read as a stand-in, so the rest of the
+/// file is still read and validated; rules do not report what a stand-in caused.
 pub fn parse_and_validate(file: &str, text: &str) -> Result<Topology, Box<TopologyErrors>> {
-    let topology = parse(file, text)?;
-    let errors = validate(&topology);
-    if errors.is_empty() {
-        Ok(topology)
-    } else {
-        Err(Box::new(TopologyErrors::new(file, text, errors)))
+    let read = read_topology(text);
+    let mut errors = read.errors.clone();
+    if let Some(topology) = &read.value {
+        errors.extend(
+            validate(topology)
+                .into_iter()
+                .filter(|error| !read.covers(&error.path)),
+        );
+    }
+    match read.value {
+        Some(topology) if errors.is_empty() => Ok(topology),
+        _ => Err(Box::new(TopologyErrors::new(file, text, errors))),
     }
 }
 
-/// Strict YAML → model. serde stops at the first structural error, so this reports one.
+/// Strict YAML → model, without the semantic rules: every reading error of the file
+/// (syntax, unknown and duplicate keys, missing fields, values of the wrong type).
 pub fn parse(file: &str, text: &str) -> Result<Topology, Box<TopologyErrors>> {
-    let options = serde_saphyr::options! {
-        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
-        strict_booleans: true,
-    };
-    serde_saphyr::from_str_with_options::<Topology>(text, options).map_err(|error| {
-        Box::new(TopologyErrors::new(
-            file,
-            text,
-            vec![yaml_error(text, &error)],
-        ))
+    let read = read_topology(text);
+    match read.value {
+        Some(topology) if read.errors.is_empty() => Ok(topology),
+        _ => Err(Box::new(TopologyErrors::new(file, text, read.errors))),
+    }
+}
+
+fn read_topology(text: &str) -> yaml::Read<Topology> {
+    yaml::read(text, || {
+        FieldError::new("", "the topology file is empty")
+            .help("a topology starts with `name: my-lab`; `metallab topologies show default` prints a complete one")
     })
-}
-
-/// A serde-saphyr error as a located [`FieldError`] with the field path and a hint.
-fn yaml_error(text: &str, error: &serde_saphyr::Error) -> FieldError {
-    let map = SourceMap::parse(text);
-    let error = error.without_snippet();
-    let message = serde_saphyr::UserMessageFormatter
-        .format_message(error)
-        .into_owned();
-    let span = error.location().map(|location| {
-        let span = location.span();
-        match (span.byte_offset(), span.byte_len()) {
-            (Some(offset), Some(len)) => SourceSpan::from(offset as usize..(offset + len) as usize),
-            _ => {
-                let offset =
-                    map.offset_of(text, location.line() as usize, location.column() as usize);
-                SourceSpan::from(offset..offset)
-            }
-        }
-    });
-    let mut path = span
-        .and_then(|s| map.path_at(s.offset()))
-        .unwrap_or_default()
-        .to_string();
-    // serde points a missing field at its mapping (for a block mapping: its first key);
-    // name the field itself.
-    if let (Some(field), Some(span)) = (quoted(&message, "missing field `"), span) {
-        let at = map.path_at(span.offset()).unwrap_or_default();
-        let on_key = map
-            .get(at)
-            .and_then(|f| f.key)
-            .is_some_and(|k| k.offset() == span.offset());
-        let mapping = if on_key {
-            super::source::parent_path(at)
-        } else {
-            at
-        };
-        path = super::source::child_path(mapping, field);
-    }
-    let written = span
-        .map(|s| &text[s.offset()..s.offset() + s.len()])
-        .unwrap_or_default();
-    let hint = if path.ends_with("asn") && message.starts_with("invalid u") {
-        Some(ASN_RANGE_HINT.to_string())
-    } else {
-        yaml_hint(&message)
-    };
-    let mut field_error = FieldError::new(path, clearer_message(&message, written));
-    if let Some(help) = hint {
-        field_error = field_error.help(help);
-    }
-    match span {
-        Some(span) => field_error.at(span),
-        None => field_error,
-    }
-}
-
-const ASN_RANGE_HINT: &str =
-    "an ASN is 1–4294967295; private ones are 64512–65534 and 4200000000–4294967294";
-
-/// serde's terse messages for scalars that do not parse, with the value spelled out.
-fn clearer_message(message: &str, written: &str) -> String {
-    let range = match message {
-        "invalid u8" => "0–255",
-        "invalid u16" => "0–65535",
-        "invalid u32" => "0–4294967295",
-        _ => return message.to_string(),
-    };
-    format!("`{written}` is not a whole number in {range}")
-}
-
-/// The text between `prefix` and the next backtick.
-fn quoted<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
-    let start = message.find(prefix)? + prefix.len();
-    let rest = &message[start..];
-    Some(&rest[..rest.find('`')?])
-}
-
-/// A hint for the common YAML mistakes, from serde's message.
-fn yaml_hint(message: &str) -> Option<String> {
-    let unknown =
-        quoted(message, "unknown field `").or_else(|| quoted(message, "unknown variant `"));
-    if let Some(name) = unknown {
-        let expected = message.split_once("expected ")?.1;
-        let candidates: Vec<&str> = expected
-            .trim_start_matches("one of ")
-            .split([',', ' '])
-            .map(|c| c.trim_matches('`'))
-            .filter(|c| !c.is_empty() && *c != "or")
-            .collect();
-        return Some(match did_you_mean(name, candidates.iter().copied()) {
-            Some(best) => format!("did you mean `{best}`?"),
-            None => format!("expected one of: {}", candidates.join(", ")),
-        });
-    }
-    let hints: &[(&str, &str)] = &[
-        (
-            "duplicate mapping key",
-            "each key may appear once in a mapping; remove or merge the repeated one",
-        ),
-        (
-            "invalid IP address",
-            "write an address like 10.201.1.5 or a subnet like 10.201.1.0/24",
-        ),
-        ("invalid IP network", "write a subnet like 10.201.1.0/24"),
-        (
-            "untagged enum Multihop",
-            "multihop is `true`, `false` or a TTL (1–255)",
-        ),
-        (
-            "untagged enum BfdSetting",
-            "bfd is `true`, `false` or the name of a BFD profile",
-        ),
-        (
-            "untagged enum OneOrMany",
-            "write one name or a list, e.g. `[frr1, nodes]`",
-        ),
-        ("missing field", "add this field"),
-        ("invalid boolean", "write `true` or `false`"),
-        ("invalid type", "check the type this field expects"),
-    ];
-    hints
-        .iter()
-        .find(|(needle, _)| message.contains(needle))
-        .map(|(_, hint)| hint.to_string())
 }
 
 #[cfg(test)]

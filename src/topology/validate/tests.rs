@@ -72,7 +72,7 @@ fn a_typo_in_a_key() {
 #[test]
 fn a_wrong_type() {
     insta::assert_snapshot!(report(
-        "name: lab\nrouters:\n  frr1:\n    kind: frr\n    asn: sixty-four\n"
+        "name: lab\nnetworks: { lan: {} }\nrouters:\n  frr1:\n    kind: frr\n    asn: sixty-four\n    interfaces: { lan: {} }\n"
     ));
 }
 

@@ -1,0 +1,192 @@
+//! Reading a YAML file into a typed model while collecting *every* error of the file.
+//!
+//! serde stops at the first bad value. Here the text becomes a tree of spanned nodes
+//! (`tree`), serde reads the tree (`de`), and each error is recorded with its place and
+//! said in the file's terms (`messages`); the next pass reads that place as a stand-in
+//! value of the right type (an unknown key as if it were absent) and goes on, until the
+//! whole file has been read. The caller gets the model (when the file could be read at
+//! all), every error, and the places that were stood in for, so that rules checked later
+//! on the model do not report what a stand-in caused.
+
+mod de;
+mod messages;
+pub mod tree;
+
+use super::diagnostics::{FieldError, did_you_mean};
+use super::source::parent_path;
+use de::{NodeReader, Override, Overrides, Place, Problem};
+use serde::de::DeserializeOwned;
+
+/// What reading a file gave.
+#[derive(Debug)]
+pub struct Read<T> {
+    /// The model, with stand-ins where values were bad; None when the file could not be
+    /// read at all (a syntax error, a root that is not a mapping).
+    pub value: Option<T>,
+    /// Every error, in the order found.
+    pub errors: Vec<FieldError>,
+    /// Paths read as stand-ins or skipped.
+    pub replaced: Vec<String>,
+}
+
+impl<T> Read<T> {
+    /// Whether a later error at `path` may be the effect of a stand-in: the path is a
+    /// replaced one, lies inside one, or holds one (an object whose field was replaced:
+    /// its own rules saw a value the user did not write).
+    pub fn covers(&self, path: &str) -> bool {
+        self.replaced
+            .iter()
+            .any(|replaced| within(path, replaced) || (!path.is_empty() && within(replaced, path)))
+    }
+}
+
+/// `path` is `outer` or lies inside it.
+fn within(path: &str, outer: &str) -> bool {
+    path == outer
+        || outer.is_empty()
+        || (path.starts_with(outer)
+            && matches!(path.as_bytes().get(outer.len()), Some(b'.' | b'[')))
+}
+
+/// At most this many passes: a file with more errors reports the first ones.
+const MAX_PASSES: usize = 3000;
+
+/// How many stand-ins are tried at one place before the place around it stands in.
+const MAX_ATTEMPTS: u8 = 8;
+
+/// Reads `text` as a `T`.
+pub fn read<T: DeserializeOwned>(text: &str, empty: impl FnOnce() -> FieldError) -> Read<T> {
+    let document = match tree::parse(text) {
+        Ok(document) => document,
+        Err(error) => {
+            return Read {
+                value: None,
+                errors: vec![error],
+                replaced: Vec::new(),
+            };
+        }
+    };
+    let mut errors = document.errors;
+    let Some(root) = document.root else {
+        errors.push(empty());
+        return Read {
+            value: None,
+            errors,
+            replaced: Vec::new(),
+        };
+    };
+    let mut overrides = Overrides::default();
+    for _ in 0..MAX_PASSES {
+        match T::deserialize(NodeReader::root(&root, &overrides)) {
+            Ok(value) => {
+                return Read {
+                    value: Some(value),
+                    errors,
+                    replaced: overrides.replaced(),
+                };
+            }
+            Err(error) => {
+                let place = error
+                    .place
+                    .map_or_else(|| root_place(&root), |place| *place);
+                if !recover(place, error.problem, &mut overrides, &mut errors) {
+                    break;
+                }
+            }
+        }
+    }
+    Read {
+        value: None,
+        errors,
+        replaced: overrides.replaced(),
+    }
+}
+
+fn root_place(root: &tree::Node) -> Place {
+    Place {
+        path: String::new(),
+        span: root.span,
+        written: None,
+        quoted: false,
+        found: root.describe(),
+        expecting: None,
+        stand_in: false,
+        on_key: false,
+    }
+}
+
+/// Records the error and decides how the next pass reads its place. False when reading
+/// cannot go on (the root itself is unreadable).
+fn recover(
+    place: Place,
+    problem: Problem,
+    overrides: &mut Overrides,
+    errors: &mut Vec<FieldError>,
+) -> bool {
+    match problem {
+        Problem::UnknownKey { key, expected } => {
+            errors.push(messages::unknown_key(&place, &key, expected));
+            // A misspelled key leaves the key it meant unwritten: what rules say about
+            // that one follows from the typo.
+            if let Some(meant) = did_you_mean(&key, expected.iter().copied()) {
+                let meant = super::source::child_path(parent_path(&place.path), meant);
+                overrides.also_covered.push(meant);
+            }
+            overrides.by_path.insert(place.path, Override::Skip);
+        }
+        Problem::Missing(field) => {
+            let child = super::source::child_path(&place.path, field);
+            if !place.stand_in && !overrides.by_path.contains_key(&child) {
+                errors.push(messages::missing(&place, field));
+            }
+            let missing = overrides.missing.entry(place.path).or_default();
+            if !missing.contains(&field) {
+                missing.push(field);
+            }
+            overrides.by_path.entry(child).or_insert(Override::StandIn {
+                attempt: 0,
+                written: None,
+            });
+        }
+        _ if place.stand_in => {
+            // The stand-in did not fit: try the next, then stand in for the parent.
+            let attempt = match overrides.by_path.get_mut(&place.path) {
+                Some(Override::StandIn { attempt, .. }) => {
+                    *attempt += 1;
+                    *attempt
+                }
+                _ => MAX_ATTEMPTS,
+            };
+            if attempt >= MAX_ATTEMPTS {
+                if place.path.is_empty() {
+                    return false;
+                }
+                let parent = parent_path(&place.path).to_string();
+                overrides.by_path.insert(
+                    parent,
+                    Override::StandIn {
+                        attempt: 0,
+                        written: None,
+                    },
+                );
+            }
+        }
+        problem => {
+            errors.push(messages::bad_value(&place, &problem));
+            if place.path.is_empty() {
+                return false;
+            }
+            overrides.by_path.insert(
+                place.path,
+                Override::StandIn {
+                    attempt: 0,
+                    written: place.written,
+                },
+            );
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests;
