@@ -8,7 +8,7 @@
 use super::builtin::{self, Builtin, DEFAULT_TOPOLOGY};
 use super::diagnostics::{FieldError, TopologyErrors, did_you_mean};
 use super::model::Topology;
-use super::validate::validate;
+use super::validate::validate_read;
 use super::yaml;
 use crate::plan::Plan;
 use miette::Diagnostic;
@@ -183,7 +183,7 @@ pub fn parse_and_validate(file: &str, text: &str) -> Result<Topology, Box<Topolo
     let mut errors = read.errors.clone();
     if let Some(topology) = &read.value {
         errors.extend(
-            validate(topology)
+            validate_read(topology, &read.replaced)
                 .into_iter()
                 .filter(|error| !read.covers(&error.path)),
         );
@@ -364,5 +364,72 @@ mod tests {
             error("name: x\nrouters:\n  r1: { kind: linux, forward: yes }\n").1,
             "routers.r1.forward"
         );
+    }
+}
+
+/// One bad value in a valid file is one error, at that value: reading goes on past it and
+/// no rule reports what the stand-in caused. Tried on every scalar of every built-in.
+#[cfg(test)]
+mod one_bad_value {
+    use super::*;
+    use crate::topology::source::{child_path, item_path};
+    use crate::topology::yaml::tree::{self, Node, Value};
+
+    /// (path, byte range) of every scalar value.
+    fn scalars(node: &Node, path: String, out: &mut Vec<(String, std::ops::Range<usize>)>) {
+        match &node.value {
+            Value::Scalar { .. } => {
+                let start = node.span.offset();
+                out.push((path, start..start + node.span.len()));
+            }
+            Value::Sequence(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    scalars(item, item_path(&path, i), out);
+                }
+            }
+            Value::Mapping(entries) => {
+                for entry in entries {
+                    scalars(&entry.value, child_path(&path, &entry.key), out);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_bad_value_in_a_builtin_is_one_error_at_its_place() {
+        let mut failures = Vec::new();
+        let mut tried = 0;
+        for builtin in builtin::list() {
+            let root = tree::parse(builtin.yaml).unwrap().root.unwrap();
+            let mut found = Vec::new();
+            scalars(&root, String::new(), &mut found);
+            for (path, range) in found {
+                // A mapping fits no scalar field: a wrong type wherever it goes.
+                let text = format!(
+                    "{}{{ wrong: 1 }}{}",
+                    &builtin.yaml[..range.start],
+                    &builtin.yaml[range.end..]
+                );
+                tried += 1;
+                let errors = match parse_and_validate("t.yaml", &text) {
+                    Ok(_) => {
+                        failures.push(format!("{} {path}: accepted", builtin.name));
+                        continue;
+                    }
+                    Err(errors) => errors,
+                };
+                let located = errors.located();
+                let right = located.len() == 1 && located[0].path == path;
+                if !right {
+                    let got: Vec<String> = located
+                        .iter()
+                        .map(|e| format!("{} {}", e.path, e.message))
+                        .collect();
+                    failures.push(format!("{} {path}: {got:?}", builtin.name));
+                }
+            }
+        }
+        assert!(tried > 100, "{tried} values tried");
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }

@@ -284,10 +284,11 @@ pub(super) fn router_check(v: &mut Validator, path: &str, kind: CheckKindKey, ch
             )
             .help("check BFD on an frr or bird router"),
         ),
-        CheckKindKey::Bfd if !has_bfd_session(t, name, None) => v.report(
-            FieldError::new(&router_path, format!("`{name}` runs no BFD session"))
-                .help("enable `bfd:` on one of its neighbors"),
-        ),
+        CheckKindKey::Bfd if !has_bfd_session(t, name, None) && !v.any_neighbor_unreadable() => v
+            .report(
+                FieldError::new(&router_path, format!("`{name}` runs no BFD session"))
+                    .help("enable `bfd:` on one of its neighbors"),
+            ),
         _ => {}
     }
 
@@ -308,7 +309,7 @@ pub(super) fn router_check(v: &mut Validator, path: &str, kind: CheckKindKey, ch
                     )
                     .help("name its peer"),
                 );
-            } else if !has_session(t, name, parsed) {
+            } else if !has_session(t, name, parsed) && !sessions_unreadable(v, name, parsed) {
                 v.report(
                     FieldError::new(
                         &target_path,
@@ -319,6 +320,7 @@ pub(super) fn router_check(v: &mut Validator, path: &str, kind: CheckKindKey, ch
                     )),
                 );
             } else if kind == CheckKindKey::Bfd
+                && !sessions_unreadable(v, name, parsed)
                 && router.kind.has_bfd()
                 && has_bfd_session(t, name, None)
                 && !has_bfd_session(t, name, Some(parsed))
@@ -513,4 +515,11 @@ pub(super) fn service_check(v: &mut Validator, path: &str, check: &CheckSpec) {
             );
         }
     }
+}
+
+/// Whether a session between the router and the target could be declared by a neighbor
+/// that could not be read (on either side).
+fn sessions_unreadable(v: &Validator, router: &str, target: Target<'_>) -> bool {
+    v.neighbors_unreadable(router)
+        || matches!(target, Target::Router(other) if v.neighbors_unreadable(other))
 }

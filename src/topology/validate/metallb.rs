@@ -205,6 +205,9 @@ fn peers_back(v: &mut Validator, path: &str, metallb: &MetallbSpec, peer: &Metal
     let Some(router) = v.topology.routers.get(&peer.router) else {
         return;
     };
+    if v.neighbors_unreadable(&peer.router) {
+        return;
+    }
     let node_neighbor = router
         .neighbors
         .iter()
@@ -228,6 +231,11 @@ fn peers_back(v: &mut Validator, path: &str, metallb: &MetallbSpec, peer: &Metal
             let neighbor_path = format!("routers.{}.neighbors[{j}]", peer.router);
             // Both ends of a session must agree, or it never comes up (MD5) or BFD
             // stays down on one side.
+            let unreadable = |key: &str| {
+                v.unreadable(&format!("{path}.{key}"))
+                    || v.unreadable(&format!("{neighbor_path}.{key}"))
+            };
+            let (bfd_unreadable, password_unreadable) = (unreadable("bfd"), unreadable("password"));
             let mut disagree = |key: &str, metallb_has: bool, what: &str| {
                 let (here, there) = (format!("{path}.{key}"), format!("{neighbor_path}.{key}"));
                 let (primary, other) = if metallb_has {
@@ -247,10 +255,13 @@ fn peers_back(v: &mut Validator, path: &str, metallb: &MetallbSpec, peer: &Metal
                     )),
                 );
             };
-            if router.kind.has_bfd() && bfd_key(&neighbor.bfd).is_some() != peer.bfd.is_some() {
+            if router.kind.has_bfd()
+                && !bfd_unreadable
+                && bfd_key(&neighbor.bfd).is_some() != peer.bfd.is_some()
+            {
                 disagree("bfd", peer.bfd.is_some(), "BFD");
             }
-            if neighbor.password != peer.password {
+            if !password_unreadable && neighbor.password != peer.password {
                 disagree("password", peer.password.is_some(), "the password");
             }
             if let Some(asn) = neighbor.asn

@@ -48,9 +48,17 @@ const RULES: &[fn(&mut Validator)] = &[
 
 /// Every problem of the topology; empty when it is valid.
 pub fn validate(topology: &Topology) -> Vec<FieldError> {
+    validate_read(topology, &[])
+}
+
+/// [`validate`] a topology read from a file where the values at `unreadable` paths could
+/// not be read (the model holds stand-ins there): rules that would judge another field
+/// by one of them stay quiet.
+pub fn validate_read(topology: &Topology, unreadable: &[String]) -> Vec<FieldError> {
     let mut validator = Validator {
         topology,
         errors: Vec::new(),
+        unreadable,
     };
     for rule in RULES {
         rule(&mut validator);
@@ -62,9 +70,40 @@ pub fn validate(topology: &Topology) -> Vec<FieldError> {
 pub struct Validator<'t> {
     pub(super) topology: &'t Topology,
     pub(super) errors: Vec<FieldError>,
+    unreadable: &'t [String],
 }
 
 impl<'t> Validator<'t> {
+    /// Whether the value at `path` (or around it) could not be read from the file.
+    pub(super) fn unreadable(&self, path: &str) -> bool {
+        self.unreadable.iter().any(|u| {
+            path == u
+                || (path.starts_with(u.as_str())
+                    && matches!(path.as_bytes().get(u.len()), Some(b'.' | b'[')))
+                || (u.starts_with(path)
+                    && matches!(u.as_bytes().get(path.len()), Some(b'.' | b'[')))
+        })
+    }
+
+    /// Whether a network's subnet is written but could not be read.
+    pub(super) fn subnet_unreadable(&self, network: &str) -> bool {
+        self.unreadable(&format!("networks.{network}.subnet"))
+    }
+
+    /// Whether any router's neighbor could not be read (a session's BFD may be declared
+    /// on either side).
+    pub(super) fn any_neighbor_unreadable(&self) -> bool {
+        self.unreadable.iter().any(|u| {
+            u.starts_with("routers.") && (u.contains(".neighbors[") || u.ends_with(".neighbors"))
+        })
+    }
+
+    /// Whether some neighbor of the router could not be read, so its sessions are not
+    /// known exactly.
+    pub(super) fn neighbors_unreadable(&self, router: &str) -> bool {
+        self.unreadable(&format!("routers.{router}.neighbors"))
+    }
+
     pub(super) fn report(&mut self, error: FieldError) {
         self.errors.push(error);
     }

@@ -146,7 +146,7 @@ pub(super) fn interface_address(
         return;
     };
     let Some(subnet) = v.subnet(network) else {
-        if spec.subnet.is_none() {
+        if spec.subnet.is_none() && !v.subnet_unreadable(network) {
             v.report(
                 FieldError::new(path, format!("network `{network}` has no subnet, so a fixed address cannot be placed in it"))
                     .help(format!("give network `{network}` a `subnet:`, or drop `ip:` to get an address allocated")),
@@ -206,7 +206,7 @@ pub(super) fn static_routes(v: &mut Validator, name: &str, router: &RouterSpec) 
         if !router
             .interfaces
             .keys()
-            .any(|n| v.subnet(n).is_some_and(|s| s.contains(&via)))
+            .any(|n| v.subnet(n).is_some_and(|s| s.contains(&via)) || v.subnet_unreadable(n))
         {
             v.report(
                 FieldError::new(

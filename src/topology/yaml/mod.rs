@@ -30,13 +30,29 @@ pub struct Read<T> {
 }
 
 impl<T> Read<T> {
-    /// Whether a later error at `path` may be the effect of a stand-in: the path is a
-    /// replaced one, lies inside one, or holds one (an object whose field was replaced:
-    /// its own rules saw a value the user did not write).
+    /// Whether a later error at `path` may be the effect of a stand-in: the path lies in
+    /// the object that holds a replaced value (its rules saw a value the user did not
+    /// write), or holds one. The root is never covered whole: a bad top-level value
+    /// hides only errors about itself.
     pub fn covers(&self, path: &str) -> bool {
-        self.replaced
-            .iter()
-            .any(|replaced| within(path, replaced) || (!path.is_empty() && within(replaced, path)))
+        self.replaced.iter().any(|replaced| {
+            let object = parent_object(replaced);
+            (!object.is_empty() && within(path, object))
+                || within(path, replaced)
+                || (!path.is_empty() && within(replaced, path))
+        })
+    }
+}
+
+/// The mapping a field belongs to: `routers.r1` for `routers.r1.asn`, and for a list
+/// item the item's own mapping (`routers.r1.neighbors[0]` for its `to`).
+fn parent_object(path: &str) -> &str {
+    let parent = parent_path(path);
+    // An item of a scalar list (`announce[1]`) belongs to the list's owner.
+    if path.ends_with(']') {
+        parent_path(parent)
+    } else {
+        parent
     }
 }
 
