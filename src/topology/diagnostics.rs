@@ -21,6 +21,9 @@ pub struct FieldError {
     /// An exact span, when the error already knows one (YAML syntax and type errors);
     /// otherwise the span comes from the path.
     pub span: Option<SourceSpan>,
+    /// The error holds whatever the other fields say (a name that does not exist), so
+    /// a stand-in for an unreadable neighbour value cannot have caused it.
+    pub independent: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +40,14 @@ impl FieldError {
             help: None,
             related: Vec::new(),
             span: None,
+            independent: false,
         }
+    }
+
+    /// Marks the error as [independent](FieldError::independent) of other fields.
+    pub fn independent(mut self) -> FieldError {
+        self.independent = true;
+        self
     }
 
     pub fn help(mut self, help: impl Into<String>) -> FieldError {
@@ -208,19 +218,30 @@ pub fn unknown_name_help<'a>(
     }
 }
 
-/// Levenshtein distance, in characters.
+/// Edit distance in characters, counting a swap of two neighbours as one edit (the
+/// usual typo: `brid1` for `bird1`).
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
+    // rows[i][j]: distance between a[..i] and b[..j]
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
     }
-    previous[b.len()]
+    rows[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
+        }
+    }
+    rows[a.len()][b.len()]
 }
 
 fn count_errors(n: usize) -> String {
@@ -290,6 +311,7 @@ routers:
             Some("subnet")
         );
         assert_eq!(did_you_mean("bird2", ["frr1", "bird1"]), Some("bird1"));
+        assert_eq!(did_you_mean("brid1", ["frr1", "bird1"]), Some("bird1"));
         assert_eq!(did_you_mean("xyz", ["frr1", "bird1"]), None);
         assert_eq!(
             unknown_name_help("routers", "zzz", ["frr1", "bird1"]),

@@ -159,7 +159,8 @@ pub fn load(argument: Option<&str>, cwd: &Path) -> Result<LoadedTopology, LoadEr
     })
 }
 
-/// Reads, parses and validates a resolved topology; returns it with its text.
+/// Reads, parses and validates a resolved topology; returns it with its text. App
+/// manifests of a file are looked for beside it (a built-in's are embedded).
 pub fn load_validated(origin: &Origin) -> Result<(Topology, String), LoadError> {
     let text = match origin {
         Origin::File { path, .. } => {
@@ -170,7 +171,18 @@ pub fn load_validated(origin: &Origin) -> Result<(Topology, String), LoadError> 
         }
         Origin::Builtin(builtin) => builtin.yaml.to_string(),
     };
-    let topology = parse_and_validate(&origin.display_name(), &text).map_err(LoadError::Invalid)?;
+    let apps_dir = match origin {
+        Origin::File { path, shown } => Some(AppsDir {
+            path: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            shown: Path::new(shown)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+        }),
+        Origin::Builtin(_) => None,
+    };
+    let topology =
+        checked(&origin.display_name(), &text, apps_dir.as_ref()).map_err(LoadError::Invalid)?;
     Ok((topology, text))
 }
 
@@ -179,19 +191,65 @@ pub fn load_validated(origin: &Origin) -> Result<(Topology, String), LoadError> 
 /// A value that cannot be read is reported and read as a stand-in, so the rest of the
 /// file is still read and validated; rules do not report what a stand-in caused.
 pub fn parse_and_validate(file: &str, text: &str) -> Result<Topology, Box<TopologyErrors>> {
+    checked(file, text, None)
+}
+
+/// The folder `apps:` paths are relative to: where it is, and as the user named it.
+struct AppsDir {
+    path: PathBuf,
+    shown: PathBuf,
+}
+
+/// [`parse_and_validate`], and when `apps_dir` is given, every `apps:` file must be there.
+fn checked(
+    file: &str,
+    text: &str,
+    apps_dir: Option<&AppsDir>,
+) -> Result<Topology, Box<TopologyErrors>> {
     let read = read_topology(text);
     let mut errors = read.errors.clone();
     if let Some(topology) = &read.value {
         errors.extend(
             validate_read(topology, &read.replaced)
                 .into_iter()
-                .filter(|error| !read.covers(&error.path)),
+                .filter(|error| {
+                    let caused = if error.independent {
+                        read.replaces(&error.path)
+                    } else {
+                        read.covers(&error.path)
+                    };
+                    !caused
+                }),
         );
+        if let Some(dir) = apps_dir {
+            errors.extend(missing_apps(topology, dir));
+        }
     }
     match read.value {
         Some(topology) if errors.is_empty() => Ok(topology),
         _ => Err(Box::new(TopologyErrors::new(file, text, errors))),
     }
+}
+
+/// `apps:` entries that name no readable file (relative to the topology's directory).
+fn missing_apps(topology: &Topology, dir: &AppsDir) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (i, app) in topology.apps.iter().enumerate() {
+        let path = dir.path.join(app);
+        let problem = match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => format!("app manifest `{app}` is a directory"),
+            Ok(_) => match std::fs::File::open(&path) {
+                Ok(_) => continue,
+                Err(e) => format!("app manifest `{app}` cannot be read: {e}"),
+            },
+            Err(_) => format!("app manifest `{app}` does not exist"),
+        };
+        errors.push(FieldError::new(format!("apps[{i}]"), problem).help(format!(
+            "looked for {}; `apps:` paths are relative to the topology file",
+            dir.shown.join(app).display()
+        )));
+    }
+    errors
 }
 
 /// Strict YAML → model, without the semantic rules: every reading error of the file
@@ -272,12 +330,37 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let text = "name: lab\nnetworks: { lan: {} }\nrouters:\n  h1: { kind: linux, interfaces: { lan: {} } }\napps: [app.yaml]\n";
         std::fs::write(dir.path().join("lab.yaml"), text).unwrap();
+        std::fs::write(dir.path().join("app.yaml"), "kind: List\n").unwrap();
         let loaded = load(Some("lab.yaml"), dir.path()).unwrap();
         assert_eq!(loaded.base_dir, dir.path());
         assert_eq!(loaded.plan().apps, [dir.path().join("app.yaml")]);
         assert_eq!(
             loaded.plan().source,
             dir.path().join("lab.yaml").display().to_string()
+        );
+    }
+
+    #[test]
+    fn a_missing_app_file_is_an_error_at_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "name: lab\nnetworks: { lan: {} }\nrouters:\n  h1: { kind: linux, interfaces: { lan: {} } }\napps:\n  - there.yaml\n  - missing.yaml\n  - sub\n";
+        std::fs::write(dir.path().join("lab.yaml"), text).unwrap();
+        std::fs::write(dir.path().join("there.yaml"), "kind: List\n").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let Err(LoadError::Invalid(errors)) = load(Some("lab.yaml"), dir.path()) else {
+            panic!()
+        };
+        let found: Vec<(&str, &str)> = errors
+            .located()
+            .iter()
+            .map(|e| (e.location.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("lab.yaml:7:5", "app manifest `missing.yaml` does not exist"),
+                ("lab.yaml:8:5", "app manifest `sub` is a directory"),
+            ]
         );
     }
 

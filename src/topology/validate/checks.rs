@@ -392,7 +392,8 @@ pub(super) fn check_target(v: &mut Validator, path: &str, text: &str) -> bool {
                     path,
                     format!("`{name}` is neither a router, an IP address nor `nodes`"),
                 )
-                .help(help),
+                .help(help)
+                .independent(),
             );
             false
         }
@@ -511,7 +512,8 @@ pub(super) fn service_check(v: &mut Validator, path: &str, check: &CheckSpec) {
             );
             v.report(
                 FieldError::new(format!("{path}.pool"), format!("unknown pool `{pool}`"))
-                    .help(help),
+                    .help(help)
+                    .independent(),
             );
         }
     }

@@ -70,7 +70,9 @@ pub(super) fn cluster(v: &mut Validator) {
     {
         let help = unknown_name_help("networks", network, t.networks.keys().map(String::as_str));
         v.report(
-            FieldError::new("cluster.network", format!("unknown network `{network}`")).help(help),
+            FieldError::new("cluster.network", format!("unknown network `{network}`"))
+                .help(help)
+                .independent(),
         );
     }
     if cluster.creates_nodes() {

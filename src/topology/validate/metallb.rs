@@ -624,7 +624,8 @@ fn advertisements(
                             format!("{path}.pools[{j}]"),
                             format!("unknown pool `{pool}`"),
                         )
-                        .help(help),
+                        .help(help)
+                        .independent(),
                     );
                 }
                 Some(spec) if spec.protocol == Some(PoolProtocol::Layer2) => v.report(
@@ -648,7 +649,8 @@ fn advertisements(
                     )
                     .help(format!(
                         "{help} (`peers` names routers from `metallb.peers`)"
-                    )),
+                    ))
+                    .independent(),
                 );
             }
         }

@@ -160,7 +160,11 @@ impl<'t> Validator<'t> {
         let router = self.topology.routers.get(name);
         if router.is_none() {
             let help = unknown_name_help("routers", name, self.router_names());
-            self.report(FieldError::new(path, format!("unknown router `{name}`")).help(help));
+            self.report(
+                FieldError::new(path, format!("unknown router `{name}`"))
+                    .help(help)
+                    .independent(),
+            );
         }
         router
     }

@@ -202,7 +202,11 @@ pub(super) fn unknown_bfd_profile(v: &mut Validator, path: String, profile: &str
     } else {
         unknown_name_help("BFD profiles", profile, names)
     };
-    v.report(FieldError::new(path, format!("unknown BFD profile `{profile}`")).help(help));
+    v.report(
+        FieldError::new(path, format!("unknown BFD profile `{profile}`"))
+            .help(help)
+            .independent(),
+    );
 }
 
 /// A router-to-router session declared on one or both sides: reachable (a shared network

@@ -49,7 +49,9 @@ pub(super) fn routers(v: &mut Validator) {
                 let help =
                     unknown_name_help("networks", network, t.networks.keys().map(String::as_str));
                 v.report(
-                    FieldError::new(iface_path, format!("unknown network `{network}`")).help(help),
+                    FieldError::new(iface_path, format!("unknown network `{network}`"))
+                        .help(help)
+                        .independent(),
                 );
                 continue;
             };

@@ -298,7 +298,7 @@ impl<'a> NodeReader<'a> {
 }
 
 /// The value of a plain integer: decimal, `0x` hex or `0o` octal, with an optional sign.
-fn parse_integer(text: &str) -> Option<i128> {
+pub(super) fn parse_integer(text: &str) -> Option<i128> {
     let (negative, digits) = match text.as_bytes().first()? {
         b'-' => (true, &text[1..]),
         b'+' => (false, &text[1..]),
@@ -314,11 +314,6 @@ fn parse_integer(text: &str) -> Option<i128> {
         return None;
     };
     Some(if negative { -magnitude } else { magnitude })
-}
-
-/// Whether a plain scalar reads as an integer (for messages: "quoted text, not a number").
-pub(super) fn is_integer(text: &str) -> bool {
-    parse_integer(text).is_some()
 }
 
 fn visit_integer<'de, V: Visitor<'de>>(visitor: V, n: i128) -> Result<V::Value, DeError> {

@@ -1,7 +1,7 @@
 //! What a reading error means, said in the terms of the topology file: the key, the
 //! value as written, what belongs there, and how to fix it.
 
-use super::de::{Place, Problem, Shape, is_integer};
+use super::de::{Place, Problem, Shape, parse_integer};
 use super::tree::shorten;
 use crate::topology::diagnostics::{FieldError, did_you_mean};
 use crate::topology::source::child_path;
@@ -60,17 +60,28 @@ pub(super) fn bad_value(place: &Place, problem: &Problem) -> FieldError {
     let (message, help) = match problem {
         Problem::Shape(Shape::Integer { min, max }) => {
             let range = format!("{min}–{max}");
-            let help = if place.quoted && written.as_deref().is_some_and(is_integer) {
+            let number = written.as_deref().and_then(parse_integer);
+            let help = if place.quoted && number.is_some() {
                 format!(
                     "write the number without quotes: {}",
-                    written.unwrap_or_default()
+                    written.clone().unwrap_or_default()
                 )
             } else if field == "asn" {
                 ASN_HELP.to_string()
             } else {
                 format!("{field} is a whole number in {range}")
             };
-            (format!("{shown} is not a whole number in {range}"), help)
+            let message = match number {
+                Some(_) if place.quoted => format!("{shown} is text in quotes, not a number"),
+                Some(n) if n > *max => {
+                    format!("{shown} is too large: `{field}` is at most {max}")
+                }
+                Some(n) if n < *min => {
+                    format!("{shown} is too small: `{field}` is at least {min}")
+                }
+                _ => format!("{shown} is not a whole number in {range}"),
+            };
+            (message, help)
         }
         Problem::Shape(Shape::Float) => (
             format!("{shown} is not a number"),
@@ -83,6 +94,13 @@ pub(super) fn bad_value(place: &Place, problem: &Problem) -> FieldError {
         Problem::Shape(Shape::List) => (
             format!("`{field}` is a list; found {}", place.found),
             "write `[a, b]`, or one `- item` per line under the key".to_string(),
+        ),
+        Problem::Shape(Shape::Mapping) if place.path.is_empty() => (
+            format!(
+                "a topology is a mapping of keys such as `name:` and `routers:`; found {}",
+                place.found
+            ),
+            "start the file with `name: my-lab`; `metallab topologies show default` prints a complete one".to_string(),
         ),
         Problem::Shape(Shape::Mapping) => (
             format!("`{field}` is a mapping; found {}", place.found),

@@ -44,6 +44,14 @@ impl<T> Read<T> {
     }
 }
 
+impl<T> Read<T> {
+    /// Whether `path` is a replaced value or lies inside one: even an error that holds
+    /// whatever other fields say is about the stand-in there.
+    pub fn replaces(&self, path: &str) -> bool {
+        self.replaced.iter().any(|replaced| within(path, replaced))
+    }
+}
+
 /// The mapping a field belongs to: `routers.r1` for `routers.r1.asn`, and for a list
 /// item the item's own mapping (`routers.r1.neighbors[0]` for its `to`).
 fn parent_object(path: &str) -> &str {
@@ -77,7 +85,7 @@ pub fn read<T: DeserializeOwned>(text: &str, empty: impl FnOnce() -> FieldError)
         Err(error) => {
             return Read {
                 value: None,
-                errors: vec![error],
+                errors: vec![*error],
                 replaced: Vec::new(),
             };
         }

@@ -119,7 +119,7 @@ fn a_missing_required_field_is_reported_once_and_reading_goes_on() {
             ("hosts[0].kind".into(), "`kind` is missing".into()),
             (
                 "hosts[1].asn".into(),
-                "`-1` is not a whole number in 0–4294967295".into()
+                "`-1` is too small: `asn` is at least 0".into()
             ),
         ]
     );

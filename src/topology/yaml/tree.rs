@@ -81,7 +81,7 @@ pub struct Document {
 const MAX_NODES: usize = 1_000_000;
 
 /// Reads the text into a tree.
-pub fn parse(text: &str) -> Result<Document, FieldError> {
+pub fn parse(text: &str) -> Result<Document, Box<FieldError>> {
     let mut builder = Builder {
         events: Parser::new_from_str(text),
         byte_of_char: text
@@ -107,15 +107,17 @@ pub fn parse(text: &str) -> Result<Document, FieldError> {
                 if documents == 1 {
                     root = Some(node);
                 } else {
-                    return Err(FieldError::new(
-                        "",
-                        "a topology file holds one YAML document; this is a second one",
-                    )
-                    .help("remove the `---` and what follows, or split it into its own file")
-                    .at(builder.span(span.start.index(), span.end.index())));
+                    return Err(Box::new(
+                        FieldError::new(
+                            "",
+                            "a topology file holds one YAML document; this is a second one",
+                        )
+                        .help("remove the `---` and what follows, or split it into its own file")
+                        .at(builder.span(span.start.index(), span.end.index())),
+                    ));
                 }
             }
-            _ => return Err(builder.unexpected(span)),
+            _ => return Err(Box::new(builder.unexpected(span))),
         }
     }
     // An empty document reads as a null scalar; say "empty" rather than "null".
@@ -137,10 +139,14 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn next(&mut self) -> Result<(Event<'a>, Span), FieldError> {
+    fn next(&mut self) -> Result<(Event<'a>, Span), Box<FieldError>> {
         match self.events.next() {
             Some(Ok(item)) => Ok(item),
-            Some(Err(error)) => Err(syntax_error(self.text, &self.byte_of_char, &error)),
+            Some(Err(error)) => Err(Box::new(syntax_error(
+                self.text,
+                &self.byte_of_char,
+                &error,
+            ))),
             None => Ok((Event::StreamEnd, Span::default())),
         }
     }
@@ -161,21 +167,23 @@ impl<'a> Builder<'a> {
             .at(self.span(span.start.index(), span.end.index()))
     }
 
-    fn count(&mut self, added: usize, span: SourceSpan) -> Result<(), FieldError> {
+    fn count(&mut self, added: usize, span: SourceSpan) -> Result<(), Box<FieldError>> {
         self.nodes += added;
         if self.nodes > MAX_NODES {
-            return Err(FieldError::new(
-                "",
-                "the aliases of this file expand to more than a million values",
-            )
-            .help("a topology needs no alias of an alias of an alias; write the values out")
-            .at(span));
+            return Err(Box::new(
+                FieldError::new(
+                    "",
+                    "the aliases of this file expand to more than a million values",
+                )
+                .help("a topology needs no alias of an alias of an alias; write the values out")
+                .at(span),
+            ));
         }
         Ok(())
     }
 
     /// Reads one node; `path` only names it in messages.
-    fn node(&mut self, path: String) -> Result<Node, FieldError> {
+    fn node(&mut self, path: String) -> Result<Node, Box<FieldError>> {
         let (event, span) = self.next()?;
         self.node_from(event, span, path)
     }
@@ -185,18 +193,17 @@ impl<'a> Builder<'a> {
         event: Event<'a>,
         span: Span,
         path: String,
-    ) -> Result<Node, FieldError> {
+    ) -> Result<Node, Box<FieldError>> {
         let start = span.start.index();
         let (node, anchor) = match event {
             Event::Alias(id) => {
                 let span = self.span(start, span.end.index());
                 let Some(node) = self.anchors.get(&id).cloned() else {
-                    return Err(FieldError::new(
-                        path,
-                        "this alias names no anchor defined before it",
-                    )
-                    .help("define the anchor (`&name`) before using it (`*name`)")
-                    .at(span));
+                    return Err(Box::new(
+                        FieldError::new(path, "this alias names no anchor defined before it")
+                            .help("define the anchor (`&name`) before using it (`*name`)")
+                            .at(span),
+                    ));
                 };
                 self.count(size(&node), span)?;
                 return Ok(node);
@@ -238,7 +245,7 @@ impl<'a> Builder<'a> {
                 };
                 (node, anchor)
             }
-            _ => return Err(self.unexpected(span)),
+            _ => return Err(Box::new(self.unexpected(span))),
         };
         self.count(1, node.span)?;
         if anchor != 0 {
@@ -248,7 +255,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The entries of a mapping whose start was read, and the end of the mapping (chars).
-    fn mapping(&mut self, path: &str) -> Result<(Vec<Entry>, usize), FieldError> {
+    fn mapping(&mut self, path: &str) -> Result<(Vec<Entry>, usize), Box<FieldError>> {
         let mut entries: Vec<Entry> = Vec::new();
         let mut merged: Vec<Entry> = Vec::new();
         let end = loop {
@@ -366,8 +373,8 @@ fn syntax_error(text: &str, byte_of_char: &[usize], error: &ScanError) -> FieldE
             ))
             .at(SourceSpan::from(open..open + 1));
     }
-    if at >= text.trim_end().len()
-        && let Some(open) = unclosed_bracket(text)
+    if (at >= text.trim_end().len() || info.contains("flow"))
+        && let Some(open) = unclosed_bracket(&text[..at.min(text.len())])
     {
         let bracket = &text[open..open + 1];
         let (what, close) = if bracket == "[" {
