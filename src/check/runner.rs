@@ -34,6 +34,18 @@ pub trait LabProbe: Send + Sync {
         argv: &[String],
     ) -> impl Future<Output = Result<ExecOutput, String>> + Send;
 
+    /// The router daemon's own view of `prefix` (its route entry, next-hop resolution,
+    /// recent log lines), as commands with their output; empty when there is nothing to
+    /// ask. Added to the evidence of a kernel-route check that failed, so the failure
+    /// says why the learned route is not in the kernel.
+    fn prefix_view(
+        &self,
+        _router: &str,
+        _prefix: ipnet::IpNet,
+    ) -> impl Future<Output = String> + Send {
+        async { String::new() }
+    }
+
     /// The addresses `nodes` stands for.
     fn node_ips(&self) -> impl Future<Output = Result<Vec<IpAddr>, String>> + Send;
 
@@ -216,13 +228,22 @@ async fn run_check<P: LabProbe>(
         tokio::time::sleep(opts.poll_interval.min(remaining)).await;
     }
 
-    let (reason, evidence) = match last_failure {
+    let (reason, mut evidence) = match last_failure {
         Some(Verdict::Fail { reason, evidence }) => (reason, evidence),
         _ => (
             format!("{target} did not answer within {}", elapsed(deadline)),
             String::new(),
         ),
     };
+    if let CheckKind::KernelRoute { router, prefix, .. } = &check.kind {
+        let view = reader.probe.prefix_view(router, *prefix).await;
+        if !view.trim().is_empty() {
+            if !evidence.is_empty() && !evidence.ends_with('\n') {
+                evidence.push('\n');
+            }
+            evidence.push_str(&format!("{router}'s own view of {prefix}:\n{view}"));
+        }
+    }
     result(Outcome::Failed {
         after: started.elapsed(),
         attempts,
@@ -436,6 +457,9 @@ mod tests {
         clusters: Vec<Result<Option<ClusterState>, String>>,
         cluster_reads: AtomicUsize,
         pools: HashMap<String, Vec<(IpAddr, IpAddr)>>,
+        /// The daemon's view of prefixes, by router.
+        prefix_views: HashMap<String, String>,
+        prefix_view_asks: Mutex<Vec<(String, ipnet::IpNet)>>,
     }
 
     impl FakeLab {
@@ -495,6 +519,14 @@ mod tests {
 
         fn pool_ranges(&self, pool: &str) -> Option<Vec<(IpAddr, IpAddr)>> {
             self.pools.get(pool).cloned()
+        }
+
+        async fn prefix_view(&self, router: &str, prefix: ipnet::IpNet) -> String {
+            self.prefix_view_asks
+                .lock()
+                .unwrap()
+                .push((router.to_string(), prefix));
+            self.prefix_views.get(router).cloned().unwrap_or_default()
         }
     }
 
@@ -559,6 +591,44 @@ mod tests {
             Outcome::Failed { reason, .. } => reason,
             Outcome::Passed { .. } => panic!("{} passed", result.name),
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_kernel_route_check_shows_the_daemons_own_view_of_the_prefix() {
+        let mut lab = FakeLab::with_states("frr1", vec![Ok(converged())]);
+        lab.prefix_views.insert(
+            "frr1".into(),
+            "$ vtysh -c 'show ip route 192.0.2.0/24'\nRouting entry for 192.0.2.0/24\n".into(),
+        );
+        let kernel = check(
+            "frr1: kernel route 192.0.2.0/24",
+            CheckKind::KernelRoute {
+                router: "frr1".into(),
+                prefix: "192.0.2.0/24".parse().unwrap(),
+                present: true,
+                nexthops: None,
+            },
+        );
+        let results = run_checks(&lab, &[kernel, session_check("10.0.0.2")], opts()).await;
+        let Outcome::Failed { evidence, .. } = &results[0].outcome else {
+            panic!("{:?}", results[0])
+        };
+        assert!(
+            evidence.starts_with("frr1's kernel routing table is empty\n"),
+            "{evidence}"
+        );
+        assert!(
+            evidence.ends_with(
+                "frr1's own view of 192.0.2.0/24:\n$ vtysh -c 'show ip route 192.0.2.0/24'\nRouting entry for 192.0.2.0/24\n"
+            ),
+            "{evidence}"
+        );
+        // Asked once, when the check had failed; a passing check does not ask.
+        assert_eq!(
+            *lab.prefix_view_asks.lock().unwrap(),
+            [("frr1".to_string(), "192.0.2.0/24".parse().unwrap())]
+        );
+        assert!(results[1].passed());
     }
 
     #[tokio::test(start_paused = true)]

@@ -10,6 +10,7 @@ use crate::parse::{self, ParseError, Tool};
 use crate::runtime::ExecOutput;
 use crate::state::RouterState;
 use crate::topology::model::RouterKind;
+use ipnet::IpNet;
 
 /// One part of a router's state, read by one command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -48,22 +49,26 @@ pub struct StateQuery {
 impl StateQuery {
     /// The command as a person would type it (for reports and `RawOutput::command`).
     pub fn command_line(&self) -> String {
-        self.argv
-            .iter()
-            .map(|arg| {
-                if !arg.is_empty()
-                    && arg
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_./:=+%@".contains(c))
-                {
-                    arg.clone()
-                } else {
-                    format!("'{}'", arg.replace('\'', r"'\''"))
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+        command_line(&self.argv)
     }
+}
+
+/// A command as a person would type it: arguments quoted for a POSIX shell where needed.
+pub fn command_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|arg| {
+            if !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=+%@".contains(c))
+            {
+                arg.clone()
+            } else {
+                format!("'{}'", arg.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn query(part: StatePart, argv: &[&str]) -> StateQuery {
@@ -138,6 +143,56 @@ pub fn state_queries(kind: RouterKind) -> Vec<StateQuery> {
             kernel(),
         ],
         RouterKind::Linux => vec![kernel()],
+    }
+}
+
+/// Commands that show the daemon's own view of one prefix, for a kernel-route check that
+/// failed: why the route it learned is (not) in the kernel. FRR: zebra's route entry
+/// (selected? installed? its next hop resolved through what?), next-hop tracking, the BGP
+/// paths, and the last log lines; BIRD: its route with all attributes and the kernel
+/// protocol that exports to the kernel; Quagga: zebra's and bgpd's entries. Routers that
+/// install no routes (GoBGP, Linux) have none.
+pub fn prefix_view_queries(kind: RouterKind, prefix: IpNet) -> Vec<Vec<String>> {
+    let family = if prefix.addr().is_ipv4() {
+        "ip"
+    } else {
+        "ipv6"
+    };
+    let afi = if prefix.addr().is_ipv4() {
+        "ipv4"
+    } else {
+        "ipv6"
+    };
+    let argv = |args: &[&str]| args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    match kind {
+        RouterKind::Frr => vec![
+            argv(&[
+                "vtysh",
+                "-c",
+                &format!("show {family} route {prefix}"),
+                "-c",
+                &format!("show {family} nht"),
+                "-c",
+                &format!("show bgp {afi} unicast {prefix}"),
+            ]),
+            argv(&["tail", "-n", "20", "/var/log/frr/frr.log"]),
+        ],
+        RouterKind::Bird => vec![
+            argv(&["birdc", "show", "route", "for", &prefix.to_string(), "all"]),
+            // The template's one kernel protocol, unnamed, so BIRD calls it kernel1.
+            argv(&["birdc", "show", "protocols", "all", "kernel1"]),
+        ],
+        RouterKind::Quagga => vec![
+            argv(&[
+                "vtysh",
+                "-c",
+                &format!("show {family} route {prefix}"),
+                "-c",
+                &format!("show {family} bgp {prefix}"),
+            ]),
+            argv(&["tail", "-n", "20", "/var/log/quagga/zebra.log"]),
+        ],
+        RouterKind::Gobgp | RouterKind::Linux => Vec::new(),
     }
 }
 
@@ -296,6 +351,43 @@ mod tests {
 
     fn parts(kind: RouterKind) -> Vec<StatePart> {
         state_queries(kind).iter().map(|q| q.part).collect()
+    }
+
+    #[test]
+    fn the_prefix_view_asks_each_daemon_in_its_own_terms() {
+        let lines = |kind, prefix: &str| -> Vec<String> {
+            prefix_view_queries(kind, prefix.parse().unwrap())
+                .iter()
+                .map(|argv| command_line(argv))
+                .collect()
+        };
+        assert_eq!(
+            lines(RouterKind::Frr, "198.51.100.0/24"),
+            [
+                "vtysh -c 'show ip route 198.51.100.0/24' -c 'show ip nht' -c 'show bgp ipv4 unicast 198.51.100.0/24'",
+                "tail -n 20 /var/log/frr/frr.log",
+            ]
+        );
+        assert_eq!(
+            lines(RouterKind::Frr, "2001:db8::/64")[0],
+            "vtysh -c 'show ipv6 route 2001:db8::/64' -c 'show ipv6 nht' -c 'show bgp ipv6 unicast 2001:db8::/64'"
+        );
+        assert_eq!(
+            lines(RouterKind::Bird, "192.0.2.0/24"),
+            [
+                "birdc show route for 192.0.2.0/24 all",
+                "birdc show protocols all kernel1"
+            ]
+        );
+        assert_eq!(
+            lines(RouterKind::Quagga, "192.0.2.0/24"),
+            [
+                "vtysh -c 'show ip route 192.0.2.0/24' -c 'show ip bgp 192.0.2.0/24'",
+                "tail -n 20 /var/log/quagga/zebra.log",
+            ]
+        );
+        assert!(lines(RouterKind::Gobgp, "192.0.2.0/24").is_empty());
+        assert!(lines(RouterKind::Linux, "192.0.2.0/24").is_empty());
     }
 
     #[test]

@@ -187,6 +187,24 @@ impl LabProbe for DockerProbe<'_> {
             .map_err(|e| naming_router(r, e))
     }
 
+    async fn prefix_view(&self, router: &str, prefix: ipnet::IpNet) -> String {
+        let Ok(r) = self.router(router) else {
+            return String::new();
+        };
+        let mut view = String::new();
+        for argv in query::prefix_view_queries(r.kind, prefix) {
+            let output = match self.exec.run(r, &argv, QUERY_TIMEOUT).await {
+                Ok(out) => format!("{}{}", out.stdout, out.stderr),
+                Err(error) => format!("(could not run it: {error})\n"),
+            };
+            view.push_str(&format!("$ {}\n{output}", query::command_line(&argv)));
+            if !view.ends_with('\n') {
+                view.push('\n');
+            }
+        }
+        view
+    }
+
     async fn node_ips(&self) -> Result<Vec<IpAddr>, String> {
         // The nodes `up` discovered, saved in the plan (none for router-only labs).
         Ok(self.plan.cluster_nodes.iter().map(|n| n.ip).collect())

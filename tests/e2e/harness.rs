@@ -99,16 +99,7 @@ impl Lab {
     /// Runs `metallab check -o json` and returns (exit code, names of failed checks,
     /// names of passed checks).
     pub fn check(&self, timeout: &str) -> (i32, Vec<String>, Vec<String>) {
-        let out = self.metallab(&["check", &self.name, "-o", "json", "--timeout", timeout]);
-        let code = out.status.code().expect("exit code");
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("check -o json printed invalid JSON ({e})"));
-        let results = v
-            .get("checks")
-            .and_then(|c| c.as_array())
-            .or_else(|| v.as_array())
-            .expect("a list of check results")
-            .clone();
+        let (code, results) = self.check_results(timeout);
         let mut failed = vec![];
         let mut passed = vec![];
         for r in results {
@@ -121,6 +112,22 @@ impl Lab {
         failed.sort();
         passed.sort();
         (code, failed, passed)
+    }
+
+    /// `metallab check LAB -o json --timeout T`: the exit code and every check's result
+    /// object (name, status, reason, evidence…).
+    pub fn check_results(&self, timeout: &str) -> (i32, Vec<serde_json::Value>) {
+        let out = self.metallab(&["check", &self.name, "-o", "json", "--timeout", timeout]);
+        let code = out.status.code().expect("exit code");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("check -o json printed invalid JSON ({e})"));
+        let results = v
+            .get("checks")
+            .and_then(|c| c.as_array())
+            .or_else(|| v.as_array())
+            .expect("a list of check results")
+            .clone();
+        (code, results)
     }
 
     /// `metallab down ARG` succeeds and leaves no labelled container or network, no

@@ -34,14 +34,38 @@ fn next_hop_lab_routes_traffic_and_bfd_follows_the_link() {
     ]);
     wait_session_down(&lab, "frr1", "10.203.2.11");
     wait_session_down(&lab, "bird1", "10.203.1.11");
-    let (code, failed, passed) = lab.check("6s");
+    let (code, results) = lab.check_results("6s");
     assert_eq!(code, 1);
-    assert_eq!(
-        passed,
-        Vec::<String>::new(),
-        "nothing can pass without the routed path"
+    let mut failed: Vec<String> = results
+        .iter()
+        .filter(|r| r["status"] != "passed")
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    failed.sort();
+    assert_eq!(failed, all, "nothing can pass without the routed path");
+    // A failed kernel-route check carries the daemon's own view of the prefix, from
+    // the daemon itself: FRR's zebra and BGP entries and its log, BIRD's kernel protocol.
+    let evidence = |router: &str| -> String {
+        let check = results
+            .iter()
+            .find(|r| r["kind"] == "kernel-route" && r["subject"] == router)
+            .unwrap_or_else(|| panic!("no kernel-route check on {router}: {results:?}"));
+        check["evidence"].as_str().unwrap_or_default().to_string()
+    };
+    let frr = evidence("frr1");
+    assert!(
+        frr.contains("frr1's own view of 198.51.100.0/24:\n$ vtysh -c 'show ip route 198.51.100.0/24' -c 'show ip nht'"),
+        "{frr}"
     );
-    assert_eq!(failed, all);
+    // bgpd lost the path with the session, and says so in its own words.
+    assert!(frr.contains("% Network not in table"), "{frr}");
+    assert!(frr.contains("$ tail -n 20 /var/log/frr/frr.log"), "{frr}");
+    let bird = evidence("bird1");
+    assert!(
+        bird.contains("$ birdc show protocols all kernel1\n"),
+        "{bird}"
+    );
+    assert!(bird.contains("kernel1    Kernel"), "{bird}");
 
     // Reconnect with the same address: BFD, BGP, routes and traffic come back.
     docker(&[
