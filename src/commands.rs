@@ -258,10 +258,19 @@ async fn cmd_down(state: &StateDir, progress: &Progress, a: DownArgs) -> Result<
     } else if let Some(name) = a.name {
         vec![name]
     } else {
-        // A topology file names its lab; anything else is taken as a lab name, so `down`
-        // of a lab that is already gone is a harmless no-op.
+        // A topology file names its lab (read from its `name:` alone, so a file broken
+        // since `up` still tears its lab down); anything else is taken as a lab name, so
+        // `down` of a lab that is already gone is a harmless no-op.
         match a.lab.as_deref() {
-            Some(arg) if Path::new(arg).is_file() => vec![load(Some(arg))?.plan.lab],
+            Some(arg) if Path::new(arg).is_file() => {
+                let named = std::fs::read_to_string(arg)
+                    .ok()
+                    .and_then(|text| topology::load::lab_name_in(&text));
+                match named {
+                    Some(name) => vec![name],
+                    None => vec![load(Some(arg))?.plan.lab],
+                }
+            }
             Some(arg) => vec![arg.to_string()],
             None => vec![lab_name_from_arg(state, None, &rt).await?],
         }

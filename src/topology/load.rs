@@ -252,6 +252,23 @@ fn missing_apps(topology: &Topology, dir: &AppsDir) -> Vec<FieldError> {
     errors
 }
 
+/// The lab name a topology text gives (its top-level `name:`), whether or not the rest of
+/// the file is valid: `down FILE` removes that lab even after the file was broken.
+pub fn lab_name_in(text: &str) -> Option<String> {
+    let root = yaml::tree::parse(text).ok()?.root?;
+    let yaml::tree::Value::Mapping(entries) = root.value else {
+        return None;
+    };
+    entries
+        .into_iter()
+        .find_map(|entry| match entry.value.value {
+            yaml::tree::Value::Scalar { text, .. } if entry.key == "name" && !text.is_empty() => {
+                Some(text)
+            }
+            _ => None,
+        })
+}
+
 /// Strict YAML → model, without the semantic rules: every reading error of the file
 /// (syntax, unknown and duplicate keys, missing fields, values of the wrong type).
 pub fn parse(file: &str, text: &str) -> Result<Topology, Box<TopologyErrors>> {
@@ -362,6 +379,16 @@ mod tests {
                 ("lab.yaml:8:5", "app manifest `sub` is a directory"),
             ]
         );
+    }
+
+    #[test]
+    fn the_lab_name_is_read_from_a_file_that_no_longer_validates() {
+        assert_eq!(
+            lab_name_in("name: lab\nrouters: { r: { kind: nope } }\napps: [gone.yaml]\n"),
+            Some("lab".to_string())
+        );
+        assert_eq!(lab_name_in("routers: {}\n"), None);
+        assert_eq!(lab_name_in("name: [\n"), None);
     }
 
     #[test]

@@ -92,6 +92,12 @@ fn next_hop_lab_routes_traffic_and_bfd_follows_the_link() {
     assert_eq!(failed, traffic);
     assert_eq!(traffic.len(), 2);
 
-    // Down by topology file: nothing of the lab remains.
+    // Down by topology file, even one broken since `up` (a typo, an app file that is
+    // gone): its `name:` names the lab, and nothing of the lab remains.
+    let broken = std::fs::read_to_string(&lab.topology)
+        .unwrap()
+        .replace("kind: frr", "kind: fr")
+        + "apps: [gone.yaml]\n";
+    std::fs::write(&lab.topology, broken).unwrap();
     lab.down_leaves_nothing(lab.topology_arg());
 }
