@@ -543,3 +543,45 @@ mod one_bad_value {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }
+
+/// No text makes reading and validating panic: every built-in cut at every line and at
+/// many places inside lines, with lines dropped, and with characters YAML treats
+/// specially spliced in.
+#[cfg(test)]
+mod malformed_text {
+    use super::*;
+
+    fn try_all(text: &str) {
+        let _ = parse_and_validate("t.yaml", text);
+    }
+
+    #[test]
+    fn mangled_builtins_never_panic() {
+        let splices = [
+            "\t", "\"", "'", "{", "[", ": ", "- ", "&a ", "*a", "<<: ", "!!str ", "é", "#", "\n  ",
+        ];
+        let mut tried = 0;
+        for builtin in builtin::list() {
+            let text = builtin.yaml;
+            let boundaries: Vec<usize> = text.char_indices().map(|(i, _)| i).step_by(7).collect();
+            for &at in &boundaries {
+                try_all(&text[..at]);
+                let splice = splices[at % splices.len()];
+                try_all(&format!("{}{splice}{}", &text[..at], &text[at..]));
+                tried += 2;
+            }
+            let lines: Vec<&str> = text.lines().collect();
+            for skip in 0..lines.len() {
+                let without: Vec<&str> = lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != skip)
+                    .map(|(_, l)| *l)
+                    .collect();
+                try_all(&without.join("\n"));
+                tried += 1;
+            }
+        }
+        assert!(tried > 1000, "{tried}");
+    }
+}
