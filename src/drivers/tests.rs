@@ -224,7 +224,7 @@ fn gobgp_is_ready_when_its_api_answers() {
 
 #[test]
 fn quagga_is_ready_when_both_daemons_answer() {
-    // `show version` output from /work/shared/fixtures/quagga/show-version.txt.
+    // `show version` output of Quagga 1.2.4, as recorded in tests/fixtures/quagga/.
     let running = output(
         0,
         "Quagga 1.2.4 ().\nCopyright 1996-2005 Kunihiro Ishiguro, et al.\n",
