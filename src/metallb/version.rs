@@ -316,6 +316,11 @@ impl MetallbVersion {
         releases(FIRST_REFUSING_REVERSED_RANGES, None)
     }
 
+    /// The releases that silently take no address from a reversed range.
+    pub fn releases_ignoring_reversed_ranges() -> String {
+        releases(OLDEST_SUPPORTED, Some(FIRST_REFUSING_REVERSED_RANGES))
+    }
+
     /// A single-address range `A-A` is refused (v0.11.0 only).
     pub fn refuses_single_address_ranges(&self) -> bool {
         (FIRST_REFUSING_REVERSED_RANGES..FIRST_ALLOWING_SINGLE_ADDRESS_RANGES).contains(self)
@@ -348,7 +353,10 @@ impl MetallbVersion {
     }
 
     pub fn releases_refusing_duplicate_legacy_advertisements() -> String {
-        releases(FIRST_REFUSING_DUPLICATE_ADVERTISEMENTS, Some(FIRST_WITH_CRDS))
+        releases(
+            FIRST_REFUSING_DUPLICATE_ADVERTISEMENTS,
+            Some(FIRST_WITH_CRDS),
+        )
     }
 
     /// A community listed twice in one advertisement is refused.
@@ -390,7 +398,10 @@ impl MetallbVersion {
     }
 
     pub fn releases_scanning_every_pool_for_ipv6() -> String {
-        releases(FIRST_WITH_CRDS, Some(FIRST_SCANNING_ONLY_BGP_POOLS_FOR_IPV6))
+        releases(
+            FIRST_WITH_CRDS,
+            Some(FIRST_SCANNING_ONLY_BGP_POOLS_FOR_IPV6),
+        )
     }
 
     /// The releases refusing IPv6 BGP in native mode the way this one does.
@@ -434,6 +445,11 @@ impl MetallbVersion {
     /// The releases of the ConfigMap (before the CRDs).
     pub fn config_map_releases() -> String {
         releases(OLDEST_SUPPORTED, Some(FIRST_WITH_CRDS))
+    }
+
+    /// The ConfigMap releases before the FRR mode (native only, IPv4 only).
+    pub fn config_map_releases_before_frr() -> String {
+        releases(OLDEST_SUPPORTED, Some(FIRST_WITH_FRR))
     }
 
     /// The CRD releases.
@@ -628,11 +644,7 @@ impl MetallbSetup {
 
     /// The topology's setup: with `metallb.manifests`, any well-formed version.
     pub fn of(spec: &crate::topology::model::MetallbSpec) -> Result<MetallbSetup, VersionError> {
-        Self::resolve_with(
-            spec.version.as_deref(),
-            spec.mode,
-            spec.manifests.is_some(),
-        )
+        Self::resolve_with(spec.version.as_deref(), spec.mode, spec.manifests.is_some())
     }
 
     /// BFD needs an FRR-based speaker.
@@ -787,20 +799,22 @@ mod tests {
     fn releases_are_the_tags_from_the_oldest_supported_to_the_latest() {
         assert_eq!(RELEASES.first(), Some(&OLDEST_SUPPORTED));
         assert_eq!(RELEASES.last(), Some(&LATEST));
-        assert!(RELEASES.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+        assert!(
+            RELEASES.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no repeats"
+        );
         assert_eq!(RELEASES.len(), 42);
         assert!(INFERRED_UNPUBLISHED.iter().all(MetallbVersion::is_known));
-        for never in ["v0.9.0", "v0.9.1", "v0.12.2", "v0.13.13", "v0.17.0", "v0.99.0"] {
+        for never in [
+            "v0.9.0", "v0.9.1", "v0.12.2", "v0.13.13", "v0.17.0", "v0.99.0",
+        ] {
             assert!(!v(never).is_known(), "{never}");
         }
     }
 
     #[test]
     fn release_ranges_read_as_text() {
-        assert_eq!(
-            releases(v("v0.13.10"), None),
-            "MetalLB v0.13.10 and later"
-        );
+        assert_eq!(releases(v("v0.13.10"), None), "MetalLB v0.13.10 and later");
         assert_eq!(
             releases(v("v0.12.0"), Some(v("v0.13.0"))),
             "MetalLB v0.12.0–v0.12.1"
@@ -822,7 +836,10 @@ mod tests {
             "MetalLB v0.9.3–v0.12.1"
         );
         assert_eq!(v("v0.14.9").local_pref_rule().1, "MetalLB v0.13.10–v0.14.9");
-        assert_eq!(v("v0.15.0").local_pref_rule().1, "MetalLB v0.15.0 and later");
+        assert_eq!(
+            v("v0.15.0").local_pref_rule().1,
+            "MetalLB v0.15.0 and later"
+        );
         assert_eq!(v("v0.15.3").frr_peer_rules().1, "MetalLB v0.12.0–v0.15.3");
         assert_eq!(v("v0.12.1").timer_releases(), "MetalLB v0.12.0–v0.12.1");
         assert_eq!(v("v0.14.8").timer_releases(), "MetalLB v0.13.0–v0.14.8");
@@ -835,13 +852,25 @@ mod tests {
             assert!(!rule(&v(below)), "{below}");
             assert!(rule(&v(at)), "{at}");
         };
-        below_and_at("v0.13.9", "v0.13.10", MetallbVersion::refuses_bfd_echo_with_ipv6);
+        below_and_at(
+            "v0.13.9",
+            "v0.13.10",
+            MetallbVersion::refuses_bfd_echo_with_ipv6,
+        );
         below_and_at("v0.11.0", "v0.12.0", MetallbVersion::refuses_ibgp_multihop);
         below_and_at("v0.9.8", "v0.10.0", MetallbVersion::refuses_identical_peers);
         assert!(v("v0.12.1").refuses_identical_peers());
         assert!(!v("v0.13.2").refuses_identical_peers());
-        below_and_at("v0.10.3", "v0.11.0", MetallbVersion::refuses_reversed_ranges);
-        below_and_at("v0.10.3", "v0.11.0", MetallbVersion::refuses_single_address_ranges);
+        below_and_at(
+            "v0.10.3",
+            "v0.11.0",
+            MetallbVersion::refuses_reversed_ranges,
+        );
+        below_and_at(
+            "v0.10.3",
+            "v0.11.0",
+            MetallbVersion::refuses_single_address_ranges,
+        );
         assert!(!v("v0.12.0").refuses_single_address_ranges());
         assert!(!v("v0.11.0").aggregation_rule().0);
         assert!(v("v0.12.0").aggregation_rule().0);
@@ -852,7 +881,11 @@ mod tests {
         );
         assert!(v("v0.12.1").refuses_duplicate_legacy_advertisements());
         assert!(!v("v0.13.2").refuses_duplicate_legacy_advertisements());
-        below_and_at("v0.11.0", "v0.12.0", MetallbVersion::refuses_duplicate_communities);
+        below_and_at(
+            "v0.11.0",
+            "v0.12.0",
+            MetallbVersion::refuses_duplicate_communities,
+        );
         assert!(v("v0.16.1").refuses_duplicate_communities());
         below_and_at("v0.14.8", "v0.14.9", MetallbVersion::has_optional_timers);
         assert!(!v("v0.12.1").reads_zero_timers_as_unset());
@@ -864,7 +897,11 @@ mod tests {
         assert!(v("v0.14.8").native_ipv6_scans_every_pool());
         assert!(!v("v0.14.9").native_ipv6_scans_every_pool());
         below_and_at("v0.14.9", "v0.15.0", MetallbVersion::refuses_peer_port_zero);
-        below_and_at("v0.13.9", "v0.13.10", MetallbVersion::checks_local_pref_conflicts);
+        below_and_at(
+            "v0.13.9",
+            "v0.13.10",
+            MetallbVersion::checks_local_pref_conflicts,
+        );
         assert!(!v("v0.14.9").local_pref_rule().0);
         assert!(v("v0.15.0").local_pref_rule().0);
         assert!(!v("v0.15.3").frr_peer_rules().0);

@@ -278,6 +278,7 @@ metallb:
     local: { addresses: [10.210.1.240/29], protocol: layer2 }
   advertisements: [{ communities: [64500:1] }]
 ";
+    assert!(parse_and_validate("lab.yaml", text).is_err());
     let topology = crate::topology::load::parse("lab.yaml", text).unwrap();
     let plan = crate::plan::build(&topology, "/labs/lab.yaml", Path::new("/labs"));
     let objects = render(&plan).unwrap();
