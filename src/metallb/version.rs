@@ -101,21 +101,30 @@ pub const INFERRED_UNPUBLISHED: &[MetallbVersion] =
     &[v(13, 0), v(13, 1), v(13, 8), v(14, 0), v(14, 1)];
 
 /// First release configured through CRDs instead of the `config` ConfigMap. The CRD
-/// rules (`internal/config/validation.go`) are the same from this tag to v0.13.7.
+/// rules (`internal/config/validation.go`) are the same from this tag to v0.13.7. With the
+/// CRDs come the schema bounds (`api/v1beta2/bgppeer_types.go`: `peerPort` at most 16384;
+/// `api/v1beta1/bgpadvertisement_types.go`: `aggregationLength` at least 1), the refusal of
+/// a pool or peer listed twice in one BGPAdvertisement (`internal/config/config.go`
+/// `duplicate definition of ipAddressPools`/`peers`), and BGPAdvertisement `peers`.
 pub const FIRST_WITH_CRDS: MetallbVersion = v(13, 0);
 
-/// `source-address` on peers.
+/// `internal/config/config.go`: the ConfigMap's peers know `source-address` (its strict
+/// YAML parser refuses the key before).
 const FIRST_WITH_SOURCE_ADDRESS: MetallbVersion = v(11, 0);
 /// The FRR mode, and with it the ConfigMap keys `keepalive-time`, `ebgp-multihop`,
 /// `bfd-profile(s)` and `aggregation-length-v6`; `internal/config/config.go` `parsePeer`
 /// refuses `ebgp-multihop` on iBGP from here on.
 const FIRST_WITH_FRR: MetallbVersion = v(12, 0);
+/// `config/manifests/metallb-frr-k8s.yaml` (first published in v0.14.2).
 const FIRST_WITH_FRR_K8S: MetallbVersion = v(14, 0);
+/// The controller creates the `memberlist` Secret itself.
 const FIRST_WITH_CONTROLLER_MADE_MEMBERLIST: MetallbVersion = v(10, 0);
+/// A config that orphans assigned IPs un-assigns the services instead of being refused.
 const FIRST_UNASSIGNING_ON_POOL_REMOVAL: MetallbVersion = v(14, 0);
 /// `avoidBuggyIPs` is back in `IPAddressPoolSpec` (`api/v1beta1/ipaddresspool_types.go`).
 const AVOID_BUGGY_IPS_BACK: MetallbVersion = v(13, 4);
-/// `internal/bgp/community`: `large:a:b:c` communities (FRR modes only).
+/// `internal/bgp/community/community.go`: `large:a:b:c` communities; native mode refuses
+/// them (`internal/config/validation.go` `findNonLegacyCommunity`).
 const FIRST_WITH_LARGE_COMMUNITIES: MetallbVersion = v(13, 10);
 /// `internal/config/config.go` `validateBGPAdvPerPool`: advertisements of one pool that
 /// make the same BGP update must agree on localPref.
