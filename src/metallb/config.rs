@@ -8,7 +8,9 @@
 //!   ConfigMap's behaviour; with CRDs a `default` BGPAdvertisement says so, as
 //!   MetalLB's `configmaptocrs` converter does);
 //! - layer2 pools are announced by one L2Advertisement;
-//! - an advertisement without `pools` covers every BGP pool (never the layer2 ones).
+//! - an advertisement without `pools` covers every BGP pool (never the layer2 ones), and
+//!   is rendered with those pools listed: MetalLB's CRDs read an empty `ipAddressPools`
+//!   as every pool, layer2 ones included.
 //!
 //! The input is a plan built from a *validated* topology; what validation guarantees is
 //! still checked here and reported as [`ConfigError`] rather than assumed.
@@ -83,13 +85,40 @@ pub fn parse_bgp_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| e.to_string())
 }
 
-/// A duration as Go's `time.ParseDuration` (and so MetalLB) reads it: `9s`, `500ms`.
+/// A duration as Go's `time.ParseDuration` (and so MetalLB) reads it, exactly: `9s`,
+/// `500ms`, `1500us`, `10ns`. MetalLB itself cuts hold and keepalive times down to whole
+/// seconds (FRR's `timers` line, the native speaker's OPEN message, the ConfigMap
+/// parser); the value is passed on as written so each release does what it does with it
+/// (validation judges the whole seconds per release).
 pub fn go_duration(duration: Duration) -> String {
-    if duration.subsec_nanos() == 0 {
+    let nanos = duration.as_nanos();
+    if nanos.is_multiple_of(1_000_000_000) {
         format!("{}s", duration.as_secs())
-    } else {
+    } else if nanos.is_multiple_of(1_000_000) {
         format!("{}ms", duration.as_millis())
+    } else if nanos.is_multiple_of(1_000) {
+        format!("{}us", duration.as_micros())
+    } else {
+        format!("{nanos}ns")
     }
+}
+
+/// BGPPeer object names of `metallb.peers`, in order: the router's name, then `-2`, `-3`…
+/// for a router peered again (each through [`dns_name`], so two entries can end up with
+/// one name; validation refuses that).
+pub fn bgp_peer_names<'a>(routers: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    routers
+        .into_iter()
+        .map(|router| {
+            let taken = seen.iter().filter(|r| **r == router).count();
+            seen.push(router);
+            match taken {
+                0 => dns_name(router),
+                n => dns_name(&format!("{router}-{}", n + 1)),
+            }
+        })
+        .collect()
 }
 
 /// The MetalLB peers of the plan, routers resolved, in file order.
@@ -98,8 +127,9 @@ pub fn resolve_peers(plan: &Plan) -> Result<Vec<MetallbPeer>, ConfigError> {
         return Ok(Vec::new());
     };
     let node_network = plan.cluster.as_ref().and_then(|c| c.network.as_deref());
+    let names = bgp_peer_names(spec.peers.iter().map(|p| p.router.as_str()));
     let mut peers: Vec<MetallbPeer> = Vec::new();
-    for peer in &spec.peers {
+    for (peer, name) in spec.peers.iter().zip(names) {
         let router = plan
             .router(&peer.router)
             .ok_or_else(|| ConfigError::UnknownRouter(peer.router.clone()))?;
@@ -124,15 +154,11 @@ pub fn resolve_peers(plan: &Plan) -> Result<Vec<MetallbPeer>, ConfigError> {
         // Our routers hold sessions for DEFAULT_HOLD_TIME (9 s) so a stopped speaker shows
         // within seconds; MetalLB's default (90 s) would win the negotiation on every
         // session it opens and leave dead nodes "established" for a minute and a half.
-        // When the user set only a keepalive, MetalLB derives the hold time (3×) itself.
+        // When the user set only a keepalive, the release decides the hold time: 3× the
+        // keepalive from v0.14.9, its 90 s default before (validation checks both).
         if hold_time.is_none() && keepalive_time.is_none() {
             hold_time = Some(Duration::from_secs(DEFAULT_HOLD_TIME.into()));
         }
-        let taken = peers.iter().filter(|p| p.router == peer.router).count();
-        let name = match taken {
-            0 => dns_name(&peer.router),
-            n => dns_name(&format!("{}-{}", peer.router, n + 1)),
-        };
         peers.push(MetallbPeer {
             name,
             router: peer.router.clone(),
@@ -237,6 +263,9 @@ impl<'s> Resolved<'s> {
             .filter(|(_, p)| is_bgp(p))
             .map(|(n, _)| n.as_str())
             .collect();
+        // An empty `ipAddressPools` means *every* pool to MetalLB's CRDs, layer2 ones
+        // included, so an advertisement that covers nothing (no `pools:` and no BGP pool,
+        // which validation refuses) is left out rather than rendered with an empty list.
         let mut advertisements: Vec<Advertisement> = spec
             .advertisements
             .iter()
@@ -250,6 +279,7 @@ impl<'s> Resolved<'s> {
                 },
                 spec: Some(a),
             })
+            .filter(|a| !a.pools.is_empty())
             .collect();
         let uncovered: Vec<&str> = bgp_pools
             .iter()

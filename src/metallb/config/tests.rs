@@ -224,6 +224,83 @@ fn an_advertisement_without_pools_covers_the_bgp_pools_only() {
         1,
         "every BGP pool is covered, so no default advertisement"
     );
+    // The layer2 pool stays with the L2Advertisement only.
+    let layer2 = objects
+        .iter()
+        .find(|o| o["kind"] == "L2Advertisement")
+        .unwrap();
+    assert_eq!(layer2["spec"]["ipAddressPools"], json!(["local"]));
+    // The ConfigMap: the advertisement sits in both BGP pools, not in the layer2 one.
+    let legacy = text
+        .replace("version: v0.14.8", "version: v0.12.1")
+        .replace(", peers: [bird1]", "");
+    let objects = render(&plan(&legacy)).unwrap();
+    let config: Value =
+        serde_saphyr::from_str(objects[0]["data"]["config"].as_str().unwrap()).unwrap();
+    let advertisements: Vec<(&str, &Value)> = config["address-pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), &p["bgp-advertisements"]))
+        .collect();
+    assert_eq!(
+        advertisements,
+        [
+            (
+                "doc-example",
+                &json!([{ "localpref": 100, "communities": ["64500:100"] }])
+            ),
+            (
+                "big",
+                &json!([{ "localpref": 100, "communities": ["64500:100"] }])
+            ),
+            ("local", &Value::Null),
+        ]
+    );
+}
+
+/// An advertisement without `pools:` and no BGP pool to cover: validation refuses it,
+/// and the renderer never writes it with an empty `ipAddressPools`, which MetalLB's CRDs
+/// read as every pool, layer2 ones included.
+#[test]
+fn an_advertisement_covering_no_pool_is_not_rendered() {
+    let text = "\
+name: lab
+cluster: { network: kind }
+networks:
+  kind: { subnet: 10.210.1.0/24 }
+routers:
+  frr1: { kind: frr, asn: 64512, interfaces: { kind: {} }, neighbors: [{ to: nodes }] }
+metallb:
+  asn: 64500
+  peers: [{ router: frr1 }]
+  pools:
+    local: { addresses: [10.210.1.240/29], protocol: layer2 }
+  advertisements: [{ communities: [64500:1] }]
+";
+    assert!(parse_and_validate("lab.yaml", text).is_err());
+    let topology = crate::topology::load::parse("lab.yaml", text).unwrap();
+    let plan = crate::plan::build(&topology, "/labs/lab.yaml", Path::new("/labs"));
+    let objects = render(&plan).unwrap();
+    let kinds: Vec<&str> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["IPAddressPool", "BGPPeer", "L2Advertisement"]);
+}
+
+#[test]
+fn sub_second_timers_are_passed_on_as_written() {
+    let text = RICH.replace(
+        "router: bird1, hold-time: 30s,",
+        "router: bird1, hold-time: 500ms,",
+    );
+    let objects = render(&plan(&text)).unwrap();
+    let bird1 = objects
+        .iter()
+        .find(|o| o["kind"] == "BGPPeer" && o["metadata"]["name"] == "bird1")
+        .unwrap();
+    assert_eq!(bird1["spec"]["holdTime"], "500ms");
 }
 
 #[test]
@@ -359,6 +436,14 @@ fn durations_and_names() {
     assert!(parse_bgp_duration("soon").is_err());
     assert_eq!(go_duration(Duration::from_secs(90)), "90s");
     assert_eq!(go_duration(Duration::from_millis(1500)), "1500ms");
+    assert_eq!(go_duration(Duration::from_micros(1500)), "1500us");
+    assert_eq!(go_duration(Duration::from_nanos(7)), "7ns");
+    assert_eq!(go_duration(Duration::ZERO), "0s");
+    assert_eq!(go_duration(parse_bgp_duration("2.9s").unwrap()), "2900ms");
+    assert_eq!(
+        bgp_peer_names(["frr1", "bird1", "frr1", "frr1-2", "Big_One"]),
+        ["frr1", "bird1", "frr1-2", "frr1-2", "big-one"]
+    );
     assert_eq!(dns_name("Pool_A.1"), "pool-a-1");
     assert_eq!(dns_name("--x--"), "x");
     assert_eq!(dns_name(&"a".repeat(70)).len(), 63);

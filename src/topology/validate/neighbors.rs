@@ -1,6 +1,7 @@
 //! BGP neighbors and the sessions they make, and BFD profiles.
 
 use super::*;
+use crate::metallb::version::MetallbVersion;
 
 pub(super) fn shared_network(a: &RouterSpec, b: &RouterSpec) -> bool {
     a.interfaces.keys().any(|n| b.interfaces.contains_key(n))
@@ -280,7 +281,7 @@ pub(super) fn session_pairs(
     }
 }
 
-/// MetalLB's BFDProfile ranges.
+/// MetalLB's BFDProfile ranges (BFD profiles exist from v0.12.0, the FRR mode).
 pub(super) fn bfd_profiles(v: &mut Validator) {
     let Some(profiles) = v.bfd_profiles() else {
         return;
@@ -315,7 +316,10 @@ pub(super) fn bfd_profiles(v: &mut Validator) {
                         format!("{path}.{key}"),
                         format!("{key} {value} is out of range"),
                     )
-                    .help(format!("MetalLB accepts {min}–{max}{unit}")),
+                    .help(format!(
+                        "{} accept {min}–{max}{unit}",
+                        MetallbVersion::frr_releases()
+                    )),
                 );
             }
         }
