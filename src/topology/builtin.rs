@@ -66,11 +66,11 @@ const BUILTINS: &[Builtin] = &[
 const BUILTIN_FILES: &[(&str, &str)] = &[
     (
         "manifests/nginx-lb.yaml",
-        include_str!("../../manifests/nginx-lb.yaml"),
+        include_str!("../../topologies/manifests/nginx-lb.yaml"),
     ),
     (
         "manifests/nginx-lb-legacy.yaml",
-        include_str!("../../manifests/nginx-lb-legacy.yaml"),
+        include_str!("../../topologies/manifests/nginx-lb-legacy.yaml"),
     ),
 ];
 

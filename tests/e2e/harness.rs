@@ -53,6 +53,14 @@ impl Lab {
         let state_dir = tempfile::tempdir().expect("temp dir");
         let topology = state_dir.path().join(file);
         std::fs::write(&topology, text).expect("write topology copy");
+        // The app manifests the topology names, relative to it as beside the original.
+        let manifests = src.parent().unwrap().join("manifests");
+        let copy = state_dir.path().join("manifests");
+        std::fs::create_dir_all(&copy).expect("manifests folder");
+        for entry in std::fs::read_dir(&manifests).expect("topologies/manifests") {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), copy.join(entry.file_name())).expect("copy manifest");
+        }
         Lab {
             name: name.to_string(),
             topology,
