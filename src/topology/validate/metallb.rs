@@ -1242,7 +1242,7 @@ fn aggregation(
                                     format!("aggregation length {length} is shorter than the /{shortest} prefix of pool `{pool}`: MetalLB does not aggregate beyond a pool's own prefix"),
                                 )
                                 .also(format!("metallb.pools.{pool}.addresses[{k}]"), format!("a /{shortest} prefix"))
-                                .help(format!("use {key} {shortest}–{max} ({releases} refuse a length shorter than every CIDR of an `addresses` entry)")),
+                                .help(format!("use {key} {} ({releases} refuse a length shorter than every CIDR of an `addresses` entry)", length_range(shortest, max))),
                             );
                         }
                     }
@@ -1268,7 +1268,7 @@ fn aggregation(
                                 format!("aggregation length {length} is shorter than /{longest}, the most specific CIDR of pool `{pool}`"),
                             )
                             .also(format!("metallb.pools.{pool}.addresses[{k}]"), format!("splits into CIDRs down to /{longest}"))
-                            .help(format!("use {key} {longest}–32 ({releases} compare it with every CIDR a pool's ranges split into)")),
+                            .help(format!("use {key} {} ({releases} compare it with every CIDR a pool's ranges split into)", length_range(longest, 32))),
                         );
                     }
                 }
@@ -1686,6 +1686,15 @@ pub(super) fn shortest_prefix(range: (IpAddr, IpAddr)) -> u8 {
 /// v0.12.0 compare the aggregation length with.
 pub(super) fn longest_prefix(range: (IpAddr, IpAddr)) -> u8 {
     cidr_lengths(range).into_iter().max().unwrap_or(0)
+}
+
+/// `24–32`, or `32` when there is one choice.
+fn length_range(shortest: u8, max: u8) -> String {
+    if shortest >= max {
+        max.to_string()
+    } else {
+        format!("{shortest}–{max}")
+    }
 }
 
 #[cfg(test)]
