@@ -37,11 +37,7 @@ impl SourceMap {
     pub fn parse(text: &str) -> SourceMap {
         let mut walker = Walker {
             events: Parser::new_from_str(text).peekable(),
-            byte_of_char: text
-                .char_indices()
-                .map(|(byte, _)| byte)
-                .chain(std::iter::once(text.len()))
-                .collect(),
+            offsets: CharOffsets::new(text),
             entries: Vec::new(),
         };
         // Skip StreamStart/DocumentStart; the first node is the document root.
@@ -150,6 +146,34 @@ impl SourceMap {
     }
 }
 
+/// Byte offsets of character positions: the YAML parser counts characters, miette wants
+/// bytes.
+#[derive(Debug, Clone)]
+pub struct CharOffsets(Vec<usize>);
+
+impl CharOffsets {
+    pub fn new(text: &str) -> CharOffsets {
+        CharOffsets(
+            text.char_indices()
+                .map(|(byte, _)| byte)
+                .chain(std::iter::once(text.len()))
+                .collect(),
+        )
+    }
+
+    /// The byte offset of a character position (the end of the text past it).
+    pub fn byte(&self, char_index: usize) -> usize {
+        self.0[char_index.min(self.0.len() - 1)]
+    }
+
+    /// The bytes of a character range; never reversed.
+    pub fn span(&self, start_char: usize, end_char: usize) -> SourceSpan {
+        let start = self.byte(start_char);
+        let end = self.byte(end_char).max(start);
+        SourceSpan::from(start..end)
+    }
+}
+
 /// `a.b[2].c` → `a.b[2]` → `a.b` → `a` → `` (the root).
 pub fn parent_path(path: &str) -> &str {
     match path.rfind(['.', '[']) {
@@ -174,8 +198,7 @@ pub fn item_path(path: &str, index: usize) -> String {
 
 struct Walker<'a> {
     events: std::iter::Peekable<Parser<'a, saphyr_parser::StrInput<'a>>>,
-    /// saphyr markers count characters; miette wants bytes.
-    byte_of_char: Vec<usize>,
+    offsets: CharOffsets,
     entries: Vec<(String, FieldSpans)>,
 }
 
@@ -190,15 +213,8 @@ impl Walker<'_> {
         }
     }
 
-    fn byte(&self, char_index: usize) -> usize {
-        let last = self.byte_of_char.len() - 1;
-        self.byte_of_char[char_index.min(last)]
-    }
-
     fn span(&self, start_char: usize, end_char: usize) -> SourceSpan {
-        let start = self.byte(start_char);
-        let end = self.byte(end_char).max(start);
-        SourceSpan::from(start..end)
+        self.offsets.span(start_char, end_char)
     }
 
     /// Reads one node (scalar, alias, sequence or mapping) and records it under `path`.

@@ -6,7 +6,7 @@
 //! keys are reported (the first one wins) and syntax errors are said in the user's terms.
 
 use super::super::diagnostics::FieldError;
-use super::super::source::child_path;
+use super::super::source::{CharOffsets, child_path};
 use miette::SourceSpan;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
 use std::collections::HashMap;
@@ -84,11 +84,7 @@ const MAX_NODES: usize = 1_000_000;
 pub fn parse(text: &str) -> Result<Document, Box<FieldError>> {
     let mut builder = Builder {
         events: Parser::new_from_str(text),
-        byte_of_char: text
-            .char_indices()
-            .map(|(byte, _)| byte)
-            .chain(std::iter::once(text.len()))
-            .collect(),
+        offsets: CharOffsets::new(text),
         anchors: HashMap::new(),
         errors: Vec::new(),
         nodes: 0,
@@ -130,8 +126,7 @@ pub fn parse(text: &str) -> Result<Document, Box<FieldError>> {
 
 struct Builder<'a> {
     events: Parser<'a, saphyr_parser::StrInput<'a>>,
-    /// saphyr markers count characters; miette wants bytes.
-    byte_of_char: Vec<usize>,
+    offsets: CharOffsets,
     anchors: HashMap<usize, Node>,
     errors: Vec<FieldError>,
     nodes: usize,
@@ -142,24 +137,13 @@ impl<'a> Builder<'a> {
     fn next(&mut self) -> Result<(Event<'a>, Span), Box<FieldError>> {
         match self.events.next() {
             Some(Ok(item)) => Ok(item),
-            Some(Err(error)) => Err(Box::new(syntax_error(
-                self.text,
-                &self.byte_of_char,
-                &error,
-            ))),
+            Some(Err(error)) => Err(Box::new(syntax_error(self.text, &self.offsets, &error))),
             None => Ok((Event::StreamEnd, Span::default())),
         }
     }
 
-    fn byte(&self, char_index: usize) -> usize {
-        let last = self.byte_of_char.len() - 1;
-        self.byte_of_char[char_index.min(last)]
-    }
-
     fn span(&self, start_char: usize, end_char: usize) -> SourceSpan {
-        let start = self.byte(start_char);
-        let end = self.byte(end_char).max(start);
-        SourceSpan::from(start..end)
+        self.offsets.span(start_char, end_char)
     }
 
     fn unexpected(&self, span: Span) -> FieldError {
@@ -351,9 +335,8 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// A scanner error in the user's terms, pointing where the mistake is.
-fn syntax_error(text: &str, byte_of_char: &[usize], error: &ScanError) -> FieldError {
-    let last = byte_of_char.len() - 1;
-    let at = byte_of_char[error.marker().index().min(last)];
+fn syntax_error(text: &str, offsets: &CharOffsets, error: &ScanError) -> FieldError {
+    let at = offsets.byte(error.marker().index());
     let info = error.info();
     let point = |offset: usize| SourceSpan::from(offset..offset);
 
