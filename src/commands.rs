@@ -129,7 +129,7 @@ async fn connect() -> Result<DockerRuntime> {
 }
 
 fn print_json(v: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string_pretty(v).expect("serializable"));
+    outln!("{}", serde_json::to_string_pretty(v).expect("serializable"));
 }
 
 /// Colours for stdout from `--color` and the environment (NO_COLOR, CI, a terminal).
@@ -236,7 +236,7 @@ async fn run_and_report(
     }
     match g.output {
         OutputFormat::Json => print_json(&report::json(&results)),
-        OutputFormat::Table => print!("{}", report::human(&results, color_stdout(g))),
+        OutputFormat::Table => out!("{}", report::human(&results, color_stdout(g))),
     }
     if failed == 0 {
         Ok(())
@@ -348,7 +348,7 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
         if g.output == OutputFormat::Json {
             print_json(&Vec::<inspect::LabStatus>::new());
         } else {
-            println!("no metallab labs are running (start one with: metallab up <topology>)");
+            outln!("no metallab labs are running (start one with: metallab up <topology>)");
         }
         return Ok(());
     }
@@ -361,7 +361,7 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
                 let cluster = match link.state().await {
                     Ok(c) => c,
                     Err(reason) => {
-                        eprintln!("warning: lab {lab}: {reason}");
+                        errln!("warning: lab {lab}: {reason}");
                         None
                     }
                 };
@@ -386,7 +386,7 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
     }
     match g.output {
         OutputFormat::Json => print_json(&json),
-        OutputFormat::Table => print!("{}", text.join("\n")),
+        OutputFormat::Table => out!("{}", text.join("\n")),
     }
     Ok(())
 }
@@ -439,7 +439,7 @@ async fn cmd_routes(g: &GlobalOpts, state: &StateDir, a: RoutesArgs) -> Result<(
     let routes = inspect::gather_routes(&exec, &plan, router.as_deref(), &nodes).await?;
     match g.output {
         OutputFormat::Json => print_json(&routes),
-        OutputFormat::Table => print!("{}", inspect::render_routes(&routes, painter(g))),
+        OutputFormat::Table => out!("{}", inspect::render_routes(&routes, painter(g))),
     }
     Ok(())
 }
@@ -493,15 +493,15 @@ fn run_tool_and_exit(mut command: std::process::Command, tool: &str) -> ! {
     match command.status() {
         Ok(status) => std::process::exit(status.code().unwrap_or(exit::ERROR)),
         Err(e) => {
-            eprintln!("error: cannot run {tool}: {e}\n  hint: is the {tool} CLI installed?");
+            errln!("error: cannot run {tool}: {e}\n  hint: is the {tool} CLI installed?");
             std::process::exit(exit::ERROR)
         }
     }
 }
 
 fn print_exec_output(out: &crate::runtime::ExecOutput) -> Result<()> {
-    print!("{}", out.stdout);
-    eprint!("{}", out.stderr);
+    out!("{}", out.stdout);
+    err!("{}", out.stderr);
     let _ = std::io::stdout().flush();
     if out.exit_code != 0 {
         std::process::exit(out.exit_code.clamp(1, 255) as i32);
@@ -681,7 +681,7 @@ async fn cmd_snapshot(
             "files": snap.files,
             "not_collected": snap.not_collected,
         })),
-        OutputFormat::Table => println!("{}", dest.display()),
+        OutputFormat::Table => outln!("{}", dest.display()),
     }
     Ok(())
 }
@@ -692,7 +692,7 @@ fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {
     if a.plan {
         match g.output {
             OutputFormat::Json => print_json(plan),
-            OutputFormat::Table => print!(
+            OutputFormat::Table => out!(
                 "{}",
                 serde_saphyr::to_string(plan)
                     .map_err(|e| Failure::msg(e.to_string(), "report this bug"))?
@@ -705,14 +705,14 @@ fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {
                 Failure::msg(format!("cannot render {}: {e}", r.name), "report this bug")
             })?;
             for f in files {
-                println!("### {} {}\n{}", r.name, f.path, f.contents);
+                outln!("### {} {}\n{}", r.name, f.path, f.contents);
             }
         }
         // MetalLB's configuration as it will be applied (CRs, or the legacy ConfigMap).
         if plan.metallb.is_some() {
             let objects = crate::metallb::render(plan)
                 .map_err(|e| Failure::msg(e.to_string(), "check the `metallb:` section"))?;
-            println!("### metallb\n{}", crate::metallb::to_yaml(&objects));
+            outln!("### metallb\n{}", crate::metallb::to_yaml(&objects));
         }
         // Routers placed in the cluster: their Namespace, ConfigMap, Service, Deployment.
         if plan
@@ -722,13 +722,13 @@ fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {
         {
             let objects = crate::in_cluster::lab_manifests(plan, |r| r.image.clone())
                 .map_err(|e| Failure::msg(e.to_string(), e.hint()))?;
-            println!(
+            outln!(
                 "### in-cluster routers\n{}",
                 crate::metallb::to_yaml(&objects)
             );
         }
     }
-    eprintln!(
+    errln!(
         "✔ {} is valid: lab {}, {} network(s), {} router(s), {} check(s)",
         plan.source,
         plan.lab,
@@ -826,7 +826,7 @@ async fn cmd_images(g: &GlobalOpts, progress: &Progress, c: ImagesCommand) -> Re
                             ]
                         })
                         .collect();
-                    print!("{}", inspect::table(&["KIND", "TAG", "STATE"], &rows));
+                    out!("{}", inspect::table(&["KIND", "TAG", "STATE"], &rows));
                 }
             }
             Ok(())
@@ -867,7 +867,7 @@ fn cmd_topologies(g: &GlobalOpts, a: TopologiesArgs) -> Result<()> {
                         .iter()
                         .map(|b| vec![b.name.to_string(), b.description.to_string()])
                         .collect();
-                    print!("{}", inspect::table(&["NAME", "DESCRIPTION"], &rows));
+                    out!("{}", inspect::table(&["NAME", "DESCRIPTION"], &rows));
                 }
             }
             Ok(())
@@ -875,13 +875,13 @@ fn cmd_topologies(g: &GlobalOpts, a: TopologiesArgs) -> Result<()> {
         TopologiesCommand::Show { name } => {
             let b = topology::builtin::get(&name)
                 .map_err(|e| Failure::Input(miette::Report::new(e)))?;
-            print!("{}", b.yaml);
+            out!("{}", b.yaml);
             Ok(())
         }
         TopologiesCommand::Generate { routers, name } => {
             let yaml = topology::generate::scale_yaml(&name, routers)
                 .map_err(|e| Failure::msg(e.to_string(), "pick a smaller --routers"))?;
-            print!("{yaml}");
+            out!("{yaml}");
             Ok(())
         }
     }

@@ -110,7 +110,7 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
         });
     }
     match g.output {
-        OutputFormat::Json => println!(
+        OutputFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&findings).expect("serializable")
         ),
@@ -123,9 +123,9 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
                 } else {
                     "!"
                 };
-                println!("{mark} {:<18} {}", f.item, f.detail);
+                outln!("{mark} {:<18} {}", f.item, f.detail);
                 if let Some(h) = &f.hint {
-                    println!("  {:<18} → {h}", "");
+                    outln!("  {:<18} → {h}", "");
                 }
             }
         }

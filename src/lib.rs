@@ -10,6 +10,10 @@
 //!   clusters through their CLIs), `k8s` (kube-rs: apply, waits, cluster state),
 //!   `in_cluster` (routers as pods), `engine` (lab lifecycle), `cli`.
 
+// First: its printing macros are used by the modules below.
+#[macro_use]
+pub mod output;
+
 pub mod check;
 pub mod cli;
 pub mod cluster;

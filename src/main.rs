@@ -3,6 +3,7 @@
 use clap::Parser;
 use metallab::cli::Cli;
 use metallab::commands::{self, Failure};
+use metallab::errln;
 
 fn main() {
     let cli = Cli::parse();
@@ -37,11 +38,11 @@ fn main() {
 fn report(failure: &Failure) {
     match failure {
         Failure::ChecksFailed => {}
-        Failure::Input(report) => eprintln!("{report:?}"),
+        Failure::Input(report) => errln!("{report:?}"),
         Failure::Error { message, hint } => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             if let Some(h) = hint {
-                eprintln!("  hint: {h}");
+                errln!("  hint: {h}");
             }
         }
     }

@@ -95,13 +95,13 @@ impl Progress {
             Display::Spinners => {
                 let _ = self.inner.multi.println(line.as_ref());
             }
-            Display::Lines => eprintln!("{}", line.as_ref()),
+            Display::Lines => errln!("{}", line.as_ref()),
         }
     }
 
     fn line(&self, phase: &str, text: &str) {
         let t = self.inner.started.elapsed().as_secs_f64();
-        eprintln!("[{t:>6.1}s] {phase:<8} {text}");
+        errln!("[{t:>6.1}s] {phase:<8} {text}");
     }
 }
 

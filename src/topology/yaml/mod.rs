@@ -75,6 +75,10 @@ fn within(path: &str, outer: &str) -> bool {
 /// At most this many passes: a file with more errors reports the first ones.
 const MAX_PASSES: usize = 3000;
 
+/// Reading stops after this many errors: each one costs a pass over the whole file, and
+/// nobody fixes a hundred errors before reading the first.
+pub const MAX_ERRORS: usize = 100;
+
 /// How many stand-ins are tried at one place before the place around it stands in.
 const MAX_ATTEMPTS: u8 = 8;
 
@@ -114,6 +118,18 @@ pub fn read<T: DeserializeOwned>(text: &str, empty: impl FnOnce() -> FieldError)
                     .place
                     .map_or_else(|| root_place(&root), |place| *place);
                 if !recover(place, error.problem, &mut overrides, &mut errors) {
+                    break;
+                }
+                if errors.len() >= MAX_ERRORS {
+                    errors.push(
+                        FieldError::new("", format!("reading stopped after {MAX_ERRORS} errors"))
+                            .help("fix these and run again to see the rest")
+                            // At the end of the document, so it is listed last.
+                            .at({
+                                let end = root.span.offset() + root.span.len();
+                                miette::SourceSpan::from(end..end)
+                            }),
+                    );
                     break;
                 }
             }

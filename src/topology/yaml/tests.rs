@@ -179,3 +179,21 @@ fn null_reads_as_absent() {
     assert!(read.errors.is_empty(), "{:?}", read.errors);
     assert_eq!(read.value.unwrap().hosts, []);
 }
+
+#[test]
+fn reading_stops_after_a_hundred_errors() {
+    let mut text = String::from("name: x\nhosts:\n");
+    for _ in 0..150 {
+        text.push_str("  - { kind: nope }\n");
+    }
+    let read = read_lab(&text);
+    assert_eq!(read.errors.len(), MAX_ERRORS + 1);
+    assert_eq!(
+        read.errors[MAX_ERRORS].message,
+        "reading stopped after 100 errors"
+    );
+    assert!(
+        read.value.is_none(),
+        "not validated: the model is incomplete"
+    );
+}
