@@ -19,6 +19,9 @@ fn main() {
                 .unwrap_or_else(|_| filter.into()),
         )
         .with_writer(std::io::stderr)
+        // Log lines go to stderr: colour them only where tables would be coloured and
+        // stderr is a terminal too (never in pipes, CI logs, with NO_COLOR or --color never).
+        .with_ansi(stderr_colors(cli.global.color))
         .without_time()
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -33,6 +36,12 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+fn stderr_colors(mode: metallab::cli::ColorMode) -> bool {
+    use std::io::IsTerminal;
+    let env = metallab::view::table::ColorEnv::from_process();
+    metallab::view::table::use_color(mode, &env) && std::io::stderr().is_terminal()
 }
 
 fn report(failure: &Failure) {

@@ -142,10 +142,12 @@ impl Step {
         } else {
             format!("{mark} {}: {text} ({secs:.1}s)", self.what)
         };
+        // The step's own line (or spinner) shows the result; the log only records it, so
+        // a failure is not printed a second time as a warning.
         if ok {
             tracing::info!(phase = %self.phase, "{line}");
         } else {
-            tracing::warn!(phase = %self.phase, "{line}");
+            tracing::info!(phase = %self.phase, failed = true, "{line}");
         }
         match &self.bar {
             Some(pb) => {
