@@ -304,6 +304,28 @@ async fn lab_name_from_arg(
         if is_lab_name(state, arg, rt).await? {
             return Ok(arg.to_string());
         }
+        // A topology file or a built-in names its lab; anything else was meant as a lab.
+        let is_topology = Path::new(arg).is_file() || topology::builtin::get(arg).is_ok();
+        if !is_topology {
+            let running = down::running_labs(rt).await?;
+            let hint = if running.is_empty() {
+                "no lab is running; start one with `metallab up <topology>`".to_string()
+            } else {
+                let best =
+                    topology::diagnostics::did_you_mean(arg, running.iter().map(String::as_str));
+                match best {
+                    Some(best) => format!(
+                        "did you mean `{best}`? running labs: {}",
+                        running.join(", ")
+                    ),
+                    None => format!("running labs: {}", running.join(", ")),
+                }
+            };
+            return Err(Failure::msg(
+                format!("no lab named `{arg}` is running"),
+                hint,
+            ));
+        }
         return Ok(load(Some(arg))?.plan.lab);
     }
     let labs = down::running_labs(rt).await?;

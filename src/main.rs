@@ -24,6 +24,7 @@ fn main() {
         .with_ansi(stderr_colors(cli.global.color))
         .without_time()
         .init();
+    install_error_handler(cli.global.color);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,6 +37,24 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// How diagnostics print: wrapped to the terminal and with links only on a terminal; in
+/// pipes and CI logs one long line stays one line (log viewers and grep want that).
+fn install_error_handler(mode: metallab::cli::ColorMode) {
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    let color = stderr_colors(mode);
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .color(color)
+                .terminal_links(terminal)
+                .wrap_lines(terminal)
+                .force_graphical(true)
+                .build(),
+        )
+    }));
 }
 
 fn stderr_colors(mode: metallab::cli::ColorMode) -> bool {

@@ -110,7 +110,7 @@ pub fn get(name: &str) -> Result<&'static Builtin, UnknownBuiltin> {
 
 #[derive(Debug, Error, Diagnostic)]
 #[error("no built-in topology named `{name}`")]
-#[diagnostic(code(metallab::topology::unknown_builtin), help("{help}"))]
+#[diagnostic(help("{help}"))]
 pub struct UnknownBuiltin {
     pub name: String,
     help: String,

@@ -157,6 +157,10 @@ pub fn render_plain(diagnostic: &dyn Diagnostic) -> String {
     out
 }
 
+/// A source line longer than this is not quoted in a report: echoing a minified or
+/// generated 200 KB line helps nobody. The error then names its place in words.
+const MAX_QUOTED_LINE: usize = 300;
+
 fn locate(file: &str, text: &str, map: &SourceMap, error: &FieldError) -> LocatedError {
     let span = error.span.unwrap_or_else(|| map.label_span(&error.path));
     let (line, column) = line_and_column(text, span.offset());
@@ -167,8 +171,18 @@ fn locate(file: &str, text: &str, map: &SourceMap, error: &FieldError) -> Locate
     labels.extend(error.related.iter().map(|related| {
         LabeledSpan::new_with_span(Some(related.label.clone()), map.label_span(&related.path))
     }));
+    let mut message = error.message.clone();
+    if labels.iter().any(|l| near_a_long_line(text, l.offset())) {
+        labels.clear();
+        let field = if error.path.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", error.path)
+        };
+        message = format!("{file}:{line}:{column}{field}: {message}");
+    }
     LocatedError {
-        message: error.message.clone(),
+        message,
         path: error.path.clone(),
         location: format!("{file}:{line}:{column}"),
         line,
@@ -176,6 +190,20 @@ fn locate(file: &str, text: &str, map: &SourceMap, error: &FieldError) -> Locate
         help: error.help.clone(),
         labels,
     }
+}
+
+/// Whether the line at `offset`, or a line next to it (quoted as context), is too long to
+/// quote.
+fn near_a_long_line(text: &str, offset: usize) -> bool {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let before = text[..start.saturating_sub(1)]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    text[before..]
+        .split('\n')
+        .take(if start == 0 { 2 } else { 3 })
+        .any(|line| line.len() > MAX_QUOTED_LINE)
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -316,6 +344,24 @@ routers:
         assert_eq!(
             unknown_name_help("routers", "zzz", ["frr1", "bird1"]),
             "known routers: frr1, bird1"
+        );
+    }
+
+    #[test]
+    fn a_very_long_line_is_not_quoted() {
+        let long = "x".repeat(200_000);
+        let text =
+            format!("name: lab\ndescription: {long}\nnetworks: {{ lan: {{ subnet: 10 }} }}\n");
+        let errors = TopologyErrors::new(
+            "lab.yaml",
+            &text,
+            vec![FieldError::new("networks.lan.subnet", "bad subnet")],
+        );
+        let rendered = errors.render_plain();
+        assert!(rendered.len() < 1000, "{} bytes", rendered.len());
+        assert!(
+            rendered.contains("lab.yaml:3:"),
+            "the place is named in words: {rendered}"
         );
     }
 

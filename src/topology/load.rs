@@ -76,15 +76,18 @@ impl LoadedTopology {
 #[derive(Debug, Error, Diagnostic)]
 pub enum LoadError {
     #[error("cannot read topology file {}", path.display())]
-    #[diagnostic(code(metallab::topology::read))]
+    #[diagnostic()]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     #[error("`{name}` is neither a topology file nor a built-in topology")]
-    #[diagnostic(code(metallab::topology::not_found), help("{help}"))]
+    #[diagnostic(help("{help}"))]
     NotFound { name: String, help: String },
+    #[error("`{name}` is a directory, not a topology file")]
+    #[diagnostic(help("{help}"))]
+    Directory { name: String, help: String },
     #[error(transparent)]
     #[diagnostic(transparent)]
     UnknownBuiltin(#[from] builtin::UnknownBuiltin),
@@ -120,6 +123,21 @@ pub fn resolve_in(argument: Option<&str>, cwd: &Path) -> Result<Origin, LoadErro
     }
     if let Ok(builtin) = builtin::get(argument) {
         return Ok(Origin::Builtin(builtin));
+    }
+    if path.is_dir() {
+        let inside = path.join(DEFAULT_FILE);
+        let help = if inside.is_file() {
+            format!(
+                "did you mean {}?",
+                Path::new(argument).join(DEFAULT_FILE).display()
+            )
+        } else {
+            "name a topology file (YAML) in it".to_string()
+        };
+        return Err(LoadError::Directory {
+            name: argument.to_string(),
+            help,
+        });
     }
     let names: Vec<&str> = builtin::list().iter().map(|b| b.name).collect();
     let looks_like_a_path =
@@ -315,6 +333,23 @@ mod tests {
             panic!("{error:?}")
         };
         assert!(help.starts_with("there is no file"), "{help}");
+    }
+
+    #[test]
+    fn a_directory_is_named_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("labs")).unwrap();
+        let error = resolve_in(Some("labs"), dir.path()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`labs` is a directory, not a topology file"
+        );
+        std::fs::write(dir.path().join("labs").join(DEFAULT_FILE), "name: x\n").unwrap();
+        let LoadError::Directory { help, .. } = resolve_in(Some("labs"), dir.path()).unwrap_err()
+        else {
+            panic!()
+        };
+        assert_eq!(help, "did you mean labs/metallab.yaml?");
     }
 
     #[test]
