@@ -5,6 +5,7 @@
 //! - [`plan`]: `ClusterPlan`, decided from the lab plan (pure);
 //! - [`command`]: the `CommandRunner` edge every CLI call goes through;
 //! - [`kind`], [`minikube`], [`existing`]: the providers (command lines are pure functions);
+//! - [`kind_fetch`]: which kind binary runs, and the pinned download when there is none;
 //! - [`nodes`]: node discovery from Docker, static routes in nodes, finding a lab's cluster
 //!   after a crash;
 //! - [`version`], [`error`].
@@ -13,6 +14,7 @@ pub mod command;
 pub mod error;
 pub mod existing;
 pub mod kind;
+pub mod kind_fetch;
 pub mod minikube;
 pub mod nodes;
 pub mod plan;
