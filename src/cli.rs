@@ -39,6 +39,10 @@ pub struct GlobalOpts {
     /// Where lab state (resolved plan, rendered configs) is kept.
     #[arg(long, global = true, env = "METALLAB_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Never download anything metallab fetches itself (kind when it is not on PATH);
+    /// METALLAB_OFFLINE=1 does the same.
+    #[arg(long, global = true)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,7 +91,8 @@ pub enum Command {
     Topologies(TopologiesArgs),
     /// Live web dashboard of a running lab: diagram, sessions, routes, raw router output.
     Spy(SpyArgs),
-    /// Check prerequisites: Docker engine and API, kind, minikube, images.
+    /// Check prerequisites: Docker engine and API, kind (and where it comes from),
+    /// minikube, images.
     Doctor,
     /// Print shell completions.
     Completions {
@@ -258,6 +263,26 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn offline_is_a_global_flag() {
+        for args in [
+            ["metallab", "--offline", "doctor"].as_slice(),
+            ["metallab", "doctor", "--offline"].as_slice(),
+            ["metallab", "up", "lab.yaml", "--offline"].as_slice(),
+        ] {
+            assert!(
+                Cli::try_parse_from(args).unwrap().global.offline,
+                "{args:?}"
+            );
+        }
+        assert!(
+            !Cli::try_parse_from(["metallab", "doctor"])
+                .unwrap()
+                .global
+                .offline
+        );
     }
 
     #[test]

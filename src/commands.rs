@@ -149,6 +149,7 @@ async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs
         reconfigure: a.reconfigure,
         retain: a.retain,
         base_image: a.base_image.clone(),
+        offline: g.offline,
     };
     match up::up(&rt, state, progress, plan, &loaded.source_text, &opts).await? {
         UpOutcome::Created { seconds } => progress.println(format!(

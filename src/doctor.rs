@@ -1,6 +1,8 @@
 //! `metallab doctor`: what this machine has and lacks for metallab, each with a fix.
 
 use crate::cli::{GlobalOpts, OutputFormat};
+use crate::cluster::kind::INSTALL_URL as KIND_INSTALL_URL;
+use crate::cluster::kind_fetch::{KIND_RELEASE, KindFetch, KindSource, OFFLINE_ENV, Unavailable};
 use crate::commands::Failure;
 use crate::runtime::docker::DockerRuntime;
 use crate::runtime::images;
@@ -70,12 +72,15 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
         }
         Err(e) => findings.push(engine_failure(&e)),
     }
+    let kind = KindFetch::from_env(g.offline).locate().await;
+    let kind_version = match &kind {
+        KindSource::Path(path) | KindSource::Cache(path) => {
+            Some(tool_version(&path.display().to_string(), &["version"]).await)
+        }
+        _ => None,
+    };
+    findings.push(kind_finding(&kind, kind_version));
     for (tool, args, why) in [
-        (
-            "kind",
-            ["version"].as_slice(),
-            "needed for `cluster: {provider: kind}`",
-        ),
         (
             "minikube",
             ["version", "--short"].as_slice(),
@@ -87,19 +92,9 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
             "the Docker CLI gives `metallab exec` an interactive TTY",
         ),
     ] {
-        let out = tokio::process::Command::new(tool).args(args).output().await;
-        let (ok, detail) = match out {
-            Ok(o) if o.status.success() => (
-                true,
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string(),
-            ),
-            Ok(o) => (false, String::from_utf8_lossy(&o.stderr).trim().to_string()),
-            Err(_) => (false, "not found on PATH".to_string()),
+        let (ok, detail) = match tool_version(tool, args).await {
+            Ok(line) => (true, line),
+            Err(e) => (false, e),
         };
         findings.push(Finding {
             item: tool.into(),
@@ -137,4 +132,145 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
         });
     }
     Ok(())
+}
+
+/// The first line a tool prints for its version, or why it did not.
+async fn tool_version(program: &str, args: &[&str]) -> Result<String, String> {
+    match tokio::process::Command::new(program)
+        .args(args)
+        .output()
+        .await
+    {
+        Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string()),
+        Ok(o) => Err(String::from_utf8_lossy(&o.stderr).trim().to_string()),
+        Err(_) => Err("not found on PATH".to_string()),
+    }
+}
+
+/// Which kind `up` will run and from where. `version` is what running it printed (for
+/// a kind on PATH or in the cache).
+pub fn kind_finding(source: &KindSource, version: Option<Result<String, String>>) -> Finding {
+    let install = format!("install kind: {KIND_INSTALL_URL}");
+    let (ok, detail, hint) = match source {
+        KindSource::Path(path) | KindSource::Cache(path) => {
+            let place = match source {
+                KindSource::Path(_) => "PATH",
+                _ => "metallab's cache",
+            };
+            match version {
+                Some(Ok(line)) => (
+                    true,
+                    format!("{line} (from {place}: {})", path.display()),
+                    None,
+                ),
+                Some(Err(e)) => (
+                    false,
+                    format!("{} from {place} does not run: {e}", path.display()),
+                    Some(install),
+                ),
+                None => (true, format!("from {place}: {}", path.display()), None),
+            }
+        }
+        KindSource::Download { dest, .. } => (
+            false,
+            format!(
+                "not on PATH; kind {KIND_RELEASE} will be downloaded on first `up` (sha256-checked, to {})",
+                dest.display()
+            ),
+            Some(format!(
+                "nothing to do with internet access; else {install} (--offline or {OFFLINE_ENV}=1 forbid the download)"
+            )),
+        ),
+        KindSource::Unavailable(reason) => (
+            false,
+            match reason {
+                Unavailable::Offline => {
+                    format!("missing, downloads forbidden (--offline or {OFFLINE_ENV})")
+                }
+                Unavailable::NoPinnedAsset { os, arch } => {
+                    format!("missing, and no pinned kind download for {os}/{arch}")
+                }
+                Unavailable::NoCacheDir => {
+                    "missing, and no cache directory to download it into".to_string()
+                }
+            },
+            Some(format!(
+                "{install} (needed for `cluster: {{provider: kind}}`)"
+            )),
+        ),
+    };
+    Finding {
+        item: "kind".into(),
+        ok,
+        required: false,
+        detail,
+        hint,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn kind_line_says_where_kind_comes_from() {
+        let on_path = kind_finding(
+            &KindSource::Path("/usr/local/bin/kind".into()),
+            Some(Ok("kind v0.27.0 go1.23.6 linux/amd64".into())),
+        );
+        assert!(on_path.ok);
+        assert_eq!(
+            on_path.detail,
+            "kind v0.27.0 go1.23.6 linux/amd64 (from PATH: /usr/local/bin/kind)"
+        );
+
+        let cached = kind_finding(
+            &KindSource::Cache("/c/tools/kind-v0.29.0-linux-amd64".into()),
+            Some(Ok("kind v0.29.0 go1.24.2 linux/amd64".into())),
+        );
+        assert!(cached.ok);
+        assert!(
+            cached
+                .detail
+                .contains("metallab's cache: /c/tools/kind-v0.29.0-linux-amd64")
+        );
+
+        let later = kind_finding(
+            &KindSource::Download {
+                url: "https://example/kind-linux-amd64".into(),
+                sha256: "00",
+                dest: PathBuf::from("/c/tools/kind-v0.29.0-linux-amd64"),
+            },
+            None,
+        );
+        assert!(!later.ok && !later.required);
+        assert!(
+            later.detail.contains("will be downloaded on first `up`"),
+            "{}",
+            later.detail
+        );
+        assert!(later.detail.contains("v0.29.0"));
+
+        let refused = kind_finding(&KindSource::Unavailable(Unavailable::Offline), None);
+        assert!(!refused.ok);
+        assert!(
+            refused.detail.starts_with("missing, downloads forbidden"),
+            "{}",
+            refused.detail
+        );
+        assert!(refused.hint.unwrap().contains(KIND_INSTALL_URL));
+
+        let broken = kind_finding(
+            &KindSource::Path("/usr/bin/kind".into()),
+            Some(Err("exec format error".into())),
+        );
+        assert!(!broken.ok);
+        assert!(broken.hint.unwrap().contains(KIND_INSTALL_URL));
+    }
 }

@@ -143,6 +143,10 @@ pub enum ClusterError {
         source: std::io::Error,
     },
 
+    /// kind was neither on PATH nor cached, and could not be downloaded.
+    #[error(transparent)]
+    KindFetch(#[from] super::kind_fetch::FetchError),
+
     /// Boxed: Docker errors are large and rare.
     #[error(transparent)]
     Docker(Box<RuntimeError>),
@@ -280,6 +284,7 @@ impl ClusterError {
                 commands.join("\n  ")
             ),
             Lock { .. } => "check that the metallab state directory is writable".into(),
+            KindFetch(e) => e.hint(),
             Docker(e) => return e.hint(),
         })
     }

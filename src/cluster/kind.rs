@@ -6,13 +6,14 @@
 
 use super::command::{CommandOutput, CommandRunner, CommandSpec, LineSink, ProgressStream};
 use super::error::ClusterError;
+use super::kind_fetch::{KindFetch, KindSource};
 use super::nodes::{self, DiscoveredNode, NodeSelector};
 use super::plan::ClusterPlan;
 use super::version::{KIND_MINIMUM, Version, parse_kind_version};
 use super::{ClusterAccess, ClusterFuture, ClusterProvider, Preflight, Provider, run_tool};
 use crate::runtime::docker::DockerRuntime;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const INSTALL_URL: &str = "https://kind.sigs.k8s.io/docs/user/quick-start/#installation";
@@ -169,6 +170,10 @@ pub struct Kind {
     /// (`pkg/cluster/internal/kubeconfig/internal/kubeconfig/lock.go`), so parallel deletes
     /// (`metallab down --all`, parallel CI labs) fail with "failed to lock config file".
     delete_lock: PathBuf,
+    /// Where to look for kind (and fetch it from); without it, `kind` is run from PATH.
+    fetch: Option<KindFetch>,
+    /// The binary once found: `kind` (PATH) or a cached file's path.
+    program: Mutex<Option<String>>,
 }
 
 impl Kind {
@@ -176,6 +181,39 @@ impl Kind {
         Kind {
             runner,
             delete_lock,
+            fetch: None,
+            program: Mutex::new(None),
+        }
+    }
+
+    /// Looks for kind in metallab's cache when it is not on PATH; preflight downloads the
+    /// pinned release unless `fetch` is offline.
+    pub fn with_fetch(mut self, fetch: KindFetch) -> Kind {
+        self.fetch = Some(fetch);
+        self
+    }
+
+    fn remember(&self, source: &KindSource) -> Option<String> {
+        let program = match source {
+            // Run by name, as the user would: messages then show `kind ...`.
+            KindSource::Path(_) => TOOL.to_string(),
+            KindSource::Cache(path) => path.display().to_string(),
+            _ => return None,
+        };
+        *self.program.lock().expect("not poisoned") = Some(program.clone());
+        Some(program)
+    }
+
+    /// The binary to run: found once, from PATH or the cache (never downloaded here).
+    async fn program(&self) -> String {
+        if let Some(program) = self.program.lock().expect("not poisoned").clone() {
+            return program;
+        }
+        match &self.fetch {
+            Some(fetch) => self
+                .remember(&fetch.locate().await)
+                .unwrap_or_else(|| TOOL.to_string()),
+            None => TOOL.to_string(),
         }
     }
 
@@ -184,6 +222,17 @@ impl Kind {
         spec: &CommandSpec,
         on_line: LineSink<'_>,
     ) -> Result<CommandOutput, ClusterError> {
+        let program = self.program().await;
+        let resolved;
+        let spec = if program == spec.program {
+            spec
+        } else {
+            resolved = CommandSpec {
+                program,
+                ..spec.clone()
+            };
+            &resolved
+        };
         let output = run_tool(self.runner.as_ref(), TOOL, INSTALL_URL, spec, on_line).await?;
         if output.success() {
             return Ok(output);
@@ -217,6 +266,18 @@ impl ClusterProvider for Kind {
     fn preflight<'a>(&'a self, plan: &'a ClusterPlan) -> ClusterFuture<'a, Preflight> {
         Box::pin(async move {
             plan.check()?;
+            // Before anything is created: a failed download must leave nothing behind.
+            let origin = match &self.fetch {
+                Some(fetch) => {
+                    let source = fetch.ensure().await?;
+                    self.remember(&source);
+                    match source {
+                        KindSource::Cache(path) => format!(" from {}", path.display()),
+                        _ => String::new(),
+                    }
+                }
+                None => String::new(),
+            };
             let version = self.version().await?;
             if version < KIND_MINIMUM {
                 return Err(ClusterError::ToolTooOld {
@@ -227,7 +288,7 @@ impl ClusterProvider for Kind {
                 });
             }
             Ok(Preflight {
-                tool: Some(format!("kind {version}")),
+                tool: Some(format!("kind {version}{origin}")),
                 warnings: vec![],
             })
         })
@@ -439,6 +500,78 @@ users:
         assert!(hint.contains(INSTALL_URL), "{hint}");
         assert!(hint.contains("cluster.provider: existing"), "{hint}");
         assert_eq!(runner.call_lines(), ["kind version"]);
+    }
+
+    /// A fetch with no kind on PATH, a cache holding `content` as the pinned kind, and
+    /// downloads forbidden.
+    fn offline_fetch(dir: &tempfile::TempDir, content: Option<&[u8]>) -> (KindFetch, PathBuf) {
+        use crate::cluster::kind_fetch::PinnedAsset;
+        use sha2::{Digest, Sha256};
+        let sum = hex::encode(Sha256::digest(content.unwrap_or_default()));
+        let asset = PinnedAsset {
+            os: "linux",
+            arch: "amd64",
+            sha256: Box::leak(sum.into_boxed_str()),
+        };
+        let cache_dir = dir.path().join("cache");
+        let file = asset.cache_path(&cache_dir);
+        if let Some(content) = content {
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, content).unwrap();
+        }
+        let fetch = KindFetch {
+            path_var: Some(dir.path().join("empty-bin").into_os_string()),
+            os: "linux".into(),
+            arch: "amd64".into(),
+            cache_dir: Some(cache_dir),
+            asset: Some(asset),
+            offline: true,
+            base_url: "http://127.0.0.1:9".into(),
+        };
+        (fetch, file)
+    }
+
+    #[tokio::test]
+    async fn without_kind_on_path_the_cached_kind_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (fetch, file) = offline_fetch(&dir, Some(b"cached kind"));
+        let runner = Arc::new(
+            RecordingRunner::new()
+                .reply(0, VERSION_OUT, "")
+                .reply(0, "", ""),
+        );
+        let kind = kind(runner.clone(), &dir).with_fetch(fetch);
+        let pre = kind
+            .preflight(&plan("{ provider: kind, network: kind }"))
+            .await
+            .unwrap();
+        assert_eq!(
+            pre.tool,
+            Some(format!("kind v0.20.0 from {}", file.display()))
+        );
+        kind.delete("lab1", &ignore_lines).await.unwrap();
+        assert_eq!(
+            runner.call_lines(),
+            [
+                format!("{} version", file.display()),
+                format!("{} delete cluster --name lab1", file.display())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn offline_without_kind_fails_preflight_before_running_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let (fetch, _) = offline_fetch(&dir, None);
+        let runner = Arc::new(RecordingRunner::new());
+        let err = kind(runner.clone(), &dir)
+            .with_fetch(fetch)
+            .preflight(&plan("{ provider: kind, network: kind }"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("downloads are forbidden"), "{err}");
+        assert!(err.hint().unwrap().contains(INSTALL_URL));
+        assert_eq!(runner.call_lines(), Vec::<String>::new());
     }
 
     #[tokio::test]

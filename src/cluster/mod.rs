@@ -5,6 +5,7 @@
 //! - [`plan`]: `ClusterPlan`, decided from the lab plan (pure);
 //! - [`command`]: the `CommandRunner` edge every CLI call goes through;
 //! - [`kind`], [`minikube`], [`existing`]: the providers (command lines are pure functions);
+//! - [`kind_fetch`]: which kind binary runs, and the pinned download when there is none;
 //! - [`nodes`]: node discovery from Docker, static routes in nodes, finding a lab's cluster
 //!   after a crash;
 //! - [`version`], [`error`].
@@ -13,6 +14,7 @@ pub mod command;
 pub mod error;
 pub mod existing;
 pub mod kind;
+pub mod kind_fetch;
 pub mod minikube;
 pub mod nodes;
 pub mod plan;
@@ -164,17 +166,19 @@ pub trait ClusterProvider: Send + Sync {
 }
 
 /// The provider for `provider`. `state_root` is metallab's state directory, where kind's
-/// cross-process delete lock lives.
+/// cross-process delete lock lives. kind runs from PATH or metallab's cache; only with
+/// `allow_download` (for `up`, unless offline) does preflight fetch the pinned release.
 pub fn provider_for(
     provider: Provider,
     runner: Arc<dyn CommandRunner>,
     state_root: &Path,
+    allow_download: bool,
 ) -> Box<dyn ClusterProvider> {
     match provider {
-        Provider::Kind => Box::new(kind::Kind::new(
-            runner,
-            state_root.join("locks").join("kind-delete.lock"),
-        )),
+        Provider::Kind => Box::new(
+            kind::Kind::new(runner, state_root.join("locks").join("kind-delete.lock"))
+                .with_fetch(kind_fetch::KindFetch::from_env(!allow_download)),
+        ),
         Provider::Minikube => Box::new(minikube::Minikube::new(runner)),
         Provider::Existing => Box::new(existing::Existing::from_env()),
     }

@@ -112,15 +112,22 @@ pub(super) fn to_objects(
 }
 
 /// Everything that can fail before the lab exists. None when the lab has no cluster.
+/// `allow_download`: preflight may fetch the pinned kind when it is not on PATH.
 pub async fn prepare(
     state: &StateDir,
     progress: &Progress,
     plan: &Plan,
+    allow_download: bool,
 ) -> Result<Option<Prepared>, EngineError> {
     let Some(cplan) = ClusterPlan::from_plan(plan) else {
         return Ok(None);
     };
-    let provider = provider_for(cplan.provider, command_runner(), state.root());
+    let provider = provider_for(
+        cplan.provider,
+        command_runner(),
+        state.root(),
+        allow_download,
+    );
     let step = progress.step("preflight", format!("{} cluster", cplan.provider.as_str()));
     let found = match provider.preflight(&cplan).await {
         Ok(found) => found,
@@ -462,7 +469,7 @@ pub async fn connect_lab(
     let Some(cplan) = ClusterPlan::from_plan(plan) else {
         return Ok(None);
     };
-    let provider = provider_for(cplan.provider, command_runner(), state.root());
+    let provider = provider_for(cplan.provider, command_runner(), state.root(), false);
     connect_cluster(rt, plan, &cplan, provider.as_ref())
         .await
         .map(Some)
@@ -480,7 +487,7 @@ pub async fn kubectl_access(
             "only labs with `cluster:` have routers in a cluster",
         ));
     };
-    let provider = provider_for(cplan.provider, command_runner(), state.root());
+    let provider = provider_for(cplan.provider, command_runner(), state.root(), false);
     let access = provider.access(&cplan).await.map_err(cluster_error)?;
     let kubeconfig = match cplan.provider {
         crate::cluster::Provider::Kind => None,
@@ -501,7 +508,7 @@ pub async fn delete_lab_clusters(
         .map_err(cluster_error)?;
     let mut deleted = Vec::new();
     for cluster in found {
-        let provider = provider_for(cluster.provider, command_runner(), state.root());
+        let provider = provider_for(cluster.provider, command_runner(), state.root(), false);
         let on_line = |line: &str| tracing::info!("{}", line);
         provider
             .delete(&cluster.name, &on_line)

@@ -27,6 +27,8 @@ pub struct UpOptions {
     pub reconfigure: bool,
     pub retain: bool,
     pub base_image: String,
+    /// Forbids downloading the pinned kind when kind is not on PATH.
+    pub offline: bool,
 }
 
 pub enum UpOutcome {
@@ -59,7 +61,7 @@ pub async fn up(
 
     preflight(rt, plan).await?;
     // The cluster's tool, MetalLB's manifests and config, the apps: all before creating.
-    let prepared = super::cluster::prepare(state, progress, plan).await?;
+    let prepared = super::cluster::prepare(state, progress, plan, !opts.offline).await?;
 
     let result = create(rt, progress, plan, prepared.as_ref(), opts).await;
     let (plan, configs) = match result {

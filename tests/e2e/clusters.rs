@@ -3,7 +3,8 @@
 //! kind and Minikube need privileged node containers, which the project's CI machine cannot
 //! run, so the tests that create a real cluster are gated: `METALLAB_E2E_KIND=1` and
 //! `METALLAB_E2E_MINIKUBE=1` (on a machine with Docker and the tool). What runs everywhere:
-//! without the tool, `up` stops before creating anything and says what to install.
+//! without kind (and without its download), `up` stops before creating anything and says
+//! what to install.
 
 use crate::harness::{Lab, docker, docker_available};
 use std::process::Command;
@@ -17,27 +18,57 @@ fn gate(variable: &str) -> bool {
     on
 }
 
-#[test]
-fn without_kind_up_fails_fast_and_creates_nothing() {
-    if !docker_available() {
-        return;
-    }
-    let lab = Lab::from_topology("bgp.yaml", "e2e-nokind");
+/// `up` of the bgp lab with nothing on PATH, an empty cache, and `extra` in the
+/// environment: it must stop before creating anything and say where to get kind.
+fn up_without_kind(name: &str, extra: &[(&str, &str)]) -> String {
+    let lab = Lab::from_topology("bgp.yaml", name);
     // A PATH with nothing on it: metallab talks to Docker through its socket, and kind is
-    // looked up on PATH before anything is created.
+    // looked up on PATH (then in the cache) before anything is created.
     let empty = tempfile::tempdir().unwrap();
-    let out = lab.metallab_with_env(
-        &["up", lab.topology_arg()],
-        &[("PATH", empty.path().to_str().unwrap())],
-    );
+    let cache = tempfile::tempdir().unwrap();
+    let mut env = vec![
+        ("PATH", empty.path().to_str().unwrap()),
+        ("METALLAB_CACHE_DIR", cache.path().to_str().unwrap()),
+    ];
+    env.extend_from_slice(extra);
+    let out = lab.metallab_with_env(&["up", lab.topology_arg()], &env);
     assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(stderr.contains("kind"), "{stderr}");
     assert!(
         stderr.contains("https://kind.sigs.k8s.io"),
         "says where to get kind: {stderr}"
     );
     assert_eq!(lab.leftovers(), (vec![], vec![]), "nothing was created");
+    assert!(
+        std::fs::read_dir(cache.path().join("tools"))
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(true),
+        "no kind left in the cache"
+    );
+    stderr
+}
+
+#[test]
+fn without_kind_up_fails_fast_and_creates_nothing() {
+    if !docker_available() {
+        return;
+    }
+    // The download fails the same way with or without internet: nobody listens there.
+    let stderr = up_without_kind(
+        "e2e-nokind",
+        &[("METALLAB_KIND_MIRROR", "http://127.0.0.1:9")],
+    );
+    assert!(stderr.contains("cannot download kind"), "{stderr}");
+}
+
+#[test]
+fn offline_without_kind_up_refuses_to_download() {
+    if !docker_available() {
+        return;
+    }
+    let stderr = up_without_kind("e2e-nokind-off", &[("METALLAB_OFFLINE", "1")]);
+    assert!(stderr.contains("downloads are forbidden"), "{stderr}");
 }
 
 #[test]
