@@ -215,7 +215,8 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ImagesCommand {
-    /// Build router images (all kinds, or the ones named).
+    /// Build router images (every kind but quagga, or the ones named; quagga is compiled
+    /// from source and needs internet access: `metallab images build quagga`).
     Build {
         kinds: Vec<String>,
         /// Rebuild even when the content-hashed tag exists.

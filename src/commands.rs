@@ -764,7 +764,7 @@ fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {
 
 fn parse_kinds(kinds: &[String]) -> Result<Vec<RouterKind>> {
     if kinds.is_empty() {
-        return Ok(images::kinds_with_images().to_vec());
+        return Ok(images::kinds_built_by_default().to_vec());
     }
     kinds
         .iter()

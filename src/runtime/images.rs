@@ -43,9 +43,29 @@ const FRR_CONTEXT: BuildContext = &[router_image_file!("frr", "Dockerfile")];
 const BIRD_CONTEXT: BuildContext = &[router_image_file!("bird", "Dockerfile")];
 const GOBGP_CONTEXT: BuildContext = &[router_image_file!("gobgp", "Dockerfile")];
 const LINUX_CONTEXT: BuildContext = &[router_image_file!("linux", "Dockerfile")];
+const QUAGGA_CONTEXT: BuildContext = &[router_image_file!("quagga", "Dockerfile")];
+
+/// Where the Quagga image's build downloads Quagga's source (its Dockerfile pins it by
+/// sha256; a unit test keeps the two in step).
+pub const QUAGGA_SOURCE_URL: &str =
+    "https://download.savannah.gnu.org/releases/quagga/quagga-1.2.4.tar.gz";
 
 /// The router kinds metallab can build an image for.
 pub fn kinds_with_images() -> &'static [RouterKind] {
+    &[
+        RouterKind::Frr,
+        RouterKind::Bird,
+        RouterKind::Gobgp,
+        RouterKind::Linux,
+        RouterKind::Quagga,
+    ]
+}
+
+/// What `metallab images build` without arguments builds: every kind whose image comes
+/// from the base image's package repository. Quagga is compiled from a source tarball
+/// downloaded at build time, so it is built only when asked for (or by `up` for a lab
+/// that has a Quagga router), never on an offline machine by default.
+pub fn kinds_built_by_default() -> &'static [RouterKind] {
     &[
         RouterKind::Frr,
         RouterKind::Bird,
@@ -61,7 +81,54 @@ pub fn build_context(kind: RouterKind) -> Option<BuildContext> {
         RouterKind::Bird => Some(BIRD_CONTEXT),
         RouterKind::Gobgp => Some(GOBGP_CONTEXT),
         RouterKind::Linux => Some(LINUX_CONTEXT),
-        RouterKind::Quagga => None,
+        RouterKind::Quagga => Some(QUAGGA_CONTEXT),
+    }
+}
+
+/// Marker the Quagga Dockerfile prints when no download URL answered.
+const QUAGGA_FETCH_FAILED: &str = "Quagga source tarball could not be fetched";
+
+/// A failed Quagga build explained: it is the one image that needs internet access to
+/// build (Debian's compilers and Quagga's source), which Docker's own message hides.
+fn explain_build_failure(kind: RouterKind, err: RuntimeError) -> RuntimeError {
+    let RuntimeError::BuildFailed {
+        tag,
+        message,
+        last_lines,
+        hint,
+    } = err
+    else {
+        return err;
+    };
+    if kind != RouterKind::Quagga {
+        return RuntimeError::BuildFailed {
+            tag,
+            message,
+            last_lines,
+            hint,
+        };
+    }
+    let message = if last_lines.iter().any(|l| l.contains(QUAGGA_FETCH_FAILED)) {
+        format!(
+            "the Quagga source tarball could not be fetched from {QUAGGA_SOURCE_URL}: \
+             Quagga is built from source and needs internet access to build ({message})"
+        )
+    } else {
+        format!(
+            "{message} (Quagga is built from source: the build downloads Debian's build \
+             tools and {QUAGGA_SOURCE_URL}, and needs internet access)"
+        )
+    };
+    RuntimeError::BuildFailed {
+        tag,
+        message,
+        last_lines,
+        hint: Some(
+            "build it where there is internet access (`metallab images build quagga`) and \
+             copy it here with `docker save`/`docker load`, or give the router an `image:` \
+             of your own"
+                .into(),
+        ),
     }
 }
 
@@ -123,7 +190,9 @@ pub async fn ensure_image(
         ]),
         no_cache: force,
     };
-    rt.build_image(&spec, progress).await
+    rt.build_image(&spec, progress)
+        .await
+        .map_err(|e| explain_build_failure(kind, e))
 }
 
 /// An image built by metallab (labelled `io.metallab.image`).
@@ -298,18 +367,75 @@ mod tests {
     }
 
     #[test]
-    fn builtin_tags_exist_for_kinds_with_images_only() {
+    fn builtin_tags_exist_for_kinds_with_images() {
         for kind in kinds_with_images() {
             let tag = image_tag(*kind, DEFAULT_BASE_IMAGE).unwrap();
             assert!(tag.starts_with(&format!("metallab/{kind}:")), "{tag}");
             assert_ne!(tag, image_tag(*kind, "debian:trixie").unwrap());
         }
-        assert!(matches!(
-            image_tag(RouterKind::Quagga, DEFAULT_BASE_IMAGE),
-            Err(RuntimeError::NoImageForKind {
-                kind: RouterKind::Quagga
-            })
-        ));
+    }
+
+    #[test]
+    fn quagga_is_buildable_but_not_built_by_default() {
+        // `images build` without arguments runs on machines without internet access.
+        assert!(kinds_with_images().contains(&RouterKind::Quagga));
+        assert!(!kinds_built_by_default().contains(&RouterKind::Quagga));
+        for kind in kinds_built_by_default() {
+            assert!(kinds_with_images().contains(kind), "{kind}");
+        }
+    }
+
+    #[test]
+    fn the_quagga_dockerfile_pins_the_source_it_is_documented_with() {
+        let dockerfile = std::str::from_utf8(QUAGGA_CONTEXT[0].1).unwrap();
+        assert!(dockerfile.contains(QUAGGA_SOURCE_URL));
+        assert!(dockerfile.contains(QUAGGA_FETCH_FAILED));
+        assert!(dockerfile.contains("sha256sum -c"));
+        let sha = regex::Regex::new(r"(?m)^ARG QUAGGA_SHA256=([0-9a-f]{64})$").unwrap();
+        assert!(sha.is_match(dockerfile), "a full sha256 is pinned");
+        // The paths the driver starts the daemons with and vtysh reads from.
+        for path in ["--sysconfdir=/etc/quagga", "--localstatedir=/run/quagga"] {
+            assert!(dockerfile.contains(path), "{path}");
+        }
+    }
+
+    fn build_failed(last_lines: &[&str]) -> RuntimeError {
+        RuntimeError::BuildFailed {
+            tag: "metallab/quagga:0123456789ab".into(),
+            message: "The command '/bin/sh -c …' returned a non-zero code: 1".into(),
+            last_lines: last_lines.iter().map(|l| l.to_string()).collect(),
+            hint: Some("a RUN step failed: its output is above".into()),
+        }
+    }
+
+    #[test]
+    fn a_failed_quagga_download_says_so_and_that_it_needs_internet() {
+        let err = explain_build_failure(
+            RouterKind::Quagga,
+            build_failed(&[
+                "ERROR: the Quagga source tarball could not be fetched (https://…): building Quagga needs internet access",
+            ]),
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("Quagga source tarball could not be fetched"),
+            "{text}"
+        );
+        assert!(text.contains(QUAGGA_SOURCE_URL), "{text}");
+        assert!(text.contains("needs internet access"), "{text}");
+        assert!(err.hint().unwrap().contains("metallab images build quagga"));
+
+        // Failing earlier (no package mirror) still points at the network.
+        let err = explain_build_failure(
+            RouterKind::Quagga,
+            build_failed(&["E: Unable to locate package build-essential"]),
+        );
+        assert!(err.to_string().contains("needs internet access"), "{err}");
+
+        // Other kinds keep Docker's own explanation.
+        let err = explain_build_failure(RouterKind::Frr, build_failed(&[]));
+        assert_eq!(err.to_string(), build_failed(&[]).to_string());
+        assert_eq!(err.hint(), build_failed(&[]).hint());
     }
 
     fn labelled(kind: &str, base: Option<&str>, tags: &[&str]) -> ImageInfo {

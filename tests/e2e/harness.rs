@@ -50,6 +50,7 @@ impl Lab {
             .trim()
             .to_string();
         let text = text.replacen(&format!("name: {original}"), &format!("name: {name}"), 1);
+        let text = override_metallb(&text, &metallb_override());
         let state_dir = tempfile::tempdir().expect("temp dir");
         let topology = state_dir.path().join(file);
         std::fs::write(&topology, text).expect("write topology copy");
@@ -196,6 +197,20 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        // A failed test's lab is about to go: keep a snapshot of it first, while its state
+        // directory still exists (CI uploads the folder).
+        if std::thread::panicking()
+            && let Some(dir) = std::env::var_os("METALLAB_E2E_SNAPSHOT_DIR")
+        {
+            let dir = PathBuf::from(dir);
+            let _ = std::fs::create_dir_all(&dir);
+            let file = dir.join(format!("{}.tar.gz", self.name));
+            let _ = Command::new(BIN)
+                .args(["--progress", "never", "snapshot", &self.name, "-f"])
+                .arg(&file)
+                .env("METALLAB_STATE_DIR", self.state_dir.path())
+                .output();
+        }
         // metallab's own down first; then a label sweep with the Docker CLI in case the
         // binary itself is what broke.
         let _ = Command::new(BIN)
@@ -300,5 +315,131 @@ pub fn wait_route_gone(lab: &Lab, router: &str, prefix: &str) {
             "{router} still has {prefix} after 30s"
         );
         std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// MetalLB release and mode the gated cluster tests run instead of the topology's own:
+/// `METALLAB_E2E_METALLB_VERSION` (`v0.13.2`) and `METALLAB_E2E_METALLB_MODE` (`frr`,
+/// `native`), so CI can run the same labs against several MetalLB releases.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MetallbOverride {
+    pub version: Option<String>,
+    pub mode: Option<String>,
+}
+
+pub fn metallb_override() -> MetallbOverride {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    MetallbOverride {
+        version: var("METALLAB_E2E_METALLB_VERSION"),
+        mode: var("METALLAB_E2E_METALLB_MODE"),
+    }
+}
+
+/// The topology text with `metallb.version` / `metallb.mode` set as asked: an existing key
+/// is replaced, a missing one added at the top of the `metallb:` block. Text without a
+/// top-level `metallb:` block is returned unchanged.
+pub fn override_metallb(text: &str, o: &MetallbOverride) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.trim_end() == "metallb:") else {
+        return text.to_string();
+    };
+    // The block: the indented (or blank) lines after `metallb:`.
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| !l.is_empty() && !l.starts_with(' '))
+        .map_or(lines.len(), |i| start + 1 + i);
+    let mut out: Vec<String> = lines[..=start].iter().map(|l| l.to_string()).collect();
+    let mut block: Vec<String> = lines[start + 1..end]
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    for (key, value) in [("mode", &o.mode), ("version", &o.version)] {
+        let Some(value) = value else { continue };
+        let line = format!("  {key}: {value}");
+        match block
+            .iter()
+            .position(|l| l.starts_with(&format!("  {key}:")))
+        {
+            Some(i) => block[i] = line,
+            None => block.insert(0, line),
+        }
+    }
+    out.extend(block);
+    out.extend(lines[end..].iter().map(|l| l.to_string()));
+    let mut joined = out.join("\n");
+    if text.ends_with('\n') {
+        joined.push('\n');
+    }
+    joined
+}
+
+#[test]
+fn metallb_override_replaces_or_adds_version_and_mode_in_the_metallb_block() {
+    let text = "name: x\nmetallb:\n  # newest\n  mode: frr\n  asn: 64500\nchecks: []\n";
+    let both = MetallbOverride {
+        version: Some("v0.13.2".into()),
+        mode: Some("native".into()),
+    };
+    assert_eq!(
+        override_metallb(text, &both),
+        "name: x\nmetallb:\n  version: v0.13.2\n  # newest\n  mode: native\n  asn: 64500\nchecks: []\n"
+    );
+    let legacy = "metallb:\n  version: v0.12.1\n  mode: native\n";
+    let newest = MetallbOverride {
+        version: Some("v0.16.1".into()),
+        mode: None,
+    };
+    assert_eq!(
+        override_metallb(legacy, &newest),
+        "metallb:\n  version: v0.16.1\n  mode: native\n"
+    );
+    // Nothing asked, or nothing to override: the text as it was.
+    assert_eq!(override_metallb(text, &MetallbOverride::default()), text);
+    assert_eq!(override_metallb("name: y\n", &both), "name: y\n");
+    // Keys of nested maps are not the block's own keys.
+    let nested = "metallb:\n  peers:\n    - { router: a }\n  pools:\n    p:\n      mode: x\n";
+    assert_eq!(
+        override_metallb(nested, &newest),
+        "metallb:\n  version: v0.16.1\n  peers:\n    - { router: a }\n  pools:\n    p:\n      mode: x\n"
+    );
+}
+
+#[test]
+fn the_builtin_cluster_topologies_take_the_override() {
+    let both = MetallbOverride {
+        version: Some("v0.13.2".into()),
+        mode: Some("native".into()),
+    };
+    for file in [
+        "bgp.yaml",
+        "bfd-next-hop.yaml",
+        "in-cluster.yaml",
+        "minikube-legacy.yaml",
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("topologies")
+            .join(file);
+        let text = override_metallb(&std::fs::read_to_string(&path).unwrap(), &both);
+        let block: Vec<&str> = text
+            .lines()
+            .skip_while(|l| *l != "metallb:")
+            .take_while(|l| *l == "metallb:" || l.starts_with(' ') || l.is_empty())
+            .collect();
+        assert_eq!(
+            block
+                .iter()
+                .filter(|l| l.starts_with("  version:"))
+                .collect::<Vec<_>>(),
+            vec![&"  version: v0.13.2"],
+            "{file}"
+        );
+        assert_eq!(
+            block
+                .iter()
+                .filter(|l| l.starts_with("  mode:"))
+                .collect::<Vec<_>>(),
+            vec![&"  mode: native"],
+            "{file}"
+        );
     }
 }

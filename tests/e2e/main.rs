@@ -6,5 +6,6 @@ mod clusters;
 mod harness;
 mod interop;
 mod next_hop;
+mod quagga_image;
 mod snapshot;
 mod spy;
