@@ -82,7 +82,9 @@ pub enum Command {
     /// One archive for a bug report: plan, configs, router state, raw outputs, logs,
     /// Docker inspect, environment; passwords redacted.
     Snapshot(SnapshotArgs),
-    /// Validate a topology file and print the resolved plan, creating nothing.
+    /// Validate a topology (every error of the file at once, each at file:line:column
+    /// with a hint; exit 2) or say it is valid and what it holds; creates nothing.
+    /// `--plan` and `--configs` print what `up` would create.
     Validate(ValidateArgs),
     /// Router images built from router-images/.
     #[command(subcommand)]
@@ -120,7 +122,7 @@ pub struct UpArgs {
     /// Write the checks' results as JUnit XML.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Base image for router images built by metallab.
+    /// The Debian image router images build FROM, when `up` builds a missing one.
     #[arg(long, env = "METALLAB_BASE_IMAGE", default_value = "debian:bookworm")]
     pub base_image: String,
 }
@@ -205,10 +207,13 @@ pub struct SpyArgs {
 pub struct ValidateArgs {
     /// Topology file or built-in name.
     pub topology: Option<String>,
-    /// Print the resolved plan (YAML, or JSON with -o json).
+    /// Print the resolved plan: names, addresses, sessions, checks (YAML, or JSON with
+    /// -o json).
     #[arg(long)]
     pub plan: bool,
-    /// Print the rendered router configs.
+    /// Print the rendered router configs and MetalLB's configuration. Sessions to the
+    /// cluster's nodes are added by `up` once it knows the nodes' addresses, so they are
+    /// not in these configs yet.
     #[arg(long)]
     pub configs: bool,
 }
@@ -218,10 +223,14 @@ pub enum ImagesCommand {
     /// Build router images (every kind but quagga, or the ones named; quagga is compiled
     /// from source and needs internet access: `metallab images build quagga`).
     Build {
+        /// Router kinds to build (frr, bird, gobgp, linux, quagga) [default: all but quagga].
+        #[arg(value_name = "KIND")]
         kinds: Vec<String>,
         /// Rebuild even when the content-hashed tag exists.
         #[arg(long)]
         force: bool,
+        /// The Debian image the router images build FROM (made with debootstrap + docker
+        /// import where no registry answers).
         #[arg(long, env = "METALLAB_BASE_IMAGE", default_value = "debian:bookworm")]
         base_image: String,
     },
@@ -241,12 +250,18 @@ pub struct TopologiesArgs {
 pub enum TopologiesCommand {
     /// List built-in topologies (the default).
     List,
-    /// Print a built-in topology's YAML.
-    Show { name: String },
-    /// Generate a scale lab of N routers (YAML on stdout).
+    /// Print a built-in topology's YAML (to copy and edit).
+    Show {
+        /// The built-in's name (`metallab topologies` lists them).
+        name: String,
+    },
+    /// Generate a scale lab (YAML on stdout): N BGP routers (FRR, BIRD and GoBGP in turn)
+    /// around one FRR hub, so N + 1 routers in all.
     Generate {
+        /// How many routers peer with the hub (1–508); the hub comes on top.
         #[arg(long, default_value_t = 20)]
         routers: usize,
+        /// The lab's name (its `name:`).
         #[arg(long, default_value = "scale")]
         name: String,
     },

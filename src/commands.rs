@@ -723,6 +723,19 @@ fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {
         }
     }
     if a.configs {
+        let node_peers: Vec<&str> = plan
+            .routers
+            .iter()
+            .filter(|r| !r.node_sessions.is_empty())
+            .map(|r| r.name.as_str())
+            .collect();
+        if !node_peers.is_empty() {
+            // Said on stderr so the configs on stdout stay as the routers get them.
+            errln!(
+                "note: the sessions of {} to the cluster's nodes are added by `up`, once it knows the nodes' addresses; they are not in the configs below",
+                node_peers.join(", ")
+            );
+        }
         for r in &plan.routers {
             let files = crate::render::render_router(r).map_err(|e| {
                 Failure::msg(format!("cannot render {}: {e}", r.name), "report this bug")

@@ -535,7 +535,10 @@ async fn reconcile(
                     plan.lab,
                     diff.join("\n  - ")
                 ),
-                format!("rebuild it with: metallab up --reconfigure {}", plan.source),
+                format!(
+                    "rebuild it with: metallab up --reconfigure {}",
+                    topology_argument(&plan.source)
+                ),
             ));
         }
     }
@@ -564,7 +567,10 @@ async fn reconcile(
         let Some(cluster) = super::cluster::connect_lab(rt, state, plan).await? else {
             return Err(EngineError::setup(
                 format!("lab {} has routers in the cluster but no cluster", plan.lab),
-                format!("rebuild it with: metallab up --reconfigure {}", plan.source),
+                format!(
+                    "rebuild it with: metallab up --reconfigure {}",
+                    topology_argument(&plan.source)
+                ),
             ));
         };
         let (again, gone) = super::in_cluster::reconcile_in_cluster(&cluster, plan, &step).await?;
@@ -579,7 +585,10 @@ async fn reconcile(
                 plan.lab,
                 missing.join(", ")
             ),
-            format!("rebuild it with: metallab up --reconfigure {}", plan.source),
+            format!(
+                "rebuild it with: metallab up --reconfigure {}",
+                topology_argument(&plan.source)
+            ),
         ));
     }
     if restarted.is_empty() {
@@ -623,4 +632,21 @@ pub fn plan_differences(old: &Plan, new: &Plan) -> Vec<String> {
         out.push("networks changed".to_string());
     }
     out
+}
+
+/// The argument that names a plan's topology on the command line: the file's path, or a
+/// built-in's name (`builtin:interop` → `interop`).
+fn topology_argument(source: &str) -> &str {
+    source.strip_prefix("builtin:").unwrap_or(source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::topology_argument;
+
+    #[test]
+    fn hints_name_a_builtin_as_the_command_line_does() {
+        assert_eq!(topology_argument("builtin:interop"), "interop");
+        assert_eq!(topology_argument("/labs/lab.yaml"), "/labs/lab.yaml");
+    }
 }
