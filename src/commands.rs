@@ -27,6 +27,8 @@ pub mod exit {
     pub const OK: i32 = 0;
     pub const CHECKS_FAILED: i32 = 1;
     pub const ERROR: i32 = 2;
+    /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+    pub const INTERRUPTED: i32 = 130;
 }
 
 /// Why a command did not succeed.
@@ -41,6 +43,11 @@ pub enum Failure {
         message: String,
         hint: Option<String>,
     },
+    /// Stopped by Ctrl-C or SIGTERM, having said what it cleaned up (exit 130).
+    Interrupted {
+        message: String,
+        hint: Option<String>,
+    },
 }
 
 impl Failure {
@@ -48,6 +55,7 @@ impl Failure {
         match self {
             Failure::ChecksFailed => exit::CHECKS_FAILED,
             Failure::Input(_) | Failure::Error { .. } => exit::ERROR,
+            Failure::Interrupted { .. } => exit::INTERRUPTED,
         }
     }
 
@@ -61,9 +69,12 @@ impl Failure {
 
 impl From<EngineError> for Failure {
     fn from(e: EngineError) -> Failure {
-        Failure::Error {
-            hint: e.hint(),
-            message: e.to_string(),
+        match e {
+            EngineError::Interrupted { message, hint } => Failure::Interrupted { message, hint },
+            e => Failure::Error {
+                hint: e.hint(),
+                message: e.to_string(),
+            },
         }
     }
 }
@@ -169,17 +180,27 @@ async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs
     }
     // Checks read the plan as `up` left it: node sessions expanded, nodes known.
     let plan = &state.load_plan(&plan.lab).unwrap_or_else(|| plan.clone());
-    run_and_report(
-        g,
-        state,
-        &rt,
-        progress,
-        plan,
-        a.timeout,
-        a.junit.as_deref(),
-        None,
-    )
-    .await
+    // `up` listens for Ctrl-C while it creates (to roll back), which replaces the default
+    // of dying at once: keep Ctrl-C working here. The lab is complete and stays up.
+    tokio::select! {
+        result = run_and_report(
+            g,
+            state,
+            &rt,
+            progress,
+            plan,
+            a.timeout,
+            a.junit.as_deref(),
+            None,
+        ) => result,
+        () = crate::engine::interrupted() => Err(Failure::Interrupted {
+            message: format!("interrupted while checking; lab {} is up", plan.lab),
+            hint: Some(format!(
+                "run its checks with `metallab check {0}`, remove it with `metallab down {0}`",
+                plan.lab
+            )),
+        }),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

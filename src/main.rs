@@ -67,7 +67,7 @@ fn report(failure: &Failure) {
     match failure {
         Failure::ChecksFailed => {}
         Failure::Input(report) => errln!("{report:?}"),
-        Failure::Error { message, hint } => {
+        Failure::Error { message, hint } | Failure::Interrupted { message, hint } => {
             errln!("error: {message}");
             if let Some(h) = hint {
                 errln!("  hint: {h}");

@@ -7,6 +7,7 @@
 use super::EngineError;
 use super::state_dir::StateDir;
 use crate::plan::{Plan, labels};
+use crate::runtime::RuntimeError;
 use crate::runtime::docker::DockerRuntime;
 use std::collections::BTreeSet;
 
@@ -22,7 +23,24 @@ pub struct LabResources {
     pub left_behind: Vec<String>,
 }
 
+fn already_gone(error: RuntimeError) -> Result<(), RuntimeError> {
+    if error.is_not_found() {
+        Ok(())
+    } else {
+        Err(error)
+    }
+}
+
 impl LabResources {
+    /// Adds what a later pass removed.
+    pub fn absorb(&mut self, later: LabResources) {
+        self.containers.extend(later.containers);
+        self.networks.extend(later.networks);
+        self.clusters.extend(later.clusters);
+        self.namespaces.extend(later.namespaces);
+        self.left_behind = later.left_behind;
+    }
+
     pub fn is_empty(&self) -> bool {
         self.containers.is_empty()
             && self.networks.is_empty()
@@ -109,12 +127,14 @@ pub async fn remove_lab(
         .containers
         .iter()
         .map(|c| rt.remove_container(c, true, true));
+    // Gone already is removed: another `down`, or a container whose creation failed
+    // while it was being listed.
     for r in futures::future::join_all(removals).await {
-        r?;
+        r.or_else(already_gone)?;
     }
     let removals = found.networks.iter().map(|n| rt.remove_network(n));
     for r in futures::future::join_all(removals).await {
-        r?;
+        r.or_else(already_gone)?;
     }
     if let Err(e) = super::firewall::remove_rules(lab).await {
         tracing::warn!("cannot remove the DOCKER-USER rules of lab {lab}: {e}");

@@ -23,6 +23,12 @@ pub enum EngineError {
         message: String,
         hint: Option<String>,
     },
+    /// Stopped by Ctrl-C or SIGTERM (exit 130).
+    #[error("{message}")]
+    Interrupted {
+        message: String,
+        hint: Option<String>,
+    },
 }
 
 impl From<RuntimeError> for EngineError {
@@ -41,9 +47,33 @@ impl EngineError {
 
     pub fn hint(&self) -> Option<String> {
         match self {
-            EngineError::Setup { hint, .. } => hint.clone(),
+            EngineError::Setup { hint, .. } | EngineError::Interrupted { hint, .. } => hint.clone(),
             EngineError::Runtime(e) => e.hint(),
         }
+    }
+}
+
+/// Resolves when the process is asked to stop: Ctrl-C (SIGINT) or, on Unix, SIGTERM (what
+/// CI runners and `kill` send).
+pub async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

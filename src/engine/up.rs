@@ -22,6 +22,10 @@ const ROUTER_PARALLELISM: usize = 8;
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pause between two readiness queries.
 const READY_POLL: Duration = Duration::from_millis(250);
+/// After a rollback, how often and for how long at most to look for resources whose
+/// creation was still in flight.
+const ROLLBACK_SETTLE_POLL: Duration = Duration::from_millis(500);
+const ROLLBACK_SETTLE_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct UpOptions {
     pub reconfigure: bool,
@@ -63,24 +67,18 @@ pub async fn up(
     // The cluster's tool, MetalLB's manifests and config, the apps: all before creating.
     let prepared = super::cluster::prepare(state, progress, plan, !opts.offline).await?;
 
-    let result = create(rt, progress, plan, prepared.as_ref(), opts).await;
+    // Ctrl-C (or SIGTERM) while creating is a failed `up`: what this run created is
+    // rolled back, unless --retain.
+    let result = tokio::select! {
+        result = create(rt, progress, plan, prepared.as_ref(), opts) => result,
+        () = super::interrupted() => Err(EngineError::Interrupted {
+            message: format!("interrupted: lab {} was not finished", plan.lab),
+            hint: None,
+        }),
+    };
     let (plan, configs) = match result {
         Ok(done) => done,
-        Err(e) => {
-            if opts.retain {
-                progress.println(format!(
-                "up failed; keeping what was created (--retain). Remove it with: metallab down {}",
-                plan.lab
-            ));
-            } else {
-                let step = progress.step("rollback", format!("lab {}", plan.lab));
-                match super::down::remove_lab(rt, state, &plan.lab, Some(plan)).await {
-                    Ok(r) => step.done(r.summary()),
-                    Err(re) => step.fail(re.to_string()),
-                }
-            }
-            return Err(e);
-        }
+        Err(e) => return Err(roll_back(rt, state, progress, plan, opts, e).await),
     };
     state.save(&plan, topology_source, &configs).map_err(|e| {
         EngineError::setup(
@@ -91,6 +89,78 @@ pub async fn up(
     Ok(UpOutcome::Created {
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// After a failed or interrupted `up`: removes what this run created (or keeps it with
+/// --retain) and returns the error to report, saying what was done. A second Ctrl-C
+/// during the rollback stops at once and says how to finish the cleanup.
+async fn roll_back(
+    rt: &DockerRuntime,
+    state: &StateDir,
+    progress: &Progress,
+    plan: &Plan,
+    opts: &UpOptions,
+    error: EngineError,
+) -> EngineError {
+    let cleanup = format!("metallab down {}", plan.lab);
+    if opts.retain {
+        progress.println(format!(
+            "up failed; keeping what was created (--retain). Remove it with: {cleanup}"
+        ));
+        return with_hint(error, format!("remove what was created with: {cleanup}"));
+    }
+    let step = progress.step("rollback", format!("lab {}", plan.lab));
+    let removal = async {
+        let mut removed = super::down::remove_lab(rt, state, &plan.lab, Some(plan)).await?;
+        // Docker finishes a request whose client went away (a container being created
+        // when `up` stopped), so such a resource can appear after the first pass: watch
+        // until the lab has stayed empty for a while, removing what shows up.
+        let deadline = Instant::now() + ROLLBACK_SETTLE_LIMIT;
+        let mut quiet = 0;
+        while quiet < 2 && Instant::now() < deadline {
+            tokio::time::sleep(ROLLBACK_SETTLE_POLL).await;
+            if super::down::lab_resources(rt, &plan.lab).await?.is_empty() {
+                quiet += 1;
+            } else {
+                quiet = 0;
+                removed.absorb(super::down::remove_lab(rt, state, &plan.lab, Some(plan)).await?);
+            }
+        }
+        Ok::<_, EngineError>(removed)
+    };
+    tokio::select! {
+        removed = removal => match removed {
+            Ok(first) => {
+                step.done(first.summary());
+                with_hint(error, "nothing of this run is left behind".to_string())
+            }
+            Err(re) => {
+                step.fail(re.to_string());
+                with_hint(error, format!("the rollback failed; remove what is left with: {cleanup}"))
+            }
+        },
+        () = super::interrupted() => {
+            step.fail("interrupted again");
+            EngineError::Interrupted {
+                message: format!("interrupted during the rollback of lab {}", plan.lab),
+                hint: Some(format!("remove what is left with: {cleanup}")),
+            }
+        }
+    }
+}
+
+/// The error with `hint` added (kept when it has its own).
+fn with_hint(error: EngineError, hint: String) -> EngineError {
+    match error {
+        EngineError::Interrupted {
+            message,
+            hint: None,
+        } => EngineError::Interrupted {
+            message,
+            hint: Some(hint),
+        },
+        other => other,
+    }
 }
 
 fn render_all(plan: &Plan) -> Result<Vec<(String, Vec<ConfigFile>)>, EngineError> {

@@ -31,7 +31,7 @@ pub fn docker_available() -> bool {
 pub struct Lab {
     pub name: String,
     pub topology: PathBuf,
-    state_dir: tempfile::TempDir,
+    pub state_dir: tempfile::TempDir,
 }
 
 impl Lab {

@@ -5,6 +5,7 @@ mod bad_input;
 mod clusters;
 mod harness;
 mod interop;
+mod interrupt;
 mod next_hop;
 mod quagga_image;
 mod snapshot;

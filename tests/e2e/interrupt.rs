@@ -1,0 +1,86 @@
+//! Ctrl-C during `up` is a failed `up`: it stops, rolls back what this run created
+//! (containers, networks, the DOCKER-USER rule) and says so, exiting 130.
+
+use crate::harness::{BIN, Lab, docker_available};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills `metallab up` if the test fails before it ended, so it cannot go on creating.
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_during_up_rolls_back_what_it_created() {
+    if !docker_available() {
+        return;
+    }
+    let lab = Lab::from_topology("interop.yaml", "e2e-interrupt");
+    // Its own subnet: the interop test runs the same topology at the same time.
+    let text = std::fs::read_to_string(&lab.topology)
+        .unwrap()
+        .replace("10.202.1.", "10.214.1.");
+    std::fs::write(&lab.topology, text).unwrap();
+    let mut running = Running(Some(
+        Command::new(BIN)
+            .args([
+                "--progress",
+                "never",
+                "up",
+                lab.topology_arg(),
+                "--no-check",
+            ])
+            .env("METALLAB_STATE_DIR", lab.state_dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("metallab up runs"),
+    ));
+    let child = running.0.as_mut().unwrap();
+    // Wait until `up` has created something, then press Ctrl-C.
+    let started = Instant::now();
+    loop {
+        let (containers, networks) = lab.leftovers();
+        if !containers.is_empty() || !networks.is_empty() {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = running.0.take().unwrap().wait_with_output().unwrap();
+            panic!(
+                "up ended ({status}) before creating anything:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "up created nothing in 2 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let out = running.0.take().unwrap().wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: lab e2e-interrupt was not finished"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rollback"), "says it rolled back: {stderr}");
+    assert!(
+        stderr.contains("nothing of this run is left behind"),
+        "{stderr}"
+    );
+    assert_eq!(lab.leftovers(), (vec![], vec![]), "nothing is left behind");
+}
