@@ -41,6 +41,48 @@ pub fn first_line<'a>(a: &'a str, b: &'a str) -> &'a str {
         .trim()
 }
 
+/// How many lines of a failed start command's output are kept.
+pub const KEPT_LINES: usize = 6;
+/// Between kept lines: the message they end reads `… exited 2: FIRST`, the others follow
+/// indented under it.
+const LINE_BREAK: &str = "\n  ";
+
+/// What a failed start command said: the non-empty lines of `a`, else of `b`, at most
+/// [`KEPT_LINES`]. A daemon that refuses its config names the bad line after its first
+/// complaint (FRR's `vtysh -b`: `line 7: % Unknown command[25]:  maximum-pathz 64`, one
+/// line per bad line; Quagga's daemons: `*** Error occured processing line N, below:` and
+/// the line itself after `*** Error reading config: …`), so the first line alone would
+/// hide it. Lines naming a config line are kept before the others.
+pub fn failure_lines(a: &str, b: &str) -> String {
+    let text = if a.trim().is_empty() { b } else { a };
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        return "(no output)".to_string();
+    }
+    if lines.len() <= KEPT_LINES {
+        return lines.join(LINE_BREAK);
+    }
+    let names_a_line = |l: &str| {
+        l.split("line ")
+            .skip(1)
+            .any(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    };
+    // The first line (the complaint), then lines naming a config line, then the rest, in
+    // their own order; one line says how many were left out.
+    let mut keep = vec![0];
+    keep.extend((1..lines.len()).filter(|&i| names_a_line(lines[i])));
+    keep.extend((1..lines.len()).filter(|&i| !names_a_line(lines[i])));
+    keep.truncate(KEPT_LINES - 1);
+    keep.sort_unstable();
+    let mut kept: Vec<String> = keep.iter().map(|&i| lines[i].to_string()).collect();
+    kept.push(format!("(and {} more lines)", lines.len() - keep.len()));
+    kept.join(LINE_BREAK)
+}
+
 /// Runs `commands` in order through `exec` (each must exit 0); `on_command` hears each
 /// before it runs.
 pub async fn run_commands<F, Fut, E>(
@@ -62,7 +104,7 @@ where
             return Err(StartFailure::CommandFailed {
                 command,
                 code: out.exit_code,
-                output: first_line(&out.stderr, &out.stdout).to_string(),
+                output: failure_lines(&out.stderr, &out.stdout),
             });
         }
     }
@@ -124,6 +166,40 @@ mod tests {
         assert_eq!(first_line("", ""), "(no output)");
     }
 
+    /// Real output: FRR 8.4.4 (image metallab/frr), `vtysh -b` with an frr.conf holding a
+    /// misspelt `maximum-pathz 64` (line 7) and `bogus command here` (line 10); exit code 2,
+    /// all on stderr, nothing on stdout.
+    const FRR_VTYSH_B_BAD_CONFIG: &str = "\
+line 7: % Unknown command[25]:  maximum-pathz 64
+line 10: % Unknown command[4]: bogus command here
+Configuration file[/etc/frr/frr.conf] processing failure: 2
+";
+
+    #[test]
+    fn a_refused_config_keeps_the_lines_that_name_the_bad_lines() {
+        assert_eq!(
+            failure_lines(FRR_VTYSH_B_BAD_CONFIG, ""),
+            "line 7: % Unknown command[25]:  maximum-pathz 64\n  \
+             line 10: % Unknown command[4]: bogus command here\n  \
+             Configuration file[/etc/frr/frr.conf] processing failure: 2"
+        );
+        assert_eq!(failure_lines(" \n", "\nfrom stdout\n"), "from stdout");
+        assert_eq!(failure_lines("", ""), "(no output)");
+        // Long output: the first line, the lines naming a config line, then the rest.
+        let mut long = String::from("noise 0\n");
+        for i in 1..=8 {
+            long.push_str(&format!("noise {i}\n"));
+        }
+        long.push_str(FRR_VTYSH_B_BAD_CONFIG);
+        let kept = failure_lines(&long, "");
+        let kept: Vec<&str> = kept.lines().map(str::trim).collect();
+        assert_eq!(kept.len(), KEPT_LINES);
+        assert_eq!(kept[0], "noise 0");
+        assert!(kept.contains(&"line 7: % Unknown command[25]:  maximum-pathz 64"));
+        assert!(kept.contains(&"line 10: % Unknown command[4]: bogus command here"));
+        assert_eq!(kept[KEPT_LINES - 1], "(and 7 more lines)");
+    }
+
     #[tokio::test]
     async fn commands_run_in_order_and_stop_at_the_first_failure() {
         let ran = Mutex::new(vec![]);
@@ -151,7 +227,7 @@ mod tests {
         };
         assert_eq!(
             (command.as_str(), code, output.as_str()),
-            ("b x", 2, "b failed")
+            ("b x", 2, "b failed\n  and more")
         );
     }
 

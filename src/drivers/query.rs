@@ -206,29 +206,12 @@ fn tool_of(kind: RouterKind, part: StatePart) -> Tool {
     }
 }
 
-fn command_of(kind: RouterKind, part: StatePart) -> &'static str {
-    match (kind, part) {
-        (_, StatePart::Kernel) => parse::iproute::COMMAND,
-        (RouterKind::Frr, StatePart::Sessions) => parse::frr::SESSIONS_COMMAND,
-        (RouterKind::Frr, StatePart::Routes) => parse::frr::ROUTES_COMMAND,
-        (RouterKind::Frr, StatePart::Bfd) => parse::frr::BFD_COMMAND,
-        (RouterKind::Bird, StatePart::Sessions) => parse::bird::SESSIONS_COMMAND,
-        (RouterKind::Bird, StatePart::Routes) => parse::bird::ROUTES_COMMAND,
-        (RouterKind::Bird, StatePart::Bfd) => parse::bird::BFD_COMMAND,
-        (RouterKind::Gobgp, StatePart::Sessions) => parse::gobgp::SESSIONS_COMMAND,
-        (RouterKind::Gobgp, StatePart::Routes) => parse::gobgp::ROUTES_COMMAND,
-        (RouterKind::Quagga, StatePart::Sessions) => parse::quagga::SESSIONS_COMMAND,
-        (RouterKind::Quagga, StatePart::Routes) => parse::quagga::ROUTES_COMMAND,
-        _ => "",
-    }
-}
-
 /// The error for a command that exited non-zero. The daemons' own error texts are
 /// recognised by the parsers, so they are tried first on whichever stream carries text
 /// (vtysh and birdc write "cannot connect" to stderr, gobgp its JSON error to stdout).
 fn failure(
     kind: RouterKind,
-    part: StatePart,
+    query: &StateQuery,
     output: &ExecOutput,
     parse_part: impl Fn(&str) -> Result<(), ParseError>,
 ) -> ParseError {
@@ -242,8 +225,8 @@ fn failure(
         .unwrap_or("no output")
         .to_string();
     ParseError::CommandFailed {
-        tool: tool_of(kind, part),
-        command: command_of(kind, part),
+        tool: tool_of(kind, query.part),
+        command: query.command_line().into(),
         exit_code: output.exit_code,
         message,
     }
@@ -289,36 +272,38 @@ fn bird_has_no_bfd(output: &ExecOutput) -> bool {
 
 /// Builds a router's state from the outputs of (some of) its `state_queries`. Parts not
 /// given stay empty. The first part that failed — a non-zero exit, a daemon error text, or
-/// output of an unexpected shape — is the error.
+/// output of an unexpected shape — is the error, naming the command line that ran.
 pub fn assemble(
     kind: RouterKind,
-    outputs: &[(StatePart, ExecOutput)],
+    outputs: &[(StateQuery, ExecOutput)],
 ) -> Result<RouterState, ParseError> {
     let mut state = RouterState::default();
-    for (part, output) in outputs {
-        let part = *part;
+    for (query, output) in outputs {
+        let part = query.part;
         if kind == RouterKind::Bird && part == StatePart::Bfd && bird_has_no_bfd(output) {
             // A BIRD whose config has no `protocol bfd` (no session asked for BFD) has no
             // BFD peers; birdc reports that with exit code 1, which is not a failure.
             continue;
         }
         if output.exit_code != 0 {
-            return Err(failure(kind, part, output, |text| {
+            let err = failure(kind, query, output, |text| {
                 parse_into(kind, part, text, &mut RouterState::default())
-            }));
+            });
+            return Err(err.ran(query.command_line()));
         }
         match parse_into(kind, part, &output.stdout, &mut state) {
             // Exit 0 with nothing on stdout but something on stderr: say what stderr said.
             Err(ParseError::Empty { tool, command, .. }) if !output.stderr.trim().is_empty() => {
-                return Err(ParseError::Daemon {
+                let err = ParseError::Daemon {
                     tool,
                     command,
                     message: parse::first_meaningful_line(&output.stderr)
                         .unwrap_or_default()
                         .to_string(),
-                });
+                };
+                return Err(err.ran(query.command_line()));
             }
-            result => result?,
+            result => result.map_err(|e| e.ran(query.command_line()))?,
         }
     }
     Ok(state)
@@ -347,6 +332,27 @@ mod tests {
                 .map(|s| fixture_body(s).to_string())
                 .unwrap_or_default(),
         }
+    }
+
+    /// `assemble` with each part's output paired with the kind's query for that part.
+    fn assemble_parts(
+        kind: RouterKind,
+        parts: &[(StatePart, ExecOutput)],
+    ) -> Result<RouterState, ParseError> {
+        let queries = state_queries(kind);
+        let outputs: Vec<(StateQuery, ExecOutput)> = parts
+            .iter()
+            .map(|(part, out)| {
+                // A part the kind has no query for (to test `Unsupported`) runs nothing.
+                let q = queries.iter().find(|q| q.part == *part).cloned();
+                let q = q.unwrap_or(StateQuery {
+                    part: *part,
+                    argv: Vec::new(),
+                });
+                (q, out.clone())
+            })
+            .collect();
+        assemble(kind, &outputs)
     }
 
     fn parts(kind: RouterKind) -> Vec<StatePart> {
@@ -450,7 +456,7 @@ mod tests {
 
     #[test]
     fn assembles_frr_state() {
-        let state = assemble(
+        let state = assemble_parts(
             RouterKind::Frr,
             &[
                 (
@@ -493,7 +499,7 @@ mod tests {
 
     #[test]
     fn assembles_bird_and_gobgp_state() {
-        let bird = assemble(
+        let bird = assemble_parts(
             RouterKind::Bird,
             &[
                 (
@@ -519,7 +525,7 @@ mod tests {
         assert_eq!(bird.bfd_peers.len(), 2);
         assert!(bird.kernel_routes.is_empty());
 
-        let gobgp = assemble(
+        let gobgp = assemble_parts(
             RouterKind::Gobgp,
             &[
                 (
@@ -542,7 +548,7 @@ mod tests {
     #[test]
     fn daemon_not_running_is_reported_per_kind() {
         // FRR: vtysh exits 1 with its complaint on stderr.
-        let err = assemble(
+        let err = assemble_parts(
             RouterKind::Frr,
             &[(
                 StatePart::Sessions,
@@ -564,7 +570,7 @@ mod tests {
             "{err}"
         );
 
-        let err = assemble(
+        let err = assemble_parts(
             RouterKind::Frr,
             &[(
                 StatePart::Bfd,
@@ -583,7 +589,7 @@ mod tests {
         assert!(err.to_string().contains("bfdd is not running"), "{err}");
 
         // BIRD: birdc exits 1, socket error on stderr.
-        let err = assemble(
+        let err = assemble_parts(
             RouterKind::Bird,
             &[(
                 StatePart::Sessions,
@@ -612,7 +618,7 @@ mod tests {
         assert!(err.to_string().contains("Unable to connect"), "{err}");
 
         // GoBGP: exit 1, JSON error on stdout after the clock line.
-        let err = assemble(
+        let err = assemble_parts(
             RouterKind::Gobgp,
             &[(
                 StatePart::Sessions,
@@ -640,7 +646,7 @@ mod tests {
         );
 
         // Quagga: zebra only, bgpd down: vtysh prints nothing and exits 0.
-        let err = assemble(
+        let err = assemble_parts(
             RouterKind::Quagga,
             &[(
                 StatePart::Sessions,
@@ -662,7 +668,7 @@ mod tests {
         );
 
         // Quagga: `No BGP process is configured` with exit code 0.
-        let err = assemble(
+        let err = assemble_parts(
             RouterKind::Quagga,
             &[(
                 StatePart::Routes,
@@ -676,8 +682,71 @@ mod tests {
     }
 
     #[test]
+    fn errors_name_the_command_line_that_ran() {
+        // bgpd down: `show ip bgp neighbors` printed nothing. The Quagga parser also reads
+        // `show ip bgp summary`, but that is not what ran.
+        let err = assemble_parts(
+            RouterKind::Quagga,
+            &[(
+                StatePart::Sessions,
+                ok(include_str!(
+                    "../../tests/fixtures/quagga/edge/zebra-only-show-ip-bgp-summary.txt"
+                )),
+            )],
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`vtysh -c 'show ip bgp neighbors'`") && !text.contains("summary"),
+            "{text}"
+        );
+
+        // BIRD down: the sessions read is the `sh -c` pair, exit code 1.
+        let err = assemble_parts(
+            RouterKind::Bird,
+            &[(
+                StatePart::Sessions,
+                failed(
+                    1,
+                    include_str!(
+                        "../../tests/fixtures/bird/error-not-running-show-protocols-all.txt"
+                    ),
+                    Some(include_str!(
+                        "../../tests/fixtures/bird/error-not-running-show-protocols-all.stderr.txt"
+                    )),
+                ),
+            )],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`sh -c 'birdc show status && birdc show protocols all'`"),
+            "{err}"
+        );
+
+        // A non-zero exit: the routes command, argv as run.
+        let err = assemble_parts(
+            RouterKind::Gobgp,
+            &[(
+                StatePart::Routes,
+                ExecOutput {
+                    exit_code: 127,
+                    stdout: String::new(),
+                    stderr: "sh: 1: gobgp: not found\n".into(),
+                },
+            )],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("GoBGP `gobgp global rib -a ipv4 -j`: the daemon reported an error"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn unknown_failures_keep_exit_code_and_message() {
-        let err = assemble(
+        let err = assemble_parts(
             RouterKind::Linux,
             &[(
                 StatePart::Kernel,
@@ -695,7 +764,7 @@ mod tests {
             }
             other => panic!("unexpected {other}"),
         }
-        let err = assemble(
+        let err = assemble_parts(
             RouterKind::Gobgp,
             &[(
                 StatePart::Bfd,
@@ -711,7 +780,7 @@ mod tests {
         let recorded = crate::parse::fixture_body(include_str!(
             "../../tests/fixtures/bird/no-bfd-protocol-show-bfd-sessions.txt"
         ));
-        let state = assemble(
+        let state = assemble_parts(
             RouterKind::Bird,
             &[(
                 StatePart::Bfd,

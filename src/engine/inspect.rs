@@ -88,7 +88,7 @@ pub async fn read_router(
                     stderr: out.stderr.clone(),
                     error: None,
                 });
-                parts.push((q.part, out));
+                parts.push((q.clone(), out));
             }
             Err(e) => {
                 raw.push(RawRun {

@@ -168,7 +168,7 @@ where
             command: q.command_line(),
             output: format!("{}{}", out.stdout, out.stderr),
         });
-        parts.push((q.part, out));
+        parts.push((q.clone(), out));
     }
     let state = query::assemble(router.kind, &parts).map_err(|e| e.to_string())?;
     Ok((state, raw))

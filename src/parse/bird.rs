@@ -256,7 +256,9 @@ pub fn sessions(text: &str) -> Result<Vec<Session>, ParseError> {
 /// A path being read from `show route all`, before its attribute lines are complete.
 #[derive(Default)]
 struct PathBuilder {
-    is_bgp: bool,
+    /// The source protocol's class from `Type: BGP univ` (`BGP`, `static`, `inherit` for
+    /// kernel, `device` for direct).
+    source: Option<String>,
     best: bool,
     from: Option<IpAddr>,
     gateways: Vec<IpAddr>,
@@ -269,9 +271,20 @@ struct PathBuilder {
 }
 
 impl PathBuilder {
+    fn is_bgp(&self) -> bool {
+        self.source.as_deref() == Some("BGP")
+    }
+
+    /// BGP paths and the router's own announcements (metallab's templates announce with
+    /// `protocol static`) are BGP's table; kernel (`inherit`) and direct (`device`) routes
+    /// are the kernel's business, read from `ip route` instead.
+    fn is_bgp_table(&self) -> bool {
+        matches!(self.source.as_deref(), None | Some("BGP") | Some("static"))
+    }
+
     fn finish(self) -> Path {
         let first_gateway = self.gateways.first().copied();
-        if self.is_bgp {
+        if self.is_bgp() {
             Path {
                 next_hop: self.bgp_next_hop.or(first_gateway),
                 best: self.best,
@@ -345,7 +358,7 @@ fn attribute(ctx: Ctx, n: usize, path: &mut PathBuilder, line: &str) -> Result<(
         let gw = rest.split_whitespace().next().unwrap_or("");
         path.gateways.push(ctx.ip(gw, Some(n))?);
     } else if let Some(kind) = line.strip_prefix("Type:") {
-        path.is_bgp = kind.split_whitespace().next() == Some("BGP");
+        path.source = kind.split_whitespace().next().map(str::to_string);
     } else if let Some((key, value)) = line.split_once(':') {
         let value = value.trim();
         match key {
@@ -387,7 +400,8 @@ fn attribute(ctx: Ctx, n: usize, path: &mut PathBuilder, line: &str) -> Result<(
     Ok(())
 }
 
-/// Every route of every table in `show route all`, with all its paths.
+/// The BGP routes and own announcements of every table in `show route all`, with all their
+/// paths; a prefix with only kernel or direct paths is left out.
 pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
     let ctx = Ctx::new(Tool::Bird, ROUTES_COMMAND);
     let lines = checked_lines(ctx, text)?;
@@ -395,7 +409,9 @@ pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
     let mut current: Option<(IpNet, Vec<Path>)> = None;
     let mut path: Option<PathBuilder> = None;
     let finish_path = |path: &mut Option<PathBuilder>, current: &mut Option<(IpNet, Vec<Path>)>| {
-        if let (Some(p), Some((_, paths))) = (path.take(), current.as_mut()) {
+        if let (Some(p), Some((_, paths))) = (path.take(), current.as_mut())
+            && p.is_bgp_table()
+        {
             paths.push(p.finish());
         }
     };
@@ -434,6 +450,7 @@ pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
     if let Some((prefix, paths)) = current.take() {
         routes.push(Route { prefix, paths });
     }
+    routes.retain(|r| !r.paths.is_empty());
     routes.sort_by_key(|r| r.prefix);
     Ok(routes)
 }
@@ -619,6 +636,29 @@ mod tests {
             }
         }
         assert!(degraded.iter().any(|r| r.prefix == net("192.0.2.0/24")));
+    }
+
+    #[test]
+    fn routes_are_bgp_and_own_announcements_only() {
+        // Recorded with the template's device, direct and kernel (`learn`) protocols: BIRD's
+        // table also holds the default route, a route added with `ip route` and the
+        // connected subnet, none of which BGP knows about.
+        let text = include_str!("../../tests/fixtures/bird/kernel-direct-show-route-all.txt");
+        let body = fixture_body(text);
+        assert!(body.contains("Type: inherit univ") && body.contains("Type: device univ"));
+        let routes = routes(body).unwrap();
+        let prefixes: Vec<IpNet> = routes.iter().map(|r| r.prefix).collect();
+        assert_eq!(
+            prefixes,
+            vec![net("198.51.100.0/24"), net("203.0.113.0/24")],
+            "no kernel, direct or device route: {routes:?}"
+        );
+        let own = &routes[0].paths;
+        assert!(own.len() == 1 && own[0].local && own[0].best);
+        let learned = routes[1].best().unwrap();
+        assert!(!learned.local);
+        assert_eq!(learned.from_peer, Some(ip("10.212.9.22")));
+        assert_eq!(learned.as_path, vec![64503]);
     }
 
     #[test]

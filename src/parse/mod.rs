@@ -12,6 +12,7 @@ pub mod gobgp;
 pub mod iproute;
 pub mod quagga;
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::state::{Origin, SessionState};
@@ -51,14 +52,14 @@ pub enum ParseError {
     #[error("{tool} `{command}`: the daemon reported an error: {message}")]
     Daemon {
         tool: Tool,
-        command: &'static str,
+        command: Cow<'static, str>,
         message: String,
     },
     /// The command exited non-zero without a recognised error text.
     #[error("{tool} `{command}` failed with exit code {exit_code}: {message}")]
     CommandFailed {
         tool: Tool,
-        command: &'static str,
+        command: Cow<'static, str>,
         exit_code: i64,
         message: String,
     },
@@ -67,13 +68,13 @@ pub enum ParseError {
     #[error("{tool} `{command}` printed nothing: {hint}")]
     Empty {
         tool: Tool,
-        command: &'static str,
+        command: Cow<'static, str>,
         hint: &'static str,
     },
     #[error("{tool} `{command}`: invalid JSON: {source}")]
     Json {
         tool: Tool,
-        command: &'static str,
+        command: Cow<'static, str>,
         #[source]
         source: serde_json::Error,
     },
@@ -81,7 +82,7 @@ pub enum ParseError {
     #[error("{tool} `{command}`: unexpected output{}: {what}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
     Unexpected {
         tool: Tool,
-        command: &'static str,
+        command: Cow<'static, str>,
         /// 1-based line of the output, when the problem is on one line.
         line: Option<usize>,
         what: String,
@@ -95,6 +96,21 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    /// The same error naming `command`, the command line that actually ran: a parser only
+    /// knows the command it was written for (Quagga's sessions parser reads `summary` and
+    /// `neighbors` alike, BIRD's and GoBGP's reads run inside `sh -c`).
+    pub fn ran(mut self, ran: String) -> ParseError {
+        match &mut self {
+            ParseError::Daemon { command, .. }
+            | ParseError::CommandFailed { command, .. }
+            | ParseError::Empty { command, .. }
+            | ParseError::Json { command, .. }
+            | ParseError::Unexpected { command, .. } => *command = Cow::Owned(ran),
+            ParseError::Unsupported { .. } => {}
+        }
+        self
+    }
+
     /// Whether the daemon itself said it is unavailable or failing (as opposed to output this
     /// parser did not understand): checks treat it as "router not ready yet" and keep polling.
     pub fn is_daemon_error(&self) -> bool {
@@ -120,7 +136,7 @@ impl Ctx {
     pub(crate) fn unexpected(self, line: Option<usize>, what: impl Into<String>) -> ParseError {
         ParseError::Unexpected {
             tool: self.tool,
-            command: self.command,
+            command: self.command.into(),
             line,
             what: what.into(),
         }
@@ -129,7 +145,7 @@ impl Ctx {
     pub(crate) fn daemon(self, message: impl Into<String>) -> ParseError {
         ParseError::Daemon {
             tool: self.tool,
-            command: self.command,
+            command: self.command.into(),
             message: message.into(),
         }
     }
@@ -137,7 +153,7 @@ impl Ctx {
     pub(crate) fn empty(self, hint: &'static str) -> ParseError {
         ParseError::Empty {
             tool: self.tool,
-            command: self.command,
+            command: self.command.into(),
             hint,
         }
     }
@@ -145,7 +161,7 @@ impl Ctx {
     pub(crate) fn json<T: serde::de::DeserializeOwned>(self, text: &str) -> Result<T, ParseError> {
         serde_json::from_str(text).map_err(|source| ParseError::Json {
             tool: self.tool,
-            command: self.command,
+            command: self.command.into(),
             source,
         })
     }

@@ -121,6 +121,22 @@ fn quagga_configs() {
 }
 
 #[test]
+fn quagga_maximum_paths_only_where_ecmp_can_happen() {
+    // One peer: no `maximum-paths` at all, so a Quagga built without multipath accepts it.
+    let one = fixtures::quagga_ibgp();
+    assert_eq!(one.sessions.len(), 1);
+    assert!(!rendered(&one).contains("maximum-paths"));
+    // Two iBGP peers: as many paths as peers, never the build's whole range.
+    let mut two = fixtures::quagga_ibgp();
+    let mut second = two.sessions[0].clone();
+    second.peer_address = "10.99.0.77".parse().unwrap();
+    two.sessions.push(second);
+    let conf = rendered(&two);
+    assert!(conf.contains(" maximum-paths ibgp 2\n"), "{conf}");
+    assert!(!conf.contains(" maximum-paths 2\n"), "{conf}");
+}
+
+#[test]
 fn linux_configs() {
     insta::assert_snapshot!("linux_http_server", rendered(&fixtures::linux_hop()));
     let mut plain = fixtures::linux_hop();

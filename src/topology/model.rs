@@ -187,6 +187,13 @@ impl RouterKind {
         matches!(self, RouterKind::Frr | RouterKind::Bird)
     }
 
+    /// Whether the routes metallab reads carry communities. Quagga 1.2.4's table
+    /// (`show ip bgp`) has none; only the per-prefix view shows them, one command per
+    /// prefix on every poll.
+    pub fn reads_communities(self) -> bool {
+        matches!(self, RouterKind::Frr | RouterKind::Bird | RouterKind::Gobgp)
+    }
+
     /// Whether learned routes are installed into the container's kernel table.
     pub fn installs_kernel_routes(self) -> bool {
         matches!(

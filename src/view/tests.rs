@@ -75,7 +75,7 @@ fn recorded(kind: RouterKind, outputs: &[Recorded]) -> RouterReading {
             command: q.command_line(),
             output: format!("{}{}", out.stdout, out.stderr),
         });
-        parts.push((q.part, out));
+        parts.push((q.clone(), out));
     }
     assemble(kind, &parts)
         .map(|state| (state, raw))

@@ -277,6 +277,19 @@ pub(super) fn router_check(v: &mut Validator, path: &str, kind: CheckKindKey, ch
                 }),
             )
         }
+        CheckKindKey::Route if check.communities.is_some() && !router.kind.reads_communities() => {
+            v.report(
+                FieldError::new(
+                    format!("{path}.communities"),
+                    format!(
+                        "`{name}` is {}, whose BGP table metallab reads has no communities: \
+                         this check could never pass",
+                        router.kind
+                    ),
+                )
+                .help("check the communities where the route is received by an frr, bird or gobgp router, or drop `communities:`"),
+            )
+        }
         CheckKindKey::Bfd if !router.kind.has_bfd() => v.report(
             FieldError::new(
                 &router_path,

@@ -330,6 +330,21 @@ fn bfd_needs_daemons_that_have_it_and_known_profiles() {
 }
 
 #[test]
+fn communities_are_not_checked_on_quagga() {
+    let text = with_router_neighbors(
+        "  quagga1: { kind: quagga, asn: 64505, interfaces: { lan: {} }, neighbors: [{ to: frr1 }] }",
+        "checks:\n  - { router: quagga1, route: 192.0.2.0/24, communities: [\"64500:100\"] }\n  - { router: quagga1, route: 192.0.2.0/24 }\n",
+    );
+    let errors = errors(&text);
+    let on_quagga: Vec<_> = errors
+        .iter()
+        .filter(|(path, _)| path.starts_with("checks[") && path.ends_with(".communities"))
+        .collect();
+    assert_eq!(on_quagga.len(), 1, "{errors:?}");
+    assert!(on_quagga[0].1.contains("quagga1"), "{errors:?}");
+}
+
+#[test]
 fn bfd_profiles_stay_in_metallb_ranges() {
     let text = with(
         "cluster: { provider: kind }\nmetallb:\n  asn: 64500\n  bfd-profiles:\n    fast: { receive-interval: 5, transmit-interval: 60001, detect-multiplier: 1, echo-interval: 10, minimum-ttl: 255 }\n",
