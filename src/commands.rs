@@ -148,6 +148,27 @@ fn color_stdout(g: &GlobalOpts) -> bool {
     crate::view::table::use_color(g.color, &crate::view::table::ColorEnv::from_process())
 }
 
+/// Takes the lab's lock for this process, saying whom it waits for when another metallab
+/// holds it.
+fn hold_lab(
+    state: &StateDir,
+    progress: &Progress,
+    lab: &str,
+) -> Result<crate::engine::state_dir::LabLock> {
+    state
+        .lock_lab(lab, |holder| {
+            progress.println(format!(
+                "lab {lab} is being changed by another metallab (process {holder}); waiting for it to finish"
+            ))
+        })
+        .map_err(|e| {
+            Failure::msg(
+                format!("cannot lock lab {lab} in {}: {e}", state.root().display()),
+                "check --state-dir / METALLAB_STATE_DIR",
+            )
+        })
+}
+
 fn painter(g: &GlobalOpts) -> crate::view::table::Painter {
     crate::view::table::Painter::new(color_stdout(g))
 }
@@ -156,6 +177,8 @@ async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs
     let loaded = load(a.topology.as_deref())?;
     let plan = &loaded.plan;
     let rt = connect().await?;
+    // One `up` (or `down`) of a lab at a time: a second one waits for the first.
+    let _held = hold_lab(state, progress, &plan.lab)?;
     let opts = UpOptions {
         reconfigure: a.reconfigure,
         retain: a.retain,
@@ -302,6 +325,7 @@ async fn cmd_down(state: &StateDir, progress: &Progress, a: DownArgs) -> Result<
         return Ok(());
     }
     for lab in labs {
+        let _held = hold_lab(state, progress, &lab)?;
         let step = progress.step("down", format!("lab {lab}"));
         match down::remove_lab(&rt, state, &lab, None).await {
             Ok(r) if r.is_empty() => step.done("nothing left to remove"),

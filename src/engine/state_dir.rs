@@ -80,6 +80,33 @@ impl StateDir {
     }
 
     /// Labs that have a saved plan (some may no longer run).
+    /// Holds the lab for this process while it creates or changes it, so two `up` of one
+    /// lab cannot interleave. When another process holds it, `waiting` hears that
+    /// process's id (as it wrote it) once, and the call waits for it to finish.
+    pub fn lock_lab(&self, lab: &str, waiting: impl FnOnce(&str)) -> std::io::Result<LabLock> {
+        use std::io::{Read, Seek, Write};
+        let dir = self.root.join("locks");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{lab}.lock"));
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)?;
+        if file.try_lock().is_err() {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            waiting(holder.trim());
+            file.lock()?;
+        }
+        file.set_len(0)?;
+        file.rewind()?;
+        write!(file, "{}", std::process::id())?;
+        file.flush()?;
+        Ok(LabLock { _file: file })
+    }
+
     pub fn labs(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(self.root.join("labs")) else {
             return vec![];
@@ -91,5 +118,40 @@ impl StateDir {
             .collect();
         labs.sort();
         labs
+    }
+}
+
+/// A lab held by this process; released when dropped (or when the process ends, however
+/// it ends: the operating system drops the lock with the file).
+pub struct LabLock {
+    _file: std::fs::File,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_of_a_lab_waits_and_hears_who_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::resolve(Some(dir.path()));
+        let first = state
+            .lock_lab("lab", |_| panic!("nobody holds it yet"))
+            .unwrap();
+        let (told, heard) = std::sync::mpsc::channel();
+        let root = dir.path().to_path_buf();
+        let second = std::thread::spawn(move || {
+            let state = StateDir::resolve(Some(&root));
+            let _lock = state
+                .lock_lab("lab", |holder| told.send(holder.to_string()).unwrap())
+                .unwrap();
+        });
+        let holder = heard.recv().unwrap();
+        assert_eq!(holder, std::process::id().to_string());
+        assert!(!second.is_finished(), "it waits while the lab is held");
+        drop(first);
+        second.join().unwrap();
+        // Another lab is not held by either.
+        let _other = state.lock_lab("other", |_| panic!("free")).unwrap();
     }
 }
