@@ -26,6 +26,9 @@ use std::path::Path;
 pub mod exit {
     pub const OK: i32 = 0;
     pub const CHECKS_FAILED: i32 = 1;
+    /// `status` reported at least one problem (the same code as failed checks: both mean
+    /// "the lab is not as planned").
+    pub const PROBLEMS_FOUND: i32 = 1;
     pub const ERROR: i32 = 2;
     /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
     pub const INTERRUPTED: i32 = 130;
@@ -36,6 +39,8 @@ pub mod exit {
 pub enum Failure {
     /// Checks ran and at least one failed (exit 1).
     ChecksFailed,
+    /// `status` ran and reported at least one problem (exit 1); the report is printed.
+    ProblemsFound,
     /// Bad input: already rendered as a diagnostic with file:line (exit 2).
     Input(miette::Report),
     /// Setup or runtime error, with a hint (exit 2).
@@ -54,6 +59,7 @@ impl Failure {
     pub fn exit_code(&self) -> i32 {
         match self {
             Failure::ChecksFailed => exit::CHECKS_FAILED,
+            Failure::ProblemsFound => exit::PROBLEMS_FOUND,
             Failure::Input(_) | Failure::Error { .. } => exit::ERROR,
             Failure::Interrupted { .. } => exit::INTERRUPTED,
         }
@@ -422,6 +428,7 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
     }
     let mut json = vec![];
     let mut text = vec![];
+    let mut problems = 0;
     for lab in &labs {
         match state.load_plan(lab) {
             Some(plan) => {
@@ -435,6 +442,7 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
                 };
                 let exec = RouterExec::for_link(&rt, &plan.lab, &link);
                 let status = inspect::gather_status(&exec, &plan, cluster).await?;
+                problems += status.all_problems().len();
                 text.push(inspect::render_status(&status, painter(g)));
                 json.push(serde_json::to_value(&status).expect("serializable"));
             }
@@ -455,6 +463,10 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
     match g.output {
         OutputFormat::Json => print_json(&json),
         OutputFormat::Table => out!("{}", text.join("\n")),
+    }
+    // Non-zero so a CI step can gate on a healthy lab.
+    if problems > 0 {
+        return Err(Failure::ProblemsFound);
     }
     Ok(())
 }

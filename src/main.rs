@@ -65,7 +65,7 @@ fn stderr_colors(mode: metallab::cli::ColorMode) -> bool {
 
 fn report(failure: &Failure) {
     match failure {
-        Failure::ChecksFailed => {}
+        Failure::ChecksFailed | Failure::ProblemsFound => {}
         Failure::Input(report) => errln!("{report:?}"),
         Failure::Error { message, hint } | Failure::Interrupted { message, hint } => {
             errln!("error: {message}");

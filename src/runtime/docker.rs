@@ -9,7 +9,9 @@
 use crate::runtime::ExecOutput;
 use crate::runtime::archive::{self, UploadFile};
 pub use crate::runtime::error::RuntimeError;
-use crate::runtime::error::{Op, ResourceKind, SubnetConflict, unreachable_error};
+use crate::runtime::error::{
+    Op, ResourceKind, SubnetConflict, stuck_engine_error, unreachable_error,
+};
 use bollard::Docker;
 use bollard::body_full;
 use bollard::exec::{StartExecOptions, StartExecResults};
@@ -34,6 +36,19 @@ type Result<T, E = RuntimeError> = std::result::Result<T, E>;
 
 /// How many lines of build output a build failure carries.
 const BUILD_ERROR_CONTEXT_LINES: usize = 15;
+
+/// How long the first call (version negotiation) may take. A socket that accepts and
+/// never answers must fail fast with its name, not hang the command.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Deadline of every other API call (bollard's per-request timeout, up to the response
+/// headers). Calls that legitimately take longer get their own, longer deadline: exec
+/// (its `timeout`), container stop (grace period on top), image builds (below).
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An image build fails when the engine sends nothing for this long: compiling steps
+/// print output, a hung engine does not.
+const BUILD_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A connected, version-negotiated Docker client. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -435,8 +450,13 @@ impl DockerRuntime {
     /// Connects like the `docker` CLI does (`DOCKER_HOST`, else the local socket) and
     /// negotiates the API version with the engine.
     pub async fn connect() -> Result<Self> {
-        let docker = Docker::connect_with_defaults().map_err(|e| unreachable_error(&e))?;
-        let docker = docker.negotiate_version().await.map_err(|e| match e {
+        let docker = Docker::connect_with_defaults()
+            .map_err(|e| unreachable_error(&e))?
+            .with_timeout(CALL_TIMEOUT);
+        let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
+            .await
+            .map_err(|_| stuck_engine_error(CONNECT_TIMEOUT))?;
+        let docker = negotiated.map_err(|e| match e {
             bollard::errors::Error::DockerResponseServerError { .. } => {
                 Op::new("negotiate", ResourceKind::Engine, "API version").error(e)
             }
@@ -950,14 +970,19 @@ impl DockerRuntime {
             .stderr(true)
             .tail(&tail)
             .build();
-        let mut stream = self.docker.logs(container, Some(options));
+        let op = Op::new("read logs of", ResourceKind::Container, container);
         let mut bytes = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| {
-                Op::new("read logs of", ResourceKind::Container, container).error(e)
-            })?;
-            bytes.extend_from_slice(chunk.as_ref());
-        }
+        // The client timeout ends at the response headers; this bounds the whole stream.
+        let read = async {
+            let mut stream = self.docker.logs(container, Some(options));
+            while let Some(chunk) = stream.next().await {
+                bytes.extend_from_slice(chunk.map_err(|e| op.error(e))?.as_ref());
+            }
+            Ok::<_, RuntimeError>(())
+        };
+        tokio::time::timeout(CALL_TIMEOUT, read)
+            .await
+            .map_err(|_| stuck_engine_error(CALL_TIMEOUT))??;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
@@ -1033,11 +1058,19 @@ impl DockerRuntime {
             .build();
         let mut log = BuildLog::new(&progress);
         let failure = {
-            let mut stream =
-                self.docker
-                    .build_image(options, None, Some(body_full(context.into())));
+            // Uploading the context and pulling base images can outlast CALL_TIMEOUT.
+            let docker = self.docker.clone().with_timeout(BUILD_IDLE_TIMEOUT);
+            let mut stream = docker.build_image(options, None, Some(body_full(context.into())));
             let mut failure = None;
-            while let Some(item) = stream.next().await {
+            loop {
+                let Ok(next) = tokio::time::timeout(BUILD_IDLE_TIMEOUT, stream.next()).await else {
+                    failure = Some(format!(
+                        "no output from the Docker engine for {}: is it hung?",
+                        humantime::format_duration(BUILD_IDLE_TIMEOUT)
+                    ));
+                    break;
+                };
+                let Some(item) = next else { break };
                 match item {
                     Ok(info) => {
                         if let Some(text) = info.stream.as_deref() {

@@ -346,6 +346,16 @@ pub(crate) fn unreachable_error(err: &bollard::errors::Error) -> RuntimeError {
     }
 }
 
+/// The engine accepted the connection but did not answer within `waited`.
+pub(crate) fn stuck_engine_error(waited: Duration) -> RuntimeError {
+    let docker_host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
+    RuntimeError::Unreachable {
+        endpoint: docker_endpoint(),
+        message: format!("no answer within {}", humantime::format_duration(waited)),
+        hint: Some(connect_hint("timed out", docker_host.as_deref())),
+    }
+}
+
 /// Advice for a failed connection, from the error text and `DOCKER_HOST`.
 pub fn connect_hint(message: &str, docker_host: Option<&str>) -> String {
     let lower = message.to_ascii_lowercase();

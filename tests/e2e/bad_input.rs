@@ -53,8 +53,9 @@ fn down_of_an_unknown_lab_is_a_no_op_and_status_json_is_valid() {
     let out = lab.metallab(&["down", "--name", &lab.name]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing left to remove"));
+    // Every running lab on this engine: another one may have problems (exit 1).
     let out = lab.metallab(&["status", "-o", "json"]);
-    assert_eq!(out.status.code(), Some(0));
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert!(v.is_array());
 }

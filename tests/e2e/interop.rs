@@ -72,7 +72,24 @@ fn interop_lab_passes_then_fails_exactly_where_broken() {
     let (code, failed, _) = lab.check("60s");
     assert_eq!((code, failed.as_slice()), (0, &[][..]));
 
-    // 3. Disconnect bird1's link: everything involving bird1 fails, nothing else.
+    // 3. Kill frr2's BGP daemon (and watchfrr first, which would restart it): with no
+    // graceful restart anywhere, every check of frr2 or its prefix fails at once, also
+    // on the routers that learned 203.0.113.0/24 from it (no stale routes kept).
+    for daemon in ["watchfrr", "bgpd"] {
+        docker(&["exec", &lab.container("frr2"), "pkill", "-9", "-x", daemon]);
+    }
+    let (code, failed, passed) = lab.check("15s");
+    assert_eq!(code, 1);
+    assert_eq!(failed, mentioning(&all_passed, &["frr2", "203.0.113.0/24"]));
+    assert_eq!(passed.len(), 48 - failed.len());
+    // Stopped, `up` starts and configures it again.
+    docker(&["stop", "-t", "1", &lab.container("frr2")]);
+    let up = lab.metallab(&["up", lab.topology_arg(), "--no-check"]);
+    assert_eq!(up.status.code(), Some(0));
+    let (code, failed, _) = lab.check("90s");
+    assert_eq!((code, failed.as_slice()), (0, &[][..]));
+
+    // 4. Disconnect bird1's link: everything involving bird1 fails, nothing else.
     docker(&[
         "network",
         "disconnect",

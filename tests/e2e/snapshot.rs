@@ -198,11 +198,15 @@ fn snapshot_holds_everything_but_the_password_and_status_names_a_stopped_router(
         files["status.txt"]
     );
 
-    // --- status after stopping a router: one plain line per problem.
+    // --- status of the healthy lab exits 0.
+    let status = lab.metallab(&["status", &name]);
+    assert_eq!(status.status.code(), Some(0), "{status:?}");
+
+    // --- status after stopping a router: one plain line per problem, and exit 1.
     docker(&["stop", "-t", "1", &bird1]);
     wait_session_down(&lab, "frr1", "10.233.1.12");
     let status = lab.metallab(&["status", &name]);
-    assert_eq!(status.status.code(), Some(0));
+    assert_eq!(status.status.code(), Some(1), "problems found");
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(!text.contains('\x1b'), "no colours in a pipe: {text:?}");
     assert!(
@@ -218,9 +222,13 @@ fn snapshot_holds_everything_but_the_password_and_status_names_a_stopped_router(
     );
     let colored = lab.metallab(&["--color", "always", "status", &name]);
     assert!(String::from_utf8_lossy(&colored.stdout).contains("\x1b[31m"));
-    let v = json(&String::from_utf8_lossy(
-        &lab.metallab(&["status", &name, "-o", "json"]).stdout,
-    ));
+    let out = lab.metallab(&["status", &name, "-o", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "problems found, also with -o json"
+    );
+    let v = json(&String::from_utf8_lossy(&out.stdout));
     let kinds: Vec<&str> = v[0]["routers"]
         .as_array()
         .unwrap()
