@@ -121,20 +121,7 @@ pub fn sysctls(router: &PlannedRouter) -> BTreeMap<String, String> {
 /// Each must exit 0; a daemon started here must detach and keep no stdio open, or the
 /// `docker exec` running it would not return.
 pub fn start_commands(router: &PlannedRouter) -> Vec<Vec<String>> {
-    let mut commands: Vec<Vec<String>> = router
-        .routes
-        .iter()
-        .map(|r| {
-            argv(&[
-                "ip",
-                "route",
-                "replace",
-                &r.to.to_string(),
-                "via",
-                &r.via.to_string(),
-            ])
-        })
-        .collect();
+    let mut commands = route_commands(router);
     commands.extend(daemon_commands(router));
     if router.kind == RouterKind::Gobgp {
         commands.extend(
@@ -171,6 +158,25 @@ pub fn start_commands(router: &PlannedRouter) -> Vec<Vec<String>> {
     }
     commands.extend(router.exec.iter().map(|c| shell(c.as_str())));
     commands
+}
+
+/// The router's static routes, as idempotent commands (`ip route replace`): run at start,
+/// and again when a reconnected interface took its routes with it.
+pub fn route_commands(router: &PlannedRouter) -> Vec<Vec<String>> {
+    router
+        .routes
+        .iter()
+        .map(|r| {
+            argv(&[
+                "ip",
+                "route",
+                "replace",
+                &r.to.to_string(),
+                "via",
+                &r.via.to_string(),
+            ])
+        })
+        .collect()
 }
 
 fn daemon_commands(router: &PlannedRouter) -> Vec<Vec<String>> {

@@ -42,6 +42,9 @@ pub struct RawRun {
 pub struct RouterReading {
     pub router: String,
     pub container: ContainerCondition,
+    /// Lab networks the plan attaches the running container to but Docker no longer
+    /// does (`docker network disconnect`), by topology name.
+    pub detached: Vec<String>,
     /// None when not read (the container is not running, or a host was not asked).
     pub state: Option<Result<RouterState, String>>,
     /// Every state command with its output, also when the state could not be built.
@@ -68,6 +71,7 @@ pub async fn read_router(
         return RouterReading {
             router: r.name.clone(),
             container,
+            detached: vec![],
             state: None,
             raw: vec![],
         };
@@ -109,9 +113,28 @@ pub async fn read_router(
     RouterReading {
         router: r.name.clone(),
         container,
+        detached: vec![],
         state: Some(state),
         raw,
     }
+}
+
+/// The planned networks a running Docker router is no longer attached to.
+fn detached_networks(r: &PlannedRouter, containers: &[ContainerInfo]) -> Vec<String> {
+    let Some(c) = containers
+        .iter()
+        .find(|c| c.name == r.container && c.running)
+    else {
+        return vec![];
+    };
+    if r.placement != crate::topology::model::Placement::Docker {
+        return vec![];
+    }
+    r.interfaces
+        .iter()
+        .filter(|i| !c.networks.contains_key(&i.docker_network))
+        .map(|i| i.network.clone())
+        .collect()
 }
 
 /// Reads every router of the lab in parallel; Linux hosts only when `include_hosts`
@@ -124,16 +147,20 @@ pub async fn read_routers(
 ) -> Vec<RouterReading> {
     let reads = plan.routers.iter().map(|r| async move {
         let condition = exec.condition(r, containers).await;
-        if r.kind.speaks_bgp() || include_hosts {
+        let detached = detached_networks(r, containers);
+        let mut reading = if r.kind.speaks_bgp() || include_hosts {
             read_router(exec, r, condition).await
         } else {
             RouterReading {
                 router: r.name.clone(),
                 container: condition,
+                detached: vec![],
                 state: None,
                 raw: vec![],
             }
-        }
+        };
+        reading.detached = detached;
+        reading
     });
     // Bounded: a scale lab has dozens of routers and each read is several execs.
     crate::engine::bounded(8, reads.collect()).await
@@ -305,7 +332,19 @@ pub fn router_row(
     };
     let expected = problems::expected_sessions(plan, r, nodes);
     let workload = problems::Workload::of(&plan.lab, r);
-    let found = problems::router_problems(&workload, &container, daemon, &expected);
+    let mut found = problems::router_problems(&workload, &container, daemon, &expected);
+    for network in reading.map(|x| x.detached.as_slice()).unwrap_or_default() {
+        if let Some(interface) = r.interfaces.iter().find(|i| &i.network == network) {
+            found.insert(
+                0,
+                Problem::InterfaceMissing {
+                    network: network.clone(),
+                    docker_name: interface.docker_network.clone(),
+                    ip: interface.ip,
+                },
+            );
+        }
+    }
     let mut sessions = vec![];
     if let DaemonReading::Answered(state) = daemon {
         let bfd = |a: IpAddr| state.bfd_peer(a).map(|b| b.state.to_string());

@@ -617,6 +617,7 @@ async fn reconcile(
         .list_containers(&[(labels::LAB, Some(plan.lab.as_str()))], true)
         .await?;
     let mut restarted = vec![];
+    let mut reconnected = vec![];
     let mut missing = vec![];
     for r in plan
         .routers
@@ -624,7 +625,41 @@ async fn reconcile(
         .filter(|r| r.placement == Placement::Docker)
     {
         match containers.iter().find(|c| c.name == r.container) {
-            Some(c) if c.running => {}
+            Some(c) if c.running => {
+                // An interface the plan gives it that was cut (`docker network
+                // disconnect`): attach it again with its planned address. Static routes
+                // through it went with it, so they are set again.
+                let cut: Vec<&crate::plan::model::PlannedInterface> = r
+                    .interfaces
+                    .iter()
+                    .filter(|i| !c.networks.contains_key(&i.docker_network))
+                    .collect();
+                for interface in &cut {
+                    step.set_message(format!("reconnecting {} to {}", r.name, interface.network));
+                    rt.connect_network(&r.container, &interface.docker_network, Some(interface.ip))
+                        .await?;
+                }
+                if !cut.is_empty() {
+                    let exec = |argv: Vec<String>, timeout: Duration| async move {
+                        rt.exec(&r.container, &argv, timeout).await
+                    };
+                    lifecycle::run_commands(drivers::route_commands(r), exec, |_| {})
+                        .await
+                        .map_err(|e| start_failure(r, e))?;
+                    let networks: Vec<&str> = cut.iter().map(|i| i.network.as_str()).collect();
+                    reconnected.push(format!("{} to {}", r.name, networks.join(", ")));
+                }
+                // A daemon that died in a running container (killed, crashed): restart
+                // the router, which starts every daemon with its config again.
+                if !daemon_answers(rt, r).await {
+                    step.set_message(format!("restarting {}: its daemon does not answer", r.name));
+                    rt.stop_container(&r.container, Duration::from_secs(1))
+                        .await?;
+                    rt.start_container(&r.container).await?;
+                    configure_running(rt, &step, r).await?;
+                    restarted.push(r.name.clone());
+                }
+            }
             Some(_) => {
                 rt.start_container(&r.container).await?;
                 configure_running(rt, &step, r).await?;
@@ -661,12 +696,34 @@ async fn reconcile(
             ),
         ));
     }
-    if restarted.is_empty() {
+    let mut repaired = vec![];
+    if !restarted.is_empty() {
+        repaired.push(format!("restarted {}", restarted.join(", ")));
+    }
+    if !reconnected.is_empty() {
+        repaired.push(format!("reconnected {}", reconnected.join("; ")));
+    }
+    if repaired.is_empty() {
         step.done("already up, nothing to do");
     } else {
-        step.done(format!("restarted {}", restarted.join(", ")));
+        step.done(repaired.join("; "));
     }
     Ok(UpOutcome::AlreadyUp)
+}
+
+/// Whether the router's daemon answers its own CLI now (kinds without a daemon always do).
+async fn daemon_answers(rt: &DockerRuntime, r: &PlannedRouter) -> bool {
+    let Some(argv) = drivers::ready_command(r.kind) else {
+        return true;
+    };
+    match rt
+        .exec(&r.container, &argv, lifecycle::READY_QUERY_TIMEOUT)
+        .await
+    {
+        Ok(out) => drivers::is_ready(r.kind, &out),
+        // Docker could not run the query at all: not the daemon's fault; leave it.
+        Err(_) => true,
+    }
 }
 
 /// Human-readable differences between the running plan and a new one.

@@ -53,6 +53,13 @@ pub enum Problem {
     BfdMissing { peer: String, address: IpAddr },
     /// A lab network is gone from Docker.
     NetworkMissing { name: String, docker_name: String },
+    /// The router's container runs but is no longer attached to a network the plan
+    /// gives it (`docker network disconnect`).
+    InterfaceMissing {
+        network: String,
+        docker_name: String,
+        ip: IpAddr,
+    },
     /// A cluster node is not Ready.
     NodeNotReady { node: String },
     /// A cluster node has no address on the lab network, so no router can peer with it.
@@ -137,6 +144,14 @@ impl fmt::Display for Problem {
             Problem::NetworkMissing { name, docker_name } => {
                 write!(f, "network {name} ({docker_name}) does not exist in Docker")
             }
+            Problem::InterfaceMissing {
+                network,
+                docker_name,
+                ip,
+            } => write!(
+                f,
+                "not attached to network {network} ({docker_name}), where it should have {ip}; `metallab up` reconnects it"
+            ),
             Problem::NodeNotReady { node } => write!(f, "node {node} is not Ready"),
             Problem::NodeWithoutAddress { node } => {
                 write!(f, "node {node} has no address on the lab network")

@@ -82,10 +82,12 @@ fn interop_lab_passes_then_fails_exactly_where_broken() {
     assert_eq!(code, 1);
     assert_eq!(failed, mentioning(&all_passed, &["frr2", "203.0.113.0/24"]));
     assert_eq!(passed.len(), 48 - failed.len());
-    // Stopped, `up` starts and configures it again.
-    docker(&["stop", "-t", "1", &lab.container("frr2")]);
+    // `up` sees that frr2's container runs but its daemon does not answer, and restarts
+    // it with its config.
     let up = lab.metallab(&["up", lab.topology_arg(), "--no-check"]);
     assert_eq!(up.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&up.stderr);
+    assert!(said.contains("restarted frr2"), "{said}");
     let (code, failed, _) = lab.check("90s");
     assert_eq!((code, failed.as_slice()), (0, &[][..]));
 
@@ -102,6 +104,11 @@ fn interop_lab_passes_then_fails_exactly_where_broken() {
     let (code, failed, _) = lab.check("8s");
     assert_eq!(code, 1);
     assert_eq!(failed, mentioning(&all_passed, &["bird1", "192.0.2.64/26"]));
+    // `status` names the cut link itself, not only the sessions it took down.
+    let status = lab.metallab(&["status", &lab.name]);
+    assert_eq!(status.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&status.stdout);
+    assert!(said.contains("not attached to network lan"), "{said}");
 
     // JUnit output for CI.
     let junit = lab.topology.with_extension("xml");
@@ -119,6 +126,15 @@ fn interop_lab_passes_then_fails_exactly_where_broken() {
         xml.contains("<testsuite") && xml.contains("<failure"),
         "{xml}"
     );
+
+    // `up` reconnects bird1's cut link with its planned address, and every check passes
+    // again.
+    let up = lab.metallab(&["up", lab.topology_arg(), "--no-check"]);
+    assert_eq!(up.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&up.stderr);
+    assert!(said.contains("reconnected bird1 to lan"), "{said}");
+    let (code, failed, _) = lab.check("90s");
+    assert_eq!((code, failed.as_slice()), (0, &[][..]));
 
     // Down by lab name: nothing of the lab remains.
     lab.down_leaves_nothing(&lab.name);

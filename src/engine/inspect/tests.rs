@@ -72,6 +72,7 @@ fn answered(router: &str, state: RouterState) -> RouterReading {
     RouterReading {
         router: router.into(),
         container: ContainerCondition::Running,
+        detached: vec![],
         state: Some(Ok(state)),
         raw: vec![],
     }
@@ -81,6 +82,7 @@ fn not_read(router: &str, container: ContainerCondition) -> RouterReading {
     RouterReading {
         router: router.into(),
         container,
+        detached: vec![],
         state: None,
         raw: vec![],
     }
@@ -213,6 +215,7 @@ fn broken_readings() -> Vec<RouterReading> {
         RouterReading {
             router: "gobgp1".into(),
             container: ContainerCondition::Running,
+            detached: vec![],
             state: Some(Err(
                 "gobgp `gobgp neighbor -j` failed with exit code 1: connection refused".into(),
             )),
@@ -237,6 +240,27 @@ fn status_of_a_healthy_lab() {
     let status = build_status(&plan, &healthy_readings(), &all_networks(), None);
     assert!(status.all_problems().is_empty());
     insta::assert_snapshot!(render_status(&status, Painter::PLAIN));
+}
+
+#[test]
+fn status_names_a_router_cut_from_its_network() {
+    let plan = plan();
+    let mut readings = healthy_readings();
+    let frr1 = readings.iter_mut().find(|r| r.router == "frr1").unwrap();
+    frr1.detached = vec!["lan".into()];
+    let status = build_status(&plan, &readings, &all_networks(), None);
+    let problems: Vec<(&str, &str)> = status
+        .all_problems()
+        .into_iter()
+        .map(|(scope, p)| (scope, p.message.as_str()))
+        .collect();
+    assert_eq!(
+        problems,
+        [(
+            "frr1",
+            "not attached to network lan (metallab-demo-lan), where it should have 10.233.1.11; `metallab up` reconnects it"
+        )]
+    );
 }
 
 #[test]
