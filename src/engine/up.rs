@@ -50,7 +50,7 @@ pub async fn up(
 ) -> Result<UpOutcome, EngineError> {
     let started = Instant::now();
     // Render every config first: a template error must stop us before anything exists.
-    render_all(plan)?;
+    let rendered = render_all(plan)?;
 
     let existing = super::down::lab_resources(rt, &plan.lab).await?;
     if !existing.is_empty() {
@@ -67,6 +67,11 @@ pub async fn up(
     // The cluster's tool, MetalLB's manifests and config, the apps: all before creating.
     let prepared = super::cluster::prepare(state, progress, plan, !opts.offline).await?;
 
+    // The plan is saved before anything is created: a process killed half-way leaves a
+    // lab that `check`, `status`, `up` (which then says what is missing) and `down` know.
+    // `up` saves it again once complete, with the nodes' sessions.
+    save_state(state, plan, topology_source, &rendered)?;
+
     // Ctrl-C (or SIGTERM) while creating is a failed `up`: what this run created is
     // rolled back, unless --retain.
     let result = tokio::select! {
@@ -80,12 +85,7 @@ pub async fn up(
         Ok(done) => done,
         Err(e) => return Err(roll_back(rt, state, progress, plan, opts, e).await),
     };
-    state.save(&plan, topology_source, &configs).map_err(|e| {
-        EngineError::setup(
-            format!("cannot write the lab state directory: {e}"),
-            "check --state-dir / METALLAB_STATE_DIR",
-        )
-    })?;
+    save_state(state, &plan, topology_source, &configs)?;
     Ok(UpOutcome::Created {
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -161,6 +161,23 @@ fn with_hint(error: EngineError, hint: String) -> EngineError {
         },
         other => other,
     }
+}
+
+fn save_state(
+    state: &StateDir,
+    plan: &Plan,
+    topology_source: &str,
+    configs: &[(String, Vec<ConfigFile>)],
+) -> Result<(), EngineError> {
+    state
+        .save(plan, topology_source, configs)
+        .map(|_| ())
+        .map_err(|e| {
+            EngineError::setup(
+                format!("cannot write the lab state directory: {e}"),
+                "check --state-dir / METALLAB_STATE_DIR",
+            )
+        })
 }
 
 fn render_all(plan: &Plan) -> Result<Vec<(String, Vec<ConfigFile>)>, EngineError> {

@@ -84,3 +84,51 @@ fn ctrl_c_during_up_rolls_back_what_it_created() {
     );
     assert_eq!(lab.leftovers(), (vec![], vec![]), "nothing is left behind");
 }
+
+#[test]
+fn a_killed_up_leaves_a_lab_that_the_next_commands_know() {
+    if !docker_available() {
+        return;
+    }
+    let lab = Lab::from_topology("interop.yaml", "e2e-killed");
+    let text = std::fs::read_to_string(&lab.topology)
+        .unwrap()
+        .replace("10.202.1.", "10.215.1.");
+    std::fs::write(&lab.topology, text).unwrap();
+    let mut running = Running(Some(
+        Command::new(BIN)
+            .args([
+                "--progress",
+                "never",
+                "up",
+                lab.topology_arg(),
+                "--no-check",
+            ])
+            .env("METALLAB_STATE_DIR", lab.state_dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("metallab up runs"),
+    ));
+    let started = Instant::now();
+    while lab.leftovers() == (vec![], vec![]) {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "up created nothing"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Killed outright: no rollback runs.
+    let child = running.0.as_mut().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    running.0 = None;
+    // The plan was saved before anything was created: checks run (and fail), rather
+    // than "no saved plan".
+    let out = lab.metallab(&["check", &lab.name, "--timeout", "1s"]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!said.contains("no saved plan"), "{said}");
+    // `down` removes what the killed `up` left, found by label.
+    lab.down_leaves_nothing(&lab.name);
+}
