@@ -21,6 +21,7 @@ pub mod commands;
 pub mod doctor;
 pub mod drivers;
 pub mod engine;
+pub mod error_chain;
 pub mod in_cluster;
 pub mod k8s;
 pub mod metallb;

@@ -7,6 +7,7 @@
 //! [`KindFetch`] are the I/O edge.
 
 use super::kind::INSTALL_URL;
+use crate::error_chain::error_chain;
 use sha2::{Digest, Sha256};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -339,21 +340,6 @@ pub async fn download(
         let _ = tokio::fs::remove_file(&temp).await;
     }
     result
-}
-
-/// An error and its causes, `a: b: c` (reqwest's own message hides the cause).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Where this process looks for kind and whether it may download it.

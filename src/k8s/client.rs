@@ -2,6 +2,7 @@
 //! or a file and a context for an existing cluster.
 
 use super::K8sError;
+use crate::error_chain::error_chain;
 use kube::Client;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 use std::path::PathBuf;
@@ -184,22 +185,6 @@ pub async fn verify_reachable(client: &Client, server: &str) -> Result<String, K
             hint,
         }),
     }
-}
-
-/// The error and its sources on one line: hyper's "client error (Connect)" alone does not
-/// say "Connection refused".
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

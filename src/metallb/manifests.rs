@@ -13,6 +13,7 @@
 //! temporary name and renamed, so a crash never leaves half a manifest in the cache.
 
 use super::version::{MetallbSetup, MetallbVersion, OLDEST_SUPPORTED, VersionError};
+use crate::error_chain::error_chain;
 use crate::topology::model::{MetallbMode, MetallbSpec};
 use regex::Regex;
 use std::fmt;
@@ -385,21 +386,6 @@ async fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         let _ = tokio::fs::remove_file(&temp).await;
     }
     result
-}
-
-/// An error and its causes, `a: b: c` (reqwest's own message hides the cause).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Objects to apply together with the manifests, before waiting for MetalLB to be

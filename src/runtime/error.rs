@@ -1,6 +1,7 @@
 //! Errors of the Docker edge: one type, carrying Docker's own message plus a hint where
 //! we know what the user can do about it.
 
+use crate::error_chain::error_chain;
 use crate::runtime::ExecOutput;
 use crate::topology::model::RouterKind;
 use ipnet::IpNet;
@@ -311,21 +312,6 @@ fn is_transport_error(err: &bollard::errors::Error) -> bool {
             | B::UnsupportedURISchemeError { .. }
             | B::RequestTimeoutError
     )
-}
-
-/// The message of an error and all its sources, joined: hyper hides the useful part
-/// ("Permission denied", "Connection refused") in the chain.
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 /// The Docker endpoint we talk to, for messages: `DOCKER_HOST` or the default socket.
