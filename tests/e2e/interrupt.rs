@@ -1,12 +1,66 @@
 //! Ctrl-C during `up` is a failed `up`: it stops, rolls back what this run created
-//! (containers, networks, the DOCKER-USER rule) and says so, exiting 130.
+//! (containers, networks, the DOCKER-USER rule) and says so, exiting 130. A `up` killed
+//! outright leaves a lab the next commands know.
 
 use crate::harness::{BIN, Lab, docker_available};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Kills `metallab up` if the test fails before it ended, so it cannot go on creating.
+/// `metallab up` of an interop lab, killed if the test fails before it ended, so it
+/// cannot go on creating.
 struct Running(Option<Child>);
+
+impl Running {
+    /// Starts `up` of `lab` (its `10.202.1.` addresses moved to `prefix`: the interop test
+    /// runs the same topology at the same time) and returns once `up` has created
+    /// something.
+    fn up_until_something_exists(lab: &Lab, prefix: &str) -> Running {
+        let text = std::fs::read_to_string(&lab.topology)
+            .unwrap()
+            .replace("10.202.1.", prefix);
+        std::fs::write(&lab.topology, text).unwrap();
+        let mut running = Running(Some(
+            Command::new(BIN)
+                .args([
+                    "--progress",
+                    "never",
+                    "up",
+                    lab.topology_arg(),
+                    "--no-check",
+                ])
+                .env("METALLAB_STATE_DIR", lab.state_dir.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("metallab up runs"),
+        ));
+        let started = Instant::now();
+        while lab.leftovers() == (vec![], vec![]) {
+            if let Some(status) = running.child().try_wait().unwrap() {
+                let out = running.finish();
+                panic!(
+                    "up ended ({status}) before creating anything:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "up created nothing in 2 minutes"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        running
+    }
+
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("up still runs")
+    }
+
+    /// Waits for `up` to end and returns what it printed.
+    fn finish(&mut self) -> Output {
+        self.0.take().unwrap().wait_with_output().unwrap()
+    }
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -23,53 +77,13 @@ fn ctrl_c_during_up_rolls_back_what_it_created() {
         return;
     }
     let lab = Lab::from_topology("interop.yaml", "e2e-interrupt");
-    // Its own subnet: the interop test runs the same topology at the same time.
-    let text = std::fs::read_to_string(&lab.topology)
-        .unwrap()
-        .replace("10.202.1.", "10.214.1.");
-    std::fs::write(&lab.topology, text).unwrap();
-    let mut running = Running(Some(
-        Command::new(BIN)
-            .args([
-                "--progress",
-                "never",
-                "up",
-                lab.topology_arg(),
-                "--no-check",
-            ])
-            .env("METALLAB_STATE_DIR", lab.state_dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("metallab up runs"),
-    ));
-    let child = running.0.as_mut().unwrap();
-    // Wait until `up` has created something, then press Ctrl-C.
-    let started = Instant::now();
-    loop {
-        let (containers, networks) = lab.leftovers();
-        if !containers.is_empty() || !networks.is_empty() {
-            break;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = running.0.take().unwrap().wait_with_output().unwrap();
-            panic!(
-                "up ended ({status}) before creating anything:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "up created nothing in 2 minutes"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut running = Running::up_until_something_exists(&lab, "10.214.1.");
     let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &running.child().id().to_string()])
         .status()
         .expect("kill runs");
     assert!(sent.success());
-    let out = running.0.take().unwrap().wait_with_output().unwrap();
+    let out = running.finish();
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stderr}");
     assert_eq!(out.status.code(), Some(130), "{stderr}");
@@ -91,38 +105,10 @@ fn a_killed_up_leaves_a_lab_that_the_next_commands_know() {
         return;
     }
     let lab = Lab::from_topology("interop.yaml", "e2e-killed");
-    let text = std::fs::read_to_string(&lab.topology)
-        .unwrap()
-        .replace("10.202.1.", "10.215.1.");
-    std::fs::write(&lab.topology, text).unwrap();
-    let mut running = Running(Some(
-        Command::new(BIN)
-            .args([
-                "--progress",
-                "never",
-                "up",
-                lab.topology_arg(),
-                "--no-check",
-            ])
-            .env("METALLAB_STATE_DIR", lab.state_dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("metallab up runs"),
-    ));
-    let started = Instant::now();
-    while lab.leftovers() == (vec![], vec![]) {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "up created nothing"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut running = Running::up_until_something_exists(&lab, "10.215.1.");
     // Killed outright: no rollback runs.
-    let child = running.0.as_mut().unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    running.0 = None;
+    running.child().kill().unwrap();
+    running.finish();
     // The plan was saved before anything was created: checks run (and fail), rather
     // than "no saved plan".
     let out = lab.metallab(&["check", &lab.name, "--timeout", "1s"]);
