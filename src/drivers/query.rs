@@ -323,6 +323,17 @@ mod tests {
         }
     }
 
+    /// `birdc show protocols all` with BIRD stopped, as recorded (exit code 1).
+    fn bird_not_running() -> ExecOutput {
+        failed(
+            1,
+            include_str!("../../tests/fixtures/bird/error-not-running-show-protocols-all.txt"),
+            Some(include_str!(
+                "../../tests/fixtures/bird/error-not-running-show-protocols-all.stderr.txt"
+            )),
+        )
+    }
+
     /// A recorded failure: stdout and stderr fixtures and the exit code from exit-codes.tsv.
     fn failed(exit_code: i64, stdout: &str, stderr: Option<&str>) -> ExecOutput {
         ExecOutput {
@@ -591,18 +602,7 @@ mod tests {
         // BIRD: birdc exits 1, socket error on stderr.
         let err = assemble_parts(
             RouterKind::Bird,
-            &[(
-                StatePart::Sessions,
-                failed(
-                    1,
-                    include_str!(
-                        "../../tests/fixtures/bird/error-not-running-show-protocols-all.txt"
-                    ),
-                    Some(include_str!(
-                        "../../tests/fixtures/bird/error-not-running-show-protocols-all.stderr.txt"
-                    )),
-                ),
-            )],
+            &[(StatePart::Sessions, bird_not_running())],
         )
         .unwrap_err();
         assert!(
@@ -704,18 +704,7 @@ mod tests {
         // BIRD down: the sessions read is the `sh -c` pair, exit code 1.
         let err = assemble_parts(
             RouterKind::Bird,
-            &[(
-                StatePart::Sessions,
-                failed(
-                    1,
-                    include_str!(
-                        "../../tests/fixtures/bird/error-not-running-show-protocols-all.txt"
-                    ),
-                    Some(include_str!(
-                        "../../tests/fixtures/bird/error-not-running-show-protocols-all.stderr.txt"
-                    )),
-                ),
-            )],
+            &[(StatePart::Sessions, bird_not_running())],
         )
         .unwrap_err();
         assert!(
