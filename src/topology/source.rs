@@ -182,6 +182,14 @@ pub fn parent_path(path: &str) -> &str {
     }
 }
 
+/// Whether `path` is `outer` or lies inside it (the root `` holds every path).
+pub fn is_within(path: &str, outer: &str) -> bool {
+    path == outer
+        || outer.is_empty()
+        || (path.starts_with(outer)
+            && matches!(path.as_bytes().get(outer.len()), Some(b'.' | b'[')))
+}
+
 /// Joins a mapping key onto a path.
 pub fn child_path(path: &str, key: &str) -> String {
     if path.is_empty() {

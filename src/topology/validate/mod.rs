@@ -7,6 +7,7 @@
 
 use super::diagnostics::{FieldError, unknown_name_help};
 use super::model::*;
+use super::source::is_within;
 use super::target::{NODES, Target};
 use crate::plan::Plan;
 use crate::plan::build::SUBNET_POOL;
@@ -76,13 +77,9 @@ pub struct Validator<'t> {
 impl<'t> Validator<'t> {
     /// Whether the value at `path` (or around it) could not be read from the file.
     pub(super) fn unreadable(&self, path: &str) -> bool {
-        self.unreadable.iter().any(|u| {
-            path == u
-                || (path.starts_with(u.as_str())
-                    && matches!(path.as_bytes().get(u.len()), Some(b'.' | b'[')))
-                || (u.starts_with(path)
-                    && matches!(u.as_bytes().get(path.len()), Some(b'.' | b'[')))
-        })
+        self.unreadable
+            .iter()
+            .any(|u| is_within(path, u) || is_within(u, path))
     }
 
     /// Whether a network's subnet is written but could not be read.

@@ -13,7 +13,7 @@ mod messages;
 pub mod tree;
 
 use super::diagnostics::{FieldError, did_you_mean};
-use super::source::parent_path;
+use super::source::{is_within, parent_path};
 use de::{NodeReader, Override, Overrides, Place, Problem};
 use serde::de::DeserializeOwned;
 
@@ -37,9 +37,9 @@ impl<T> Read<T> {
     pub fn covers(&self, path: &str) -> bool {
         self.replaced.iter().any(|replaced| {
             let object = parent_object(replaced);
-            (!object.is_empty() && within(path, object))
-                || within(path, replaced)
-                || (!path.is_empty() && within(replaced, path))
+            (!object.is_empty() && is_within(path, object))
+                || is_within(path, replaced)
+                || (!path.is_empty() && is_within(replaced, path))
         })
     }
 }
@@ -48,7 +48,9 @@ impl<T> Read<T> {
     /// Whether `path` is a replaced value or lies inside one: even an error that holds
     /// whatever other fields say is about the stand-in there.
     pub fn replaces(&self, path: &str) -> bool {
-        self.replaced.iter().any(|replaced| within(path, replaced))
+        self.replaced
+            .iter()
+            .any(|replaced| is_within(path, replaced))
     }
 }
 
@@ -62,14 +64,6 @@ fn parent_object(path: &str) -> &str {
     } else {
         parent
     }
-}
-
-/// `path` is `outer` or lies inside it.
-fn within(path: &str, outer: &str) -> bool {
-    path == outer
-        || outer.is_empty()
-        || (path.starts_with(outer)
-            && matches!(path.as_bytes().get(outer.len()), Some(b'.' | b'[')))
 }
 
 /// At most this many passes: a file with more errors reports the first ones.
