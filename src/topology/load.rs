@@ -224,20 +224,13 @@ fn checked(
     text: &str,
     apps_dir: Option<&AppsDir>,
 ) -> Result<Topology, Box<TopologyErrors>> {
-    let read = read_topology(text);
-    let mut errors = read.errors.clone();
+    let mut read = read_topology(text);
+    let mut errors = std::mem::take(&mut read.errors);
     if let Some(topology) = &read.value {
         errors.extend(
             validate_read(topology, &read.replaced)
                 .into_iter()
-                .filter(|error| {
-                    let caused = if error.independent {
-                        read.replaces(&error.path)
-                    } else {
-                        read.covers(&error.path)
-                    };
-                    !caused
-                }),
+                .filter(|error| !read.explains(error)),
         );
         if let Some(dir) = apps_dir {
             errors.extend(missing_apps(topology, dir));

@@ -42,15 +42,24 @@ impl<T> Read<T> {
                 || (!path.is_empty() && is_within(replaced, path))
         })
     }
-}
 
-impl<T> Read<T> {
     /// Whether `path` is a replaced value or lies inside one: even an error that holds
     /// whatever other fields say is about the stand-in there.
     pub fn replaces(&self, path: &str) -> bool {
         self.replaced
             .iter()
             .any(|replaced| is_within(path, replaced))
+    }
+
+    /// Whether a rule's error on the model read may be the effect of a stand-in, so it
+    /// is not reported: an [independent](FieldError::independent) one only where it is
+    /// about the stand-in itself, any other one [around it](Read::covers).
+    pub fn explains(&self, error: &FieldError) -> bool {
+        if error.independent {
+            self.replaces(&error.path)
+        } else {
+            self.covers(&error.path)
+        }
     }
 }
 
