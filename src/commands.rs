@@ -337,7 +337,7 @@ async fn cmd_down(state: &StateDir, progress: &Progress, a: DownArgs) -> Result<
             Ok(r) if r.is_empty() => step.done("nothing left to remove"),
             Ok(r) => step.done(r.summary()),
             Err(e) => {
-                step.fail(e.to_string());
+                step.failed();
                 return Err(e.into());
             }
         }
@@ -559,7 +559,7 @@ async fn cmd_exec(state: &StateDir, a: ExecArgs) -> Result<()> {
     if interactive && which("docker") {
         let mut docker = std::process::Command::new("docker");
         docker.args(["exec", "-it", &r.container]).args(&a.command);
-        run_tool_and_exit(docker, "docker");
+        return Err(run_tool_and_exit(docker, "docker"));
     }
     let out = rt.exec(&r.container, &a.command, EXEC_TIMEOUT).await?;
     print_exec_output(&out)
@@ -568,14 +568,15 @@ async fn cmd_exec(state: &StateDir, a: ExecArgs) -> Result<()> {
 /// How long a non-interactive `metallab exec` may run.
 const EXEC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// Runs an interactive tool with this terminal and exits with its code.
-fn run_tool_and_exit(mut command: std::process::Command, tool: &str) -> ! {
+/// Runs an interactive tool with this terminal and exits with its code; returns only
+/// when the tool cannot be run.
+fn run_tool_and_exit(mut command: std::process::Command, tool: &str) -> Failure {
     match command.status() {
         Ok(status) => std::process::exit(status.code().unwrap_or(exit::ERROR)),
-        Err(e) => {
-            errln!("error: cannot run {tool}: {e}\n  hint: is the {tool} CLI installed?");
-            std::process::exit(exit::ERROR)
-        }
+        Err(e) => Failure::msg(
+            format!("cannot run {tool}: {e}"),
+            format!("is the {tool} CLI installed?"),
+        ),
     }
 }
 
@@ -611,7 +612,7 @@ async fn exec_in_cluster(
             .arg(format!("deploy/{}", r.name))
             .args(["-c", crate::in_cluster::CONTAINER, "--"])
             .args(command);
-        run_tool_and_exit(kubectl, "kubectl");
+        return Err(run_tool_and_exit(kubectl, "kubectl"));
     }
     let Some(cluster) = crate::engine::cluster::connect_lab(rt, state, plan).await? else {
         return Err(Failure::msg(
@@ -710,7 +711,7 @@ async fn cmd_snapshot(
     let snap = match snap {
         Ok(s) => s,
         Err(e) => {
-            step.fail(e.to_string());
+            step.failed();
             return Err(e.into());
         }
     };
@@ -728,7 +729,7 @@ async fn cmd_snapshot(
         std::fs::write(&dest, &bytes)
     };
     if let Err(e) = written {
-        step.fail(e.to_string());
+        step.failed();
         return Err(Failure::msg(
             format!("cannot write {}: {e}", dest.display()),
             "choose another place with --file FILE",
@@ -888,7 +889,7 @@ async fn cmd_images(g: &GlobalOpts, progress: &Progress, c: ImagesCommand) -> Re
                             Ok(())
                         }
                         Err(e) => {
-                            step.fail(e.to_string());
+                            step.failed();
                             Err(Failure::from(e))
                         }
                     }

@@ -22,6 +22,7 @@ pub mod doctor;
 pub mod drivers;
 pub mod engine;
 pub mod error_chain;
+pub mod error_report;
 pub mod in_cluster;
 pub mod k8s;
 pub mod metallb;

@@ -3,10 +3,12 @@
 use clap::Parser;
 use metallab::cli::Cli;
 use metallab::commands::{self, Failure};
-use metallab::errln;
+use metallab::err;
+use metallab::error_report::{self, ReportStyle};
 
 fn main() {
     let cli = Cli::parse();
+    let cli_color = cli.global.color;
     let filter = match cli.global.verbose {
         0 => "warn",
         1 => "metallab=info",
@@ -24,7 +26,6 @@ fn main() {
         .with_ansi(stderr_colors(cli.global.color))
         .without_time()
         .init();
-    install_error_handler(cli.global.color);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -32,29 +33,11 @@ fn main() {
     let code = match runtime.block_on(commands::run(cli)) {
         Ok(()) => commands::exit::OK,
         Err(failure) => {
-            report(&failure);
+            report(&failure, report_style(cli_color));
             failure.exit_code()
         }
     };
     std::process::exit(code);
-}
-
-/// How diagnostics print: wrapped to the terminal and with links only on a terminal; in
-/// pipes and CI logs one long line stays one line (log viewers and grep want that).
-fn install_error_handler(mode: metallab::cli::ColorMode) {
-    use std::io::IsTerminal;
-    let terminal = std::io::stderr().is_terminal();
-    let color = stderr_colors(mode);
-    let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(
-            miette::MietteHandlerOpts::new()
-                .color(color)
-                .terminal_links(terminal)
-                .wrap_lines(terminal)
-                .force_graphical(true)
-                .build(),
-        )
-    }));
 }
 
 fn stderr_colors(mode: metallab::cli::ColorMode) -> bool {
@@ -63,15 +46,27 @@ fn stderr_colors(mode: metallab::cli::ColorMode) -> bool {
     metallab::view::table::use_color(mode, &env) && std::io::stderr().is_terminal()
 }
 
-fn report(failure: &Failure) {
-    match failure {
-        Failure::ChecksFailed | Failure::ProblemsFound => {}
-        Failure::Input(report) => errln!("{report:?}"),
-        Failure::Error { message, hint } | Failure::Interrupted { message, hint } => {
-            errln!("error: {message}");
-            if let Some(h) = hint {
-                errln!("  hint: {h}");
-            }
-        }
+/// How errors print: coloured and wrapped to the terminal only on one; in pipes and CI
+/// logs a long line stays one line (log viewers and grep want that).
+fn report_style(mode: metallab::cli::ColorMode) -> ReportStyle {
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    ReportStyle {
+        color: stderr_colors(mode),
+        wrap_width: terminal.then(|| {
+            terminal_size::terminal_size_of(std::io::stderr())
+                .map_or(100, |(width, _)| usize::from(width.0))
+        }),
     }
+}
+
+fn report(failure: &Failure, style: ReportStyle) {
+    let text = match failure {
+        Failure::ChecksFailed | Failure::ProblemsFound => return,
+        Failure::Input(report) => error_report::render_diagnostic(report.as_ref(), style),
+        Failure::Error { message, hint } | Failure::Interrupted { message, hint } => {
+            error_report::render_error(message, hint.as_deref(), style)
+        }
+    };
+    err!("{text}");
 }

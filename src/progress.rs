@@ -41,8 +41,14 @@ impl Progress {
         let is_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
         let display = resolve(mode, std::io::stderr().is_terminal(), is_ci);
         let multi = MultiProgress::new();
-        if display == Display::Lines {
-            multi.set_draw_target(ProgressDrawTarget::hidden());
+        match display {
+            Display::Lines => multi.set_draw_target(ProgressDrawTarget::hidden()),
+            // indicatif hides itself when stderr is not a terminal; `--progress always`
+            // asks for the spinners anyway (a `tee` to a log, a terminal recorder).
+            Display::Spinners if !std::io::stderr().is_terminal() => multi.set_draw_target(
+                ProgressDrawTarget::term_like_with_hz(Box::new(console::Term::stderr()), 10),
+            ),
+            Display::Spinners => {}
         }
         Progress {
             inner: Arc::new(Inner {
@@ -126,17 +132,29 @@ impl Step {
     }
 
     pub fn done(mut self, result: impl AsRef<str>) {
-        self.finish(true, result.as_ref());
+        self.finish(Outcome::Done, result.as_ref());
     }
 
+    /// The step failed and the command goes on (or the failure is only this line): `why`
+    /// is shown on the step's line.
     pub fn fail(mut self, why: impl AsRef<str>) {
-        self.finish(false, why.as_ref());
+        self.finish(Outcome::Failed, why.as_ref());
     }
 
-    fn finish(&mut self, ok: bool, text: &str) {
+    /// The step failed with the error the command ends with: the line marks where, the
+    /// error is printed once, at the end.
+    pub fn failed(mut self) {
+        self.finish(Outcome::Failed, "failed");
+    }
+
+    fn finish(&mut self, outcome: Outcome, text: &str) {
         self.finished = true;
         let secs = self.started.elapsed().as_secs_f64();
-        let mark = if ok { "✔" } else { "✘" };
+        let mark = match outcome {
+            Outcome::Done => "✔",
+            Outcome::Failed => "✘",
+            Outcome::Unfinished => "–",
+        };
         let line = if text.is_empty() {
             format!("{mark} {} ({secs:.1}s)", self.what)
         } else {
@@ -144,10 +162,9 @@ impl Step {
         };
         // The step's own line (or spinner) shows the result; the log only records it, so
         // a failure is not printed a second time as a warning.
-        if ok {
-            tracing::info!(phase = %self.phase, "{line}");
-        } else {
-            tracing::info!(phase = %self.phase, failed = true, "{line}");
+        match outcome {
+            Outcome::Done => tracing::info!(phase = %self.phase, "{line}"),
+            _ => tracing::info!(phase = %self.phase, failed = true, "{line}"),
         }
         match &self.bar {
             Some(pb) => {
@@ -161,10 +178,18 @@ impl Step {
     }
 }
 
+#[derive(Clone, Copy)]
+enum Outcome {
+    Done,
+    Failed,
+    /// Dropped before it finished: another step failed, or the run was interrupted.
+    Unfinished,
+}
+
 impl Drop for Step {
     fn drop(&mut self) {
         if !self.finished {
-            self.finish(false, "interrupted");
+            self.finish(Outcome::Unfinished, "not finished");
         }
     }
 }

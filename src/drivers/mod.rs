@@ -183,7 +183,13 @@ fn daemon_commands(router: &PlannedRouter) -> Vec<Vec<String>> {
     match router.kind {
         // frrinit.sh starts watchfrr and the daemons listed in /etc/frr/daemons, then
         // loads frr.conf with `vtysh -b`; the same script exists in upstream FRR images.
-        RouterKind::Frr => vec![argv(&[paths::FRR_INIT, "start"])],
+        // It exits 0 even when a line of frr.conf is refused (the line is dropped and only
+        // logged), so vtysh's dry run checks the file first: it needs no daemons, exits
+        // non-zero and names every refused line (`line 6: % Unknown command[25]: …`).
+        RouterKind::Frr => vec![
+            argv(&["vtysh", "--dryrun", "-f", paths::FRR_CONF]),
+            argv(&[paths::FRR_INIT, "start"]),
+        ],
         // bird daemonizes by itself; images other than ours may lack its socket directory.
         RouterKind::Bird => vec![
             argv(&["mkdir", "-p", paths::BIRD_RUN_DIR]),

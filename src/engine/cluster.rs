@@ -132,7 +132,7 @@ pub async fn prepare(
     let found = match provider.preflight(&cplan).await {
         Ok(found) => found,
         Err(e) => {
-            step.fail(e.to_string());
+            step.failed();
             return Err(cluster_error(e));
         }
     };
@@ -160,7 +160,7 @@ pub async fn prepare(
             let manifests = match fetched {
                 Ok(m) => m,
                 Err(e) => {
-                    step.fail(e.to_string());
+                    step.failed();
                     return Err(EngineError::setup(e.to_string(), e.hint()));
                 }
             };
@@ -279,7 +279,7 @@ pub async fn bring_up(
     if !exists {
         let on_line = |line: &str| step.set_message(line);
         if let Err(e) = provider.create(cplan, &on_line).await {
-            step.fail(e.to_string());
+            step.failed();
             return Err(cluster_error(e));
         }
     }
@@ -295,7 +295,7 @@ pub async fn bring_up(
                 .collect::<Vec<_>>()
                 .join(" ")
         )),
-        Err(e) => step.fail(e.to_string()),
+        Err(_) => step.failed(),
     }
     let cluster = cluster?;
 
@@ -311,10 +311,11 @@ pub async fn bring_up(
             )),
             Err(e) => {
                 // Existing clusters: the user sets routes; say which.
-                step.fail(e.to_string());
                 if cplan.provider == crate::cluster::Provider::Existing {
+                    step.fail("not applied");
                     progress.println(format!("warning: {e}"));
                 } else {
+                    step.failed();
                     return Err(cluster_error(e));
                 }
             }
@@ -401,7 +402,7 @@ pub async fn install_metallb_and_apps(
                 metallb.manifests.origin
             )),
             Err(e) => {
-                step.fail(e.to_string());
+                step.failed();
                 return Err(k8s_error(e));
             }
         }
@@ -428,7 +429,7 @@ pub async fn install_metallb_and_apps(
                 done.elapsed.as_secs_f64()
             )),
             Err(e) => {
-                step.fail(e.to_string());
+                step.failed();
                 return Err(k8s_error(e));
             }
         }
@@ -451,7 +452,7 @@ pub async fn install_metallb_and_apps(
                 report.rolled_out.len()
             )),
             Err(e) => {
-                step.fail(e.to_string());
+                step.failed();
                 return Err(k8s_error(e));
             }
         }

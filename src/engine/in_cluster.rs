@@ -91,7 +91,7 @@ pub async fn start_in_cluster_routers(
             routers.len()
         )),
         Err(e) => {
-            step.fail(e.to_string());
+            step.failed();
             return Err(k8s_error(e));
         }
     }
@@ -107,7 +107,7 @@ pub async fn start_in_cluster_routers(
                     Ok(())
                 }
                 Err(e) => {
-                    step.fail(e.to_string());
+                    step.failed();
                     Err(e)
                 }
             }
@@ -117,10 +117,7 @@ pub async fn start_in_cluster_routers(
         .await
         .into_iter()
         .filter_map(|r| r.err())
-        .map(|e| match e.hint() {
-            Some(hint) => format!("{e} ({hint})"),
-            None => e.to_string(),
-        })
+        .map(|e| e.with_hint_inline())
         .collect();
     if failures.is_empty() {
         return Ok(());
@@ -162,7 +159,7 @@ async fn load_image(
             Ok(())
         }
         Err(e) => {
-            step.fail(e.to_string());
+            step.failed();
             Err(EngineError::Setup {
                 hint: e.hint(),
                 message: e.to_string(),

@@ -51,6 +51,14 @@ impl EngineError {
             EngineError::Runtime(e) => e.hint(),
         }
     }
+
+    /// The error and its hint as one item of a list of failures.
+    pub fn with_hint_inline(&self) -> String {
+        match self.hint() {
+            Some(hint) => format!("{self} ({hint})"),
+            None => self.to_string(),
+        }
+    }
 }
 
 /// Resolves when the process is asked to stop: Ctrl-C (SIGINT) or, on Unix, SIGTERM (what

@@ -221,6 +221,30 @@ async fn preflight(rt: &DockerRuntime, plan: &Plan) -> Result<(), EngineError> {
             }
         }
     }
+    let mut missing_images = vec![];
+    for image in own_images(plan) {
+        if !rt.image_exists(image).await? {
+            missing_images.push(image);
+        }
+    }
+    if !missing_images.is_empty() {
+        let list = missing_images.join(", ");
+        let pull: Vec<String> = missing_images
+            .iter()
+            .map(|i| format!("docker pull {i}"))
+            .collect();
+        return Err(EngineError::setup(
+            if missing_images.len() == 1 {
+                format!("image {list} is not present on this Docker engine")
+            } else {
+                format!("images {list} are not present on this Docker engine")
+            },
+            format!(
+                "pull or build it first ({}), or leave `image:` out to use metallab's own",
+                pull.join("; ")
+            ),
+        ));
+    }
     let containers = rt.list_containers(&[], true).await?;
     for r in plan
         .routers
@@ -246,6 +270,21 @@ async fn preflight(rt: &DockerRuntime, plan: &Plan) -> Result<(), EngineError> {
             "pick other subnets in the topology (or leave `subnet:` out to let metallab choose), or remove the conflicting resources",
         ))
     }
+}
+
+/// The images routers name with `image:` that this engine must hold. An existing
+/// cluster's nodes pull an in-cluster router's image themselves: it need not be here.
+fn own_images(plan: &Plan) -> BTreeSet<&str> {
+    let existing_cluster = plan
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.provider == crate::topology::model::ClusterProvider::Existing);
+    plan.routers
+        .iter()
+        .filter(|r| !r.builtin_image)
+        .filter(|r| !(existing_cluster && r.placement == Placement::Cluster))
+        .map(|r| r.image.as_str())
+        .collect()
 }
 
 /// Creates the lab; returns the plan as it ended up (node sessions expanded once the
@@ -333,7 +372,7 @@ async fn start_routers(
                         Ok(())
                     }
                     Err(e) => {
-                        step.fail(e.to_string());
+                        step.failed();
                         Err(e)
                     }
                 }
@@ -344,7 +383,7 @@ async fn start_routers(
     let failures: Vec<String> = results
         .into_iter()
         .filter_map(|r| r.err())
-        .map(|e| e.to_string())
+        .map(|e| e.with_hint_inline())
         .collect();
     if failures.is_empty() {
         Ok(())
@@ -388,27 +427,6 @@ async fn ensure_images(
         .filter(|r| r.builtin_image)
         .map(|r| r.kind)
         .collect();
-    // An existing cluster's nodes pull an in-cluster router's own image themselves: it
-    // need not be here. Every other image is run or loaded from this engine.
-    let existing_cluster = plan
-        .cluster
-        .as_ref()
-        .is_some_and(|c| c.provider == crate::topology::model::ClusterProvider::Existing);
-    let custom: BTreeSet<&str> = plan
-        .routers
-        .iter()
-        .filter(|r| !r.builtin_image)
-        .filter(|r| !(existing_cluster && r.placement == Placement::Cluster))
-        .map(|r| r.image.as_str())
-        .collect();
-    for image in custom {
-        if !rt.image_exists(image).await? {
-            return Err(EngineError::setup(
-                format!("image {image} is not present on this Docker engine"),
-                format!("pull or build it first (docker pull {image})"),
-            ));
-        }
-    }
     let jobs = kinds.into_iter().map(|kind| async move {
         let step = progress.step("image", format!("{kind}"));
         let tag = images::image_tag(kind, base_image)?;
@@ -426,7 +444,7 @@ async fn ensure_images(
                 Ok((kind, tag))
             }
             Err(e) => {
-                step.fail(e.to_string());
+                step.failed();
                 Err(EngineError::from(e))
             }
         }
@@ -452,7 +470,7 @@ async fn create_networks(
                 Ok(super::firewall::bridge_name(&id))
             }
             Err(e) => {
-                step.fail(e.to_string());
+                step.failed();
                 Err(EngineError::from(e))
             }
         }

@@ -147,14 +147,9 @@ impl TopologyErrors {
     }
 }
 
-/// Renders any diagnostic with miette's graphical handler, without colours.
+/// Renders any diagnostic as metallab prints it, without colours or wrapping.
 pub fn render_plain(diagnostic: &dyn Diagnostic) -> String {
-    let mut out = String::new();
-    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-        .with_width(100)
-        .render_report(&mut out, diagnostic)
-        .expect("rendering into a String cannot fail");
-    out
+    crate::error_report::render_diagnostic(diagnostic, crate::error_report::ReportStyle::PLAIN)
 }
 
 /// A source line longer than this is not quoted in a report: echoing a minified or

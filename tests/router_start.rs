@@ -1,0 +1,132 @@
+//! Starting a router's daemons against the real engine and the real FRR: the driver's
+//! start commands, run as `up` runs them, accept metallab's rendered config and refuse a
+//! config the daemon refuses, naming every refused line.
+//!
+//! FRR's own start script exits 0 when a line of frr.conf is refused (the line is dropped
+//! and only logged), so a router built from an image whose FRR lacks a command metallab
+//! renders would come up silently without it. The refused line here (`maximum-pathz`)
+//! stands for such a command.
+//!
+//! Everything carries `io.metallab.lab=h-start` plus a per-run marker, lives in
+//! 10.232.0.0/16 on an internal network, and is removed by a guard when the test ends.
+
+mod support;
+
+use metallab::drivers::{self, lifecycle};
+use metallab::plan::build;
+use metallab::runtime::docker::DockerRuntime;
+use metallab::runtime::images::{DEFAULT_BASE_IMAGE, ensure_image};
+use metallab::topology::load::parse_and_validate;
+use metallab::topology::model::RouterKind;
+use std::path::Path;
+use std::time::Duration;
+use support::{Scratch, engine};
+
+const LAB: &str = "h-start";
+
+const TOPOLOGY: &str = "\
+name: h-start
+networks: { lan: { subnet: 10.232.0.0/24 } }
+routers:
+  frr1:
+    kind: frr
+    asn: 64501
+    interfaces: { lan: { ip: 10.232.0.2 } }
+    announce: [192.0.2.0/24]
+    neighbors: [{ to: 10.232.0.3, asn: 64502 }]
+";
+
+/// Creates the router's container (as `up` does, on a scratch network), uploads `frr_conf`
+/// with the rest of its rendered files, and runs the driver's start commands.
+async fn start_with(
+    rt: &DockerRuntime,
+    scratch: &Scratch,
+    image: &str,
+    suffix: &str,
+    edit_frr_conf: impl Fn(&str) -> String,
+) -> Result<(), lifecycle::StartFailure<metallab::runtime::RuntimeError>> {
+    let topology = parse_and_validate("lab.yaml", TOPOLOGY).expect("the topology is valid");
+    let plan = build::build(&topology, "lab.yaml", Path::new("."));
+    let router = &plan.routers[0];
+    let network = scratch.network(rt, 232, suffix).await;
+    let mut spec = metallab::engine::up::container_spec(&plan, router, image);
+    spec.name = scratch.name(suffix);
+    spec.labels = scratch.labels(&[]);
+    spec.networks = vec![(network.name.clone(), None)];
+    rt.create_container(&spec).await.unwrap();
+    let files: Vec<(String, Vec<u8>, u32)> = metallab::render::render_router(router)
+        .unwrap()
+        .into_iter()
+        .map(|f| {
+            let contents = if f.path == drivers::paths::FRR_CONF {
+                edit_frr_conf(&f.contents)
+            } else {
+                f.contents
+            };
+            (f.path, contents.into_bytes(), f.mode)
+        })
+        .collect();
+    rt.upload_files(&spec.name, &files).await.unwrap();
+    rt.start_container(&spec.name).await.unwrap();
+    let container = spec.name.clone();
+    let exec = |argv: Vec<String>, timeout: Duration| {
+        let container = container.clone();
+        async move { rt.exec(&container, &argv, timeout).await }
+    };
+    lifecycle::run_commands(drivers::start_commands(router), exec, |_| {}).await?;
+    lifecycle::wait_ready(
+        router,
+        exec,
+        Duration::from_secs(60),
+        Duration::from_millis(250),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn frr_starts_with_its_rendered_config_and_a_refused_line_fails_the_start_by_name() {
+    let Some(rt) = engine("frr_refused_config").await else {
+        return;
+    };
+    let image = ensure_image(&rt, RouterKind::Frr, DEFAULT_BASE_IMAGE, false, |_| {})
+        .await
+        .expect("metallab's FRR image builds");
+    let scratch = Scratch::new(LAB);
+
+    // The config as rendered passes the dry run and the daemons answer.
+    if let Err(e) = start_with(&rt, &scratch, &image, "good", str::to_string).await {
+        panic!("the rendered config should start: {e:?}");
+    }
+
+    // Two lines FRR refuses, after `router bgp`: the start fails on the dry run and the
+    // failure names both, with their line numbers.
+    let refused = start_with(&rt, &scratch, &image, "bad", |conf| {
+        conf.replacen(
+            "router bgp 64501\n",
+            "router bgp 64501\n maximum-pathz 64\n neighbor 10.232.0.3 bogus-option\n",
+            1,
+        )
+    })
+    .await;
+    match refused {
+        Err(lifecycle::StartFailure::CommandFailed {
+            command, output, ..
+        }) => {
+            assert!(command.starts_with("vtysh --dryrun"), "{command}");
+            let lines: Vec<&str> = output.lines().map(str::trim).collect();
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.starts_with("line ") && l.ends_with("maximum-pathz 64")),
+                "{output}"
+            );
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.starts_with("line ") && l.ends_with("bogus-option")),
+                "{output}"
+            );
+        }
+        other => panic!("expected the dry run to refuse the config, got {other:?}"),
+    }
+}
