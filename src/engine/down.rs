@@ -137,7 +137,9 @@ pub async fn remove_lab(
         r.or_else(already_gone)?;
     }
     if let Err(e) = super::firewall::remove_rules(lab).await {
-        tracing::warn!("cannot remove the DOCKER-USER rules of lab {lab}: {e}");
+        found.left_behind.push(format!(
+            "the DOCKER-USER rules commented metallab:lab={lab} ({e}; list them with `iptables -S DOCKER-USER` and remove each with `iptables -D DOCKER-USER …`)"
+        ));
     }
     state.remove(lab).map_err(|e| {
         EngineError::setup(

@@ -249,8 +249,10 @@ impl ManifestFetcher {
                 // Missing or unreadable: download (and replace a bad cached copy).
                 _ => {
                     let text = self.download(&file.url).await?;
+                    // A cache that cannot be written costs a download next time, nothing
+                    // more: recorded in the log (-v), not shown as a problem.
                     if let Err(e) = write_atomically(&cached, &text).await {
-                        tracing::warn!("cannot cache {}: {e}", cached.display());
+                        tracing::info!("cannot cache {}: {e}", cached.display());
                     }
                     downloaded.push(file.url.clone());
                     text
