@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 const ROUTER_PARALLELISM: usize = 8;
 /// How long a daemon may take to answer its CLI after start.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// Pause between two readiness queries.
-const READY_POLL: Duration = Duration::from_millis(250);
+/// Pause between two readiness queries (each is itself an exec of some 30 ms).
+const READY_POLL: Duration = Duration::from_millis(50);
 /// After a rollback, how often and for how long at most to look for resources whose
 /// creation was still in flight.
 const ROLLBACK_SETTLE_POLL: Duration = Duration::from_millis(500);
