@@ -125,6 +125,11 @@ pub struct UpArgs {
     /// The Debian image router images build FROM, when `up` builds a missing one.
     #[arg(long, env = "METALLAB_BASE_IMAGE", default_value = "debian:bookworm")]
     pub base_image: String,
+    /// Print where the time went at the end (stderr): every step with its start and
+    /// duration, each router's parts (create, upload, start, commands, ready), when the
+    /// checks saw each router's sessions Established, and when the last check passed.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 #[derive(Debug, Args)]

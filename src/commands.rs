@@ -205,6 +205,9 @@ async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs
             "next: metallab status {0}   metallab down {0}",
             plan.lab
         ));
+        if a.timings {
+            print_timings(progress, &[]);
+        }
         return Ok(());
     }
     // Checks read the plan as `up` left it: node sessions expanded, nodes known.
@@ -218,9 +221,12 @@ async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs
             &rt,
             progress,
             plan,
-            a.timeout,
-            a.junit.as_deref(),
-            None,
+            CheckRun {
+                timeout: a.timeout,
+                junit: a.junit.as_deref(),
+                filter: None,
+                timings: a.timings,
+            },
         ) => result,
         () = crate::engine::interrupted() => Err(Failure::Interrupted {
             message: format!("interrupted while checking; lab {} is up", plan.lab),
@@ -232,17 +238,34 @@ async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// How `up` and `check` run a lab's checks.
+struct CheckRun<'a> {
+    timeout: Option<std::time::Duration>,
+    junit: Option<&'a Path>,
+    filter: Option<&'a str>,
+    /// Print `up --timings` once the checks are done.
+    timings: bool,
+}
+
+/// `up --timings`: the steps so far and when each check passed.
+fn print_timings(progress: &Progress, checks: &[crate::view::timings::PassedCheck]) {
+    progress.println(crate::view::timings::render(&progress.spans(), checks).trim_end());
+}
+
 async fn run_and_report(
     g: &GlobalOpts,
     state: &StateDir,
     rt: &DockerRuntime,
     progress: &Progress,
     plan: &Plan,
-    timeout: Option<std::time::Duration>,
-    junit: Option<&Path>,
-    filter: Option<&str>,
+    run: CheckRun<'_>,
 ) -> Result<()> {
+    let CheckRun {
+        timeout,
+        junit,
+        filter,
+        timings,
+    } = run;
     let checks: Vec<_> = plan
         .checks
         .iter()
@@ -270,12 +293,25 @@ async fn run_and_report(
         timeout_override: timeout,
         ..RunOptions::default()
     };
+    let checks_started = progress.elapsed();
     let results = run_checks(&probe, &checks, opts).await;
     let failed = results.iter().filter(|r| !r.passed()).count();
     if failed == 0 {
         step.done("all passed");
     } else {
         step.fail(format!("{failed} failed"));
+    }
+    if timings {
+        let passed: Vec<_> = results
+            .iter()
+            .filter(|r| r.passed())
+            .map(|r| crate::view::timings::PassedCheck {
+                router: r.subject.clone(),
+                session: r.kind == "session",
+                at: checks_started + r.after(),
+            })
+            .collect();
+        print_timings(progress, &passed);
     }
     if let Some(path) = junit {
         std::fs::write(path, report::junit(&plan.lab, &results)).map_err(|e| {
@@ -668,9 +704,12 @@ async fn cmd_check(
         &rt,
         progress,
         &plan,
-        a.timeout,
-        a.junit.as_deref(),
-        a.filter.as_deref(),
+        CheckRun {
+            timeout: a.timeout,
+            junit: a.junit.as_deref(),
+            filter: a.filter.as_deref(),
+            timings: false,
+        },
     )
     .await
 }

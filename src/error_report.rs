@@ -58,9 +58,21 @@ pub fn render_diagnostic(diagnostic: &dyn Diagnostic, style: ReportStyle) -> Str
     out
 }
 
-/// A failure that points at no file: its message and, if any, the advice.
+/// A failure that points at no file: its message and, if any, the advice. A message of
+/// several lines (a list of what failed) keeps its own indentation; the terminal wraps.
 pub fn render_error(message: &str, help: Option<&str>, style: ReportStyle) -> String {
-    render_one(&Message { message, help }, style)
+    let paint = |code: &str, text: &str| {
+        if style.color {
+            format!("\u{1b}[{code}m{text}\u{1b}[0m")
+        } else {
+            text.to_string()
+        }
+    };
+    let mut out = format!("{} {message}\n", paint("1;31", "error:"));
+    if let Some(help) = help {
+        out.push_str(&format!("  {} {help}\n", paint("36", "help:")));
+    }
+    out
 }
 
 fn render_one(diagnostic: &dyn Diagnostic, style: ReportStyle) -> String {
@@ -154,26 +166,6 @@ impl Diagnostic for WithoutRelated<'_> {
     }
 }
 
-#[derive(Debug)]
-struct Message<'a> {
-    message: &'a str,
-    help: Option<&'a str>,
-}
-
-impl fmt::Display for Message<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message)
-    }
-}
-
-impl std::error::Error for Message<'_> {}
-
-impl Diagnostic for Message<'_> {
-    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.help.map(|h| Box::new(h) as Box<dyn fmt::Display>)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,13 +199,13 @@ mod tests {
     }
 
     #[test]
-    fn on_a_terminal_long_lines_wrap_and_colour_is_used() {
+    fn colour_only_when_asked() {
         let style = ReportStyle {
             color: true,
             wrap_width: Some(40),
         };
-        let text = render_error(&"word ".repeat(30), Some("a hint"), style);
-        assert!(text.lines().count() > 3, "{text}");
-        assert!(text.contains('\u{1b}'), "{text}");
+        let text = render_error("no", Some("a hint"), style);
+        assert!(text.contains("\u{1b}[1;31merror:\u{1b}[0m no"), "{text:?}");
+        assert!(!render_error("no", None, ReportStyle::PLAIN).contains('\u{1b}'));
     }
 }

@@ -4,7 +4,7 @@
 use crate::cli::ProgressMode;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How progress is shown, decided once from the flag and the environment.
@@ -34,6 +34,25 @@ struct Inner {
     display: Display,
     multi: MultiProgress,
     started: Instant,
+    /// Every finished step and each part of it, for `--timings`.
+    spans: Mutex<Vec<Span>>,
+}
+
+/// A step, or one part of a step (`part` set: what `set_message` said it was doing), as
+/// offsets from the start of the command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    pub phase: String,
+    pub what: String,
+    pub part: Option<String>,
+    pub start: Duration,
+    pub end: Duration,
+}
+
+impl Span {
+    pub fn seconds(&self) -> f64 {
+        (self.end - self.start).as_secs_f64()
+    }
 }
 
 impl Progress {
@@ -55,12 +74,35 @@ impl Progress {
                 display,
                 multi,
                 started: Instant::now(),
+                spans: Mutex::default(),
             }),
         }
     }
 
     pub fn display(&self) -> Display {
         self.inner.display
+    }
+
+    /// Time since the command started.
+    pub fn elapsed(&self) -> Duration {
+        self.inner.started.elapsed()
+    }
+
+    /// The steps finished so far and their parts, in the order they finished.
+    pub fn spans(&self) -> Vec<Span> {
+        self.inner
+            .spans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn record(&self, span: Span) {
+        self.inner
+            .spans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(span);
     }
 
     /// Start a step: `phase` is a short column (`images`, `network`, `router`), `what` names
@@ -91,6 +133,7 @@ impl Progress {
             what,
             bar,
             started: Instant::now(),
+            part: Mutex::new(None),
             finished: false,
         }
     }
@@ -119,16 +162,38 @@ pub struct Step {
     what: String,
     bar: Option<ProgressBar>,
     started: Instant,
+    /// The part in progress (what the last `set_message` said) and since when.
+    part: Mutex<Option<(String, Duration)>>,
     finished: bool,
 }
 
 impl Step {
     /// Update what the step is doing now (spinners only; lines stay quiet until the end).
+    /// It also starts a new part of the step for `--timings`.
     pub fn set_message(&self, msg: impl AsRef<str>) {
         if let Some(pb) = &self.bar {
             pb.set_message(format!("{} — {}", self.what, msg.as_ref()));
         }
         tracing::debug!(phase = %self.phase, what = %self.what, "{}", msg.as_ref());
+        let now = self.progress.elapsed();
+        let previous = self
+            .part
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace((msg.as_ref().to_string(), now));
+        self.close_part(previous, now);
+    }
+
+    fn close_part(&self, part: Option<(String, Duration)>, now: Duration) {
+        if let Some((name, start)) = part {
+            self.progress.record(Span {
+                phase: self.phase.clone(),
+                what: self.what.clone(),
+                part: Some(name),
+                start,
+                end: now,
+            });
+        }
     }
 
     pub fn done(mut self, result: impl AsRef<str>) {
@@ -150,6 +215,20 @@ impl Step {
     fn finish(&mut self, outcome: Outcome, text: &str) {
         self.finished = true;
         let secs = self.started.elapsed().as_secs_f64();
+        let now = self.progress.elapsed();
+        let part = self
+            .part
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        self.close_part(part, now);
+        self.progress.record(Span {
+            phase: self.phase.clone(),
+            what: self.what.clone(),
+            part: None,
+            start: now.saturating_sub(self.started.elapsed()),
+            end: now,
+        });
         let mark = match outcome {
             Outcome::Done => "✔",
             Outcome::Failed => "✘",

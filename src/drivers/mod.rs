@@ -36,10 +36,13 @@ pub mod paths {
 /// The gRPC endpoint gobgpd serves its API on: loopback only, where the `gobgp` CLI
 /// looks by default, so the API is not reachable from the lab networks.
 const GOBGP_API: &str = "127.0.0.1:50051";
+/// That endpoint in a listening row of /proc/net/tcp (address and port in hex, then the
+/// remote side and state 0A, LISTEN).
+const GOBGP_API_LISTENING: &str = "0100007F:C383 00000000:0000 0A";
 
-/// How long the GoBGP start command waits for gobgpd's API before giving up, in tenths
-/// of a second (announcements are added through that API right after).
-const GOBGP_API_WAIT_TENTHS: u32 = 100;
+/// How long the GoBGP start command waits for gobgpd's API before giving up, in
+/// hundredths of a second (announcements are added through that API right after).
+const GOBGP_API_WAIT_HUNDREDTHS: u32 = 1000;
 
 fn argv(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
@@ -196,17 +199,21 @@ fn daemon_commands(router: &PlannedRouter) -> Vec<Vec<String>> {
             argv(&["bird", "-c", paths::BIRD_CONF]),
         ],
         // gobgpd stays in the foreground: background it with its output in a log file and
-        // stdin from /dev/null (so `docker exec` returns), then wait until its API answers,
-        // so the `gobgp global rib add` announcements that follow cannot race its start.
+        // stdin from /dev/null (so `docker exec` returns), then wait until its API
+        // listens, so the `gobgp global rib add` announcements that follow cannot race its
+        // start. The socket is watched in /proc rather than with `gobgp global`: a CLI
+        // call made before the API listens waits about a second in gRPC's reconnect
+        // backoff, most of a GoBGP router's start.
         RouterKind::Gobgp => vec![shell(format!(
             "gobgpd -f {conf} -t toml --api-hosts {api} </dev/null >{log} 2>&1 & \
-             i=0; until gobgp global >/dev/null 2>&1; do \
+             i=0; until grep -q '{listening}' /proc/net/tcp; do \
              i=$((i+1)); if [ $i -ge {tries} ]; then echo 'gobgpd did not answer, see {log}:' >&2; tail -n 20 {log} >&2; exit 1; fi; \
-             sleep 0.1; done",
+             sleep 0.01; done",
             conf = paths::GOBGP_CONF,
             api = GOBGP_API,
+            listening = GOBGP_API_LISTENING,
             log = paths::GOBGP_LOG,
-            tries = GOBGP_API_WAIT_TENTHS,
+            tries = GOBGP_API_WAIT_HUNDREDTHS,
         ))],
         // zebra first: bgpd learns interfaces and installs routes through it. Both bind
         // their telnet vty to loopback only.

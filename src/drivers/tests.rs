@@ -164,7 +164,10 @@ fn the_gobgp_daemon_command_detaches_and_waits_for_the_api() {
         script.contains("</dev/null >/var/log/gobgpd.log 2>&1 &"),
         "{script}"
     );
-    assert!(script.contains("until gobgp global"), "{script}");
+    assert!(
+        script.contains("until grep -q '0100007F:C383 00000000:0000 0A' /proc/net/tcp"),
+        "{script}"
+    );
     assert!(script.contains("--api-hosts 127.0.0.1:50051"), "{script}");
 }
 
@@ -250,4 +253,14 @@ fn ready_commands_per_kind() {
         "gobgp global"
     );
     assert!(ready_command(RouterKind::Quagga).unwrap()[2].contains("vtysh -d bgpd"));
+}
+
+#[test]
+fn the_gobgp_api_row_the_start_command_waits_for_is_the_api_address() {
+    // /proc/net/tcp writes an IPv4 address as its 4 bytes in host (little-endian) order
+    // and the port big-endian, both in upper-case hex.
+    let addr: std::net::SocketAddrV4 = super::GOBGP_API.parse().unwrap();
+    let ip = u32::from_le_bytes(addr.ip().octets());
+    let row = format!("{ip:08X}:{:04X} 00000000:0000 0A", addr.port());
+    assert_eq!(row, super::GOBGP_API_LISTENING);
 }

@@ -15,9 +15,18 @@ use crate::topology::model::{Placement, RouterKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-/// How many routers are brought up at once: Docker and the daemons start in parallel, but
-/// a 2-core machine gains nothing from 50 concurrent `apt`-free container starts.
+/// How many routers are brought up at once by default: Docker and the daemons start in
+/// parallel, but past the engine's knee more at once only queue inside dockerd (see the
+/// README's Benchmark section). `METALLAB_ROUTER_PARALLELISM` overrides it.
 const ROUTER_PARALLELISM: usize = 8;
+
+fn router_parallelism() -> usize {
+    std::env::var("METALLAB_ROUTER_PARALLELISM")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(ROUTER_PARALLELISM)
+}
 /// How long a daemon may take to answer its CLI after start.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pause between two readiness queries (each is itself an exec of some 30 ms).
@@ -379,7 +388,7 @@ async fn start_routers(
             }
         })
         .collect::<Vec<_>>();
-    let results = bounded(ROUTER_PARALLELISM, jobs).await;
+    let results = bounded(router_parallelism(), jobs).await;
     let failures: Vec<String> = results
         .into_iter()
         .filter_map(|r| r.err())
@@ -549,6 +558,7 @@ async fn start_router(
     rt.create_container(&container_spec(plan, r, image)).await?;
     step.set_message("uploading configs");
     upload(rt, r, files).await?;
+    step.set_message("starting container");
     rt.start_container(&r.container).await?;
     configure_running(rt, step, r).await
 }

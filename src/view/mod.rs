@@ -17,6 +17,7 @@ mod summary;
 pub mod table;
 #[cfg(test)]
 mod tests;
+pub mod timings;
 
 pub use build::{LabReading, RouterReading, lab_view};
 pub use diagram::Diagram;
