@@ -297,6 +297,14 @@ fn server_hint(message: &str) -> Option<String> {
     if lower.contains("no available ipv4 addresses") {
         return Some("the network's address range is full".into());
     }
+    if lower.contains("has active endpoints") {
+        return Some(
+            "`docker network inspect NETWORK` lists the containers still on it; when it \
+             lists none, dockerd kept an endpoint of a removed container: restarting dockerd \
+             clears it, then run `metallab down` again"
+                .into(),
+        );
+    }
     None
 }
 
@@ -410,6 +418,19 @@ mod tests {
             in_use.hint().as_deref(),
             Some("remove the containers using it first (`metallab down`)")
         );
+    }
+
+    #[test]
+    fn a_network_dockerd_still_holds_an_endpoint_on_says_how_to_clear_it() {
+        // dockerd 20.10's words after a burst of container removals.
+        let err = Op::new("remove network", ResourceKind::Network, "metallab-b100-lan").error(
+            server(
+                403,
+                "error while removing network: network metallab-b100-lan id a37cd2e1 has active endpoints",
+            ),
+        );
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("restarting dockerd"), "{hint}");
     }
 
     #[test]
