@@ -9,11 +9,15 @@
 //!   `show bgp … detail json`: that spelling is "% Unknown command");
 //! - BFD: `show bfd peers json`.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::json::{EachMember, Json, Key, Skip, skip_seq};
 use super::{
     Ctx, ParseError, Tool, as_numbers, first_meaningful_line, origin_from_name, real_next_hop,
     well_known_community,
@@ -25,14 +29,21 @@ pub const ROUTES_COMMAND: &str = "show bgp ipv4 unicast json detail";
 pub const BFD_COMMAND: &str = "show bfd peers json";
 
 /// vtysh prints its own errors (`% Unknown command: …`, `% BGP instance not found`) as text
-/// on stdout, and bgpd reports a missing instance as `{"warning": "…"}`.
-fn json_or_daemon_error(ctx: Ctx, text: &str) -> Result<Value, ParseError> {
+/// on stdout.
+fn vtysh_error(ctx: Ctx, text: &str) -> Result<(), ParseError> {
     let Some(first) = first_meaningful_line(text) else {
         return Err(ctx.empty("vtysh reached no daemon that answers this command"));
     };
     if first.starts_with('%') || !(first.starts_with('{') || first.starts_with('[')) {
         return Err(ctx.daemon(first.trim_start_matches('%').trim()));
     }
+    Ok(())
+}
+
+/// The JSON of `text`, or vtysh's error text, or bgpd's `{"warning": "…"}` for a missing
+/// instance.
+fn json_or_daemon_error(ctx: Ctx, text: &str) -> Result<Value, ParseError> {
+    vtysh_error(ctx, text)?;
     let value: Value = ctx.json(text)?;
     if let Some(obj) = value.as_object() {
         for key in ["warning", "error"] {
@@ -175,55 +186,153 @@ fn summary_sessions(ctx: Ctx, peers: &Map<String, Value>) -> Result<Vec<Session>
     Ok(sessions)
 }
 
+/// What `routes` needs of the top level, read in one pass: `warning` and `error` (the last of
+/// each, as `Value::get` gives them) and the routes of the last `routes` member, each turned
+/// into a `Route` (or its error) as soon as it is read, by prefix text in `Value`'s order.
+#[derive(Default)]
+struct Table<'a> {
+    warning: Option<Json<'a>>,
+    error: Option<Json<'a>>,
+    /// `Some(None)`: `routes` is there but not an object.
+    routes: Option<Option<RouteResults<'a>>>,
+}
+
+type RouteResults<'a> = BTreeMap<Cow<'a, str>, Result<Route, ParseError>>;
+
+struct TableSeed(Ctx);
+
+impl<'de> DeserializeSeed<'de> for TableSeed {
+    type Value = Table<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Table<'de>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TableSeed {
+    type Value = Table<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Table<'de>, A::Error> {
+        let ctx = self.0;
+        let mut table = Table::default();
+        while let Some(Key(key)) = map.next_key()? {
+            match &*key {
+                "warning" => table.warning = Some(map.next_value()?),
+                "error" => table.error = Some(map.next_value()?),
+                "routes" => {
+                    let mut results = RouteResults::new();
+                    let is_object = map.next_value_seed(EachMember::of_any(
+                        |key: Cow<'de, str>, entries: Json<'de>| {
+                            let result = route(ctx, &key, &entries);
+                            results.insert(key, result);
+                        },
+                    ))?;
+                    table.routes = Some(is_object.then_some(results));
+                }
+                _ => {
+                    map.next_value::<Skip>()?;
+                }
+            }
+        }
+        Ok(table)
+    }
+
+    // Not an object: no routes (and no warning).
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Table<'de>, A::Error> {
+        skip_seq(seq).map(|_| Table::default())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Table<'de>, E> {
+        Ok(Table::default())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Table<'de>, E> {
+        Ok(Table::default())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Table<'de>, E> {
+        Ok(Table::default())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Table<'de>, E> {
+        Ok(Table::default())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Table<'de>, E> {
+        Ok(Table::default())
+    }
+
+    fn visit_unit<E>(self) -> Result<Table<'de>, E> {
+        Ok(Table::default())
+    }
+}
+
 /// Routes from `show bgp ipv4 unicast json detail` (also accepts plain
 /// `show bgp ipv4 unicast json`, which lacks communities and most peers).
+///
+/// Read one route at a time (see `parse::json`): a 100k-route table is about 70 MB of JSON.
 pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
     let ctx = Ctx::new(Tool::Frr, ROUTES_COMMAND);
-    let value = json_or_daemon_error(ctx, text)?;
-    let Some(table) = value.get("routes") else {
+    vtysh_error(ctx, text)?;
+    let table = ctx.json_seed(text, TableSeed(ctx))?;
+    for message in [&table.warning, &table.error] {
+        if let Some(msg) = message.as_ref().and_then(Json::as_str) {
+            return Err(ctx.daemon(msg));
+        }
+    }
+    let Some(results) = table.routes else {
         return Err(ctx.unexpected(None, "no `routes` object"));
     };
-    let table = table
-        .as_object()
-        .ok_or_else(|| ctx.unexpected(None, "`routes` is not an object"))?;
-    let mut routes = Vec::with_capacity(table.len());
-    for (key, entries) in table {
-        let prefix: IpNet = key
-            .parse()
-            .map_err(|_| ctx.unexpected(None, format!("`{key}` is not a prefix")))?;
-        // 8.4 `json detail`: [prefix header, path, path…]; later FRR versions:
-        // {"prefix": …, "paths": [path…]}; plain `json`: [path, path…].
-        let elements: &[Value] = match entries {
-            Value::Array(items) => items,
-            Value::Object(obj) => obj
-                .get("paths")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
-            _ => return Err(ctx.unexpected(None, format!("{prefix}: paths are not a list"))),
-        };
-        let paths = elements
-            .iter()
-            .filter_map(Value::as_object)
-            .filter(|p| p.contains_key("nexthops") || p.contains_key("aspath"))
-            .map(|p| path(ctx, &prefix, p))
-            .collect::<Result<Vec<_>, _>>()?;
-        routes.push(Route { prefix, paths });
+    let results = results.ok_or_else(|| ctx.unexpected(None, "`routes` is not an object"))?;
+    let mut routes = Vec::with_capacity(results.len());
+    for (_, route) in results {
+        routes.push(route?);
     }
     routes.sort_by_key(|r| r.prefix);
     Ok(routes)
 }
 
-fn path(ctx: Ctx, prefix: &IpNet, p: &Map<String, Value>) -> Result<Path, ParseError> {
+/// One member of `routes`: the prefix and its paths.
+fn route(ctx: Ctx, key: &str, entries: &Json) -> Result<Route, ParseError> {
+    let prefix: IpNet = key
+        .parse()
+        .map_err(|_| ctx.unexpected(None, format!("`{key}` is not a prefix")))?;
+    // 8.4 `json detail`: [prefix header, path, path…]; later FRR versions:
+    // {"prefix": …, "paths": [path…]}; plain `json`: [path, path…].
+    let elements: &[Json] = match entries {
+        Json::Array(items) => items,
+        Json::Object(_) => entries.get("paths").and_then(Json::as_array).unwrap_or(&[]),
+        _ => return Err(ctx.unexpected(None, format!("{prefix}: paths are not a list"))),
+    };
+    let paths = elements
+        .iter()
+        .filter(|p| p.is_object())
+        .filter(|p| p.get("nexthops").is_some() || p.get("aspath").is_some())
+        .map(|p| path(ctx, &prefix, p))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Route { prefix, paths })
+}
+
+fn path(ctx: Ctx, prefix: &IpNet, p: &Json) -> Result<Path, ParseError> {
     let bad = |what: String| ctx.unexpected(None, format!("{prefix}: {what}"));
+    let str_field = |key: &str| p.get(key).and_then(Json::as_str);
+    let u32_field = |key: &str| {
+        p.get(key)
+            .and_then(Json::as_u64)
+            .and_then(|v| u32::try_from(v).ok())
+    };
     // The BGP next hop of the path: the first one FRR uses.
-    let nexthops = p.get("nexthops").and_then(Value::as_array);
+    let nexthops = p.get("nexthops").and_then(Json::as_array);
     let next_hop_text = nexthops.and_then(|hops| {
         hops.iter()
-            .find(|h| h.get("used").and_then(Value::as_bool) == Some(true))
+            .find(|h| h.get("used").and_then(Json::as_bool) == Some(true))
             .or_else(|| hops.first())
             .and_then(|h| h.get("ip"))
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
     });
     let next_hop = match next_hop_text {
         Some(ip) => real_next_hop(
@@ -233,16 +342,16 @@ fn path(ctx: Ctx, prefix: &IpNet, p: &Map<String, Value>) -> Result<Path, ParseE
         None => None,
     };
     let best = match p.get("bestpath") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Object(o)) => o.get("overall").and_then(Value::as_bool) == Some(true),
+        Some(Json::Bool(b)) => *b,
+        Some(o @ Json::Object(_)) => o.get("overall").and_then(Json::as_bool) == Some(true),
         _ => false,
     };
     let as_path = match p.get("aspath") {
         // detail: {"string": "64501 64502", "segments": [{"type", "list": [..]}]}
-        Some(Value::Object(obj)) => match obj.get("segments").and_then(Value::as_array) {
+        Some(obj @ Json::Object(_)) => match obj.get("segments").and_then(Json::as_array) {
             Some(segments) => segments
                 .iter()
-                .filter_map(|s| s.get("list").and_then(Value::as_array))
+                .filter_map(|s| s.get("list").and_then(Json::as_array))
                 .flatten()
                 .map(|asn| {
                     asn.as_u64()
@@ -252,7 +361,7 @@ fn path(ctx: Ctx, prefix: &IpNet, p: &Map<String, Value>) -> Result<Path, ParseE
                 .collect::<Result<Vec<u32>, _>>()?,
             None => Vec::new(),
         },
-        _ => match str_field(p, "path") {
+        _ => match str_field("path") {
             Some(text) => as_numbers(text).map_err(bad)?,
             None => Vec::new(),
         },
@@ -261,9 +370,9 @@ fn path(ctx: Ctx, prefix: &IpNet, p: &Map<String, Value>) -> Result<Path, ParseE
     if let Some(list) = p
         .get("community")
         .and_then(|c| c.get("list"))
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
     {
-        for c in list.iter().filter_map(Value::as_str) {
+        for c in list.iter().filter_map(Json::as_str) {
             communities.push(match well_known_community(c) {
                 Some(numeric) => numeric.to_string(),
                 None => c.to_string(),
@@ -273,15 +382,15 @@ fn path(ctx: Ctx, prefix: &IpNet, p: &Map<String, Value>) -> Result<Path, ParseE
     if let Some(list) = p
         .get("largeCommunity")
         .and_then(|c| c.get("list"))
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
     {
         communities.extend(
             list.iter()
-                .filter_map(Value::as_str)
+                .filter_map(Json::as_str)
                 .map(|c| format!("large:{c}")),
         );
     }
-    let origin = match str_field(p, "origin") {
+    let origin = match str_field("origin") {
         Some(o) => Some(origin_from_name(o).ok_or_else(|| bad(format!("unknown origin `{o}`")))?),
         None => None,
     };
@@ -289,19 +398,19 @@ fn path(ctx: Ctx, prefix: &IpNet, p: &Map<String, Value>) -> Result<Path, ParseE
     let peer_id = p
         .get("peer")
         .and_then(|peer| peer.get("peerId"))
-        .and_then(Value::as_str)
-        .or_else(|| str_field(p, "peerId"));
+        .and_then(Json::as_str)
+        .or_else(|| str_field("peerId"));
     let from_peer = peer_id
         .and_then(|id| id.parse::<IpAddr>().ok())
         .and_then(real_next_hop);
-    let local = p.get("sourced").and_then(Value::as_bool) == Some(true)
-        || p.get("local").and_then(Value::as_bool) == Some(true)
+    let local = p.get("sourced").and_then(Json::as_bool) == Some(true)
+        || p.get("local").and_then(Json::as_bool) == Some(true)
         || from_peer.is_none();
     Ok(Path {
         next_hop,
         best,
-        local_pref: u32_field(p, "locPrf"),
-        med: u32_field(p, "metric"),
+        local_pref: u32_field("locPrf"),
+        med: u32_field("metric"),
         as_path,
         communities,
         origin,
@@ -503,6 +612,39 @@ mod tests {
             vec!["64502:30", "65535:65281", "large:64502:1:1"]
         );
         assert_eq!(gobgp.paths[0].origin, Some(Origin::Incomplete));
+    }
+
+    #[test]
+    fn routes_read_route_by_route_as_from_one_value() {
+        // Read one route at a time, the table still reads as a whole `Value` did: the last
+        // of repeated prefixes, errors in prefix order, bgpd's warning anywhere, bad JSON
+        // after the routes.
+        let text = r#"{"routes": {"10.0.0.2/32": [{"aspath": {}, "metric": 1}],
+            "10.0.0.1/32": [{"aspath": {}}], "10.0.0.2/32": [{"aspath": {}, "metric": 2}]}}"#;
+        let table = routes(text).unwrap();
+        assert_eq!(
+            table.iter().map(|r| r.prefix).collect::<Vec<_>>(),
+            vec![net("10.0.0.1/32"), net("10.0.0.2/32")]
+        );
+        assert_eq!(table[1].paths[0].med, Some(2));
+
+        let text = r#"{"routes": {"10.0.0.2/32": [{"aspath": {}, "origin": "x"}],
+            "10.0.0.1/32": [{"aspath": {}, "origin": "y"}]}}"#;
+        let err = routes(text).unwrap_err();
+        assert!(
+            err.to_string().ends_with("10.0.0.1/32: unknown origin `y`"),
+            "{err}"
+        );
+
+        let err = routes(r#"{"routes": {}, "warning": "Default BGP instance not found"}"#);
+        assert!(matches!(err, Err(ParseError::Daemon { .. })), "{err:?}");
+        let err = routes(r#"{"routes": null}"#).unwrap_err();
+        assert!(
+            err.to_string().ends_with("`routes` is not an object"),
+            "{err}"
+        );
+        let err = routes(r#"{"routes": {"10.0.0.1/32": [{"aspath": 1, "path": "x"}]}, "#);
+        assert!(matches!(err, Err(ParseError::Json { .. })), "{err:?}");
     }
 
     #[test]

@@ -11,10 +11,13 @@
 
 use std::net::IpAddr;
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use ipnet::IpNet;
 use serde::Deserialize;
-use serde_json::Value;
 
+use super::json::{self, EachMember, Json};
 use super::{Ctx, ParseError, Tool, community_from_u32, large_community, real_next_hop};
 use crate::state::{Origin, Path, Route, Session, SessionState};
 
@@ -38,8 +41,9 @@ fn json_body(ctx: Ctx, text: &str) -> Result<(Option<u64>, &str), ParseError> {
         // e.g. `rpc error: code = Unavailable desc = connection error…` without -j
         return Err(ctx.daemon(body.lines().next().unwrap_or(body)));
     }
-    if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(body)
-        && let Some(msg) = obj.get("error").and_then(Value::as_str)
+    // `{"error": "…"}`; read without keeping the rest (the body may be a 100k-route table).
+    if let Some(msg) = json::top_level_member(body, "error")
+        && let Some(msg) = msg.as_str()
     {
         return Err(ctx.daemon(msg));
     }
@@ -178,44 +182,67 @@ pub fn sessions(text: &str) -> Result<Vec<Session>, ParseError> {
 }
 
 #[derive(Deserialize)]
-struct RibPath {
+struct RibPath<'a> {
     #[serde(default)]
     best: bool,
-    #[serde(default)]
-    attrs: Vec<Value>,
+    #[serde(default, borrow)]
+    attrs: Vec<Json<'a>>,
     #[serde(rename = "neighbor-ip")]
     neighbor_ip: Option<String>,
 }
 
 /// Routes from `gobgp global rib -a ipv4 -j`: `{prefix: [path…]}`.
+///
+/// Read one route at a time (see `parse::json`): a 100k-route table is about 40 MB of JSON.
+/// Each route is turned into a `Route` (or its error) as soon as it is read; the results
+/// are then taken in prefix-text order, the last of repeated prefixes winning, as from a
+/// `BTreeMap<String, Vec<RibPath>>` of the whole table.
 pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
     let ctx = Ctx::new(Tool::Gobgp, ROUTES_COMMAND);
     let (_, body) = json_body(ctx, text)?;
-    let table: std::collections::BTreeMap<String, Vec<RibPath>> = ctx.json(body)?;
-    let mut routes = Vec::with_capacity(table.len());
-    for (key, paths) in table {
-        let prefix: IpNet = key
-            .parse()
-            .map_err(|_| ctx.unexpected(None, format!("`{key}` is not a prefix")))?;
-        let paths = paths
-            .iter()
-            .map(|p| path(ctx, &prefix, p))
-            .collect::<Result<Vec<_>, _>>()?;
-        routes.push(Route { prefix, paths });
+    let results = route_results(ctx, body)?;
+    let mut routes = Vec::with_capacity(results.len());
+    for (_, route) in results {
+        routes.push(route?);
     }
     routes.sort_by_key(|r| r.prefix);
     Ok(routes)
 }
 
+type RouteResults<'a> = BTreeMap<Cow<'a, str>, Result<Route, ParseError>>;
+
+fn route_results<'a>(ctx: Ctx, body: &'a str) -> Result<RouteResults<'a>, ParseError> {
+    let mut results = RouteResults::new();
+    ctx.json_seed(
+        body,
+        EachMember::of_object(|key: Cow<'a, str>, paths: Vec<RibPath<'a>>| {
+            let route = route(ctx, &key, &paths);
+            results.insert(key, route);
+        }),
+    )?;
+    Ok(results)
+}
+
+fn route(ctx: Ctx, key: &str, paths: &[RibPath]) -> Result<Route, ParseError> {
+    let prefix: IpNet = key
+        .parse()
+        .map_err(|_| ctx.unexpected(None, format!("`{key}` is not a prefix")))?;
+    let paths = paths
+        .iter()
+        .map(|p| path(ctx, &prefix, p))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Route { prefix, paths })
+}
+
 fn path(ctx: Ctx, prefix: &IpNet, p: &RibPath) -> Result<Path, ParseError> {
     let bad = |what: String| ctx.unexpected(None, format!("{prefix}: {what}"));
-    let u32_of = |v: Option<&Value>, what: &str| -> Result<u32, ParseError> {
-        v.and_then(Value::as_u64)
+    let u32_of = |v: Option<&Json>, what: &str| -> Result<u32, ParseError> {
+        v.and_then(Json::as_u64)
             .and_then(|x| u32::try_from(x).ok())
             .ok_or_else(|| bad(format!("{what} is not a number")))
     };
-    let ip_of = |v: Option<&Value>| -> Result<Option<IpAddr>, ParseError> {
-        match v.and_then(Value::as_str) {
+    let ip_of = |v: Option<&Json>| -> Result<Option<IpAddr>, ParseError> {
+        match v.and_then(Json::as_str) {
             Some(s) => {
                 Ok(real_next_hop(s.parse().map_err(|_| {
                     bad(format!("next hop `{s}` is not an IP"))
@@ -238,9 +265,9 @@ fn path(ctx: Ctx, prefix: &IpNet, p: &RibPath) -> Result<Path, ParseError> {
     };
     // Attributes by BGP path-attribute type code (RFC 4271 and successors).
     for attr in &p.attrs {
-        match attr.get("type").and_then(Value::as_u64) {
+        match attr.get("type").and_then(Json::as_u64) {
             Some(1) => {
-                out.origin = Some(match attr.get("value").and_then(Value::as_u64) {
+                out.origin = Some(match attr.get("value").and_then(Json::as_u64) {
                     Some(0) => Origin::Igp,
                     Some(1) => Origin::Egp,
                     Some(2) => Origin::Incomplete,
@@ -250,13 +277,13 @@ fn path(ctx: Ctx, prefix: &IpNet, p: &RibPath) -> Result<Path, ParseError> {
             Some(2) => {
                 for segment in attr
                     .get("as_paths")
-                    .and_then(Value::as_array)
+                    .and_then(Json::as_array)
                     .into_iter()
                     .flatten()
                 {
                     for asn in segment
                         .get("asns")
-                        .and_then(Value::as_array)
+                        .and_then(Json::as_array)
                         .into_iter()
                         .flatten()
                     {
@@ -270,7 +297,7 @@ fn path(ctx: Ctx, prefix: &IpNet, p: &RibPath) -> Result<Path, ParseError> {
             Some(8) => {
                 for c in attr
                     .get("communities")
-                    .and_then(Value::as_array)
+                    .and_then(Json::as_array)
                     .into_iter()
                     .flatten()
                 {
@@ -282,13 +309,13 @@ fn path(ctx: Ctx, prefix: &IpNet, p: &RibPath) -> Result<Path, ParseError> {
             Some(14) if out.next_hop.is_none() => {
                 let first = attr
                     .get("nexthop")
-                    .or_else(|| attr.get("nexthops").and_then(|n| n.get(0)));
+                    .or_else(|| attr.get("nexthops").and_then(|n| n.get_index(0)));
                 out.next_hop = ip_of(first)?;
             }
             Some(32) => {
                 for c in attr
                     .get("value")
-                    .and_then(Value::as_array)
+                    .and_then(Json::as_array)
                     .into_iter()
                     .flatten()
                 {
@@ -406,6 +433,20 @@ mod tests {
             .find(|r| r.prefix == net("192.0.2.64/26"))
             .unwrap();
         assert_eq!(egp.paths[0].origin, Some(Origin::Egp));
+    }
+
+    #[test]
+    fn routes_read_route_by_route_as_from_one_map() {
+        // The last of repeated prefixes wins, `{"error": …}` anywhere in the object is the
+        // daemon's error, and a list is not a table.
+        let text = r#"{"10.0.0.0/8": [{"attrs": [{"type": 4, "metric": 1}]}],
+            "10.0.0.0/8": [{"attrs": [{"type": 4, "metric": 2}]}]}"#;
+        let table = routes(text).unwrap();
+        assert_eq!(table.len(), 1);
+        assert_eq!(table[0].paths[0].med, Some(2));
+        let err = routes(r#"{"10.0.0.0/8": [], "error": "boom"}"#).unwrap_err();
+        assert!(matches!(err, ParseError::Daemon { .. }), "{err}");
+        assert!(matches!(routes("[]"), Err(ParseError::Json { .. })));
     }
 
     #[test]

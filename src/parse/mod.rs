@@ -10,6 +10,7 @@ pub mod bird;
 pub mod frr;
 pub mod gobgp;
 pub mod iproute;
+pub(crate) mod json;
 pub mod quagga;
 
 use std::borrow::Cow;
@@ -160,6 +161,19 @@ impl Ctx {
 
     pub(crate) fn json<T: serde::de::DeserializeOwned>(self, text: &str) -> Result<T, ParseError> {
         serde_json::from_str(text).map_err(|source| ParseError::Json {
+            tool: self.tool,
+            command: self.command.into(),
+            source,
+        })
+    }
+
+    /// `text` read with `seed` as one JSON document (`json` for streaming readers).
+    pub(crate) fn json_seed<'de, S: serde::de::DeserializeSeed<'de>>(
+        self,
+        text: &'de str,
+        seed: S,
+    ) -> Result<S::Value, ParseError> {
+        json::from_str_seed(text, seed).map_err(|source| ParseError::Json {
             tool: self.tool,
             command: self.command.into(),
             source,
