@@ -197,6 +197,7 @@ fn daemon_commands(router: &PlannedRouter) -> Vec<Vec<String>> {
         RouterKind::Bird => vec![
             argv(&["mkdir", "-p", paths::BIRD_RUN_DIR]),
             argv(&["bird", "-c", paths::BIRD_CONF]),
+            shell(bird_first_update_nudge()),
         ],
         // gobgpd stays in the foreground: background it with its output in a log file and
         // stdin from /dev/null (so `docker exec` returns), then wait until its API
@@ -242,6 +243,34 @@ fn daemon_commands(router: &PlannedRouter) -> Vec<Vec<String>> {
         ],
         RouterKind::Linux => vec![],
     }
+}
+
+/// How long after start the BIRD nudge below watches for sessions, in fifths of a second.
+const BIRD_NUDGE_FIFTHS: u32 = 150;
+
+/// A watcher left running in the background while a BIRD router's lab comes up. Without
+/// graceful restart (off, so a dead peer's routes go at once), BIRD 2.0 to 2.17 queues a
+/// new session's first update while the keepalive that completed the session is still
+/// being sent, and sends it only with its next keepalive (up to 3 s later at hold time 9)
+/// unless the peer sends an update first. For each BGP protocol that comes up in the
+/// first 30 s the watcher asks once for its routes again (`birdc reload out`), which
+/// sends them at once; it stops when every BGP protocol of the config was handled.
+fn bird_first_update_nudge() -> String {
+    format!(
+        "( total=$(grep -c '^protocol bgp ' {conf}); done_list={run}/metallab-nudged; : > $done_list; i=0; \
+           while [ $i -lt {fifths} ] && [ $(wc -l < $done_list) -lt $total ]; do \
+             i=$((i+1)); sleep 0.2; \
+             birdc show protocols | while read -r name proto rest; do \
+               [ \"$proto\" = BGP ] || continue; \
+               case \"$rest\" in *Established*) ;; *) continue ;; esac; \
+               grep -qx \"$name\" $done_list && continue; \
+               echo \"$name\" >> $done_list; birdc reload out \"$name\" >/dev/null; \
+             done; \
+           done ) </dev/null >/dev/null 2>&1 &",
+        conf = paths::BIRD_CONF,
+        run = paths::BIRD_RUN_DIR,
+        fifths = BIRD_NUDGE_FIFTHS,
+    )
 }
 
 /// The command whose output tells whether the router's daemons are up; `None` when there
