@@ -116,7 +116,9 @@ pub struct UpArgs {
     /// Keep what was created when `up` fails (for debugging) instead of rolling back.
     #[arg(long)]
     pub retain: bool,
-    /// Override every check's deadline (e.g. 90s, 2m).
+    /// One deadline for the whole of `up` (e.g. 90s, 5m): the cluster, MetalLB's rollouts
+    /// and webhook, pods, routers and every check are done by then, or `up` fails naming
+    /// what it was waiting for. Without it each wait has its own default (see the README).
     #[arg(long, value_parser = parse_duration)]
     pub timeout: Option<std::time::Duration>,
     /// Write the checks' results as JUnit XML.

@@ -180,6 +180,11 @@ fn painter(g: &GlobalOpts) -> crate::view::table::Painter {
 }
 
 async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs) -> Result<()> {
+    // One deadline over the whole of `up`, checks included.
+    let deadline = a.timeout.map_or_else(
+        crate::engine::Deadline::none,
+        crate::engine::Deadline::after,
+    );
     let loaded = load(a.topology.as_deref())?;
     let plan = &loaded.plan;
     let rt = connect().await?;
@@ -190,6 +195,7 @@ async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs
         retain: a.retain,
         base_image: a.base_image.clone(),
         offline: g.offline,
+        deadline,
     };
     match up::up(&rt, state, progress, plan, &loaded.source_text, &opts).await? {
         UpOutcome::Created { seconds } => progress.println(format!(
@@ -222,7 +228,8 @@ async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs
             progress,
             plan,
             CheckRun {
-                timeout: a.timeout,
+                // What is left of `--timeout` for every check.
+                timeout: a.timeout.map(|t| deadline.budget(t)),
                 junit: a.junit.as_deref(),
                 filter: None,
                 timings: a.timings,
@@ -469,13 +476,8 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
         match state.load_plan(lab) {
             Some(plan) => {
                 let link = ClusterLink::connect(&rt, state, &plan).await;
-                let cluster = match link.state().await {
-                    Ok(c) => c,
-                    Err(reason) => {
-                        errln!("warning: lab {lab}: {reason}");
-                        None
-                    }
-                };
+                // An unreadable cluster is one of the lab's problems, not "no cluster".
+                let cluster = link.state().await;
                 let exec = RouterExec::for_link(&rt, &plan.lab, &link);
                 let status = inspect::gather_status(&exec, &plan, cluster).await?;
                 problems += status.all_problems().len();
@@ -535,6 +537,7 @@ async fn cmd_routes(g: &GlobalOpts, state: &StateDir, a: RoutesArgs) -> Result<(
         .cluster_nodes
         .iter()
         .map(|n| crate::state::cluster::NodeInfo {
+            api_addresses: vec![],
             name: n.name.clone(),
             ip: Some(n.ip),
             roles: vec![],

@@ -20,6 +20,7 @@ pub mod cluster;
 pub mod commands;
 pub mod doctor;
 pub mod drivers;
+pub mod duration_text;
 pub mod engine;
 pub mod error_chain;
 pub mod error_report;

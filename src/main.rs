@@ -10,7 +10,10 @@ fn main() {
     let cli = Cli::parse();
     let cli_color = cli.global.color;
     let filter = match cli.global.verbose {
-        0 => "warn",
+        // kube's client logs every failed request at ERROR; metallab reports the ones
+        // that matter itself, and retries it expects (MetalLB's webhook starting) are
+        // progress, not errors.
+        0 => "warn,kube_client=off",
         1 => "metallab=info",
         2 => "metallab=debug",
         _ => "trace",

@@ -36,6 +36,9 @@ struct Inner {
     started: Instant,
     /// Every finished step and each part of it, for `--timings`.
     spans: Mutex<Vec<Span>>,
+    /// The steps under way, by id: what a deadline that runs out names.
+    running: Mutex<Vec<(u64, String)>>,
+    next_id: std::sync::atomic::AtomicU64,
 }
 
 /// A step, or one part of a step (`part` set: what `set_message` said it was doing), as
@@ -75,6 +78,8 @@ impl Progress {
                 multi,
                 started: Instant::now(),
                 spans: Mutex::default(),
+                running: Mutex::default(),
+                next_id: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -95,6 +100,33 @@ impl Progress {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The steps under way, each as `phase what (what it does now)`, oldest first.
+    pub fn running(&self) -> Vec<String> {
+        self.inner
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(_, text)| text.clone())
+            .collect()
+    }
+
+    fn set_running(&self, id: u64, text: Option<String>) {
+        let mut running = self
+            .inner
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match (running.iter().position(|(i, _)| *i == id), text) {
+            (Some(at), Some(text)) => running[at].1 = text,
+            (None, Some(text)) => running.push((id, text)),
+            (Some(at), None) => {
+                running.remove(at);
+            }
+            (None, None) => {}
+        }
     }
 
     fn record(&self, span: Span) {
@@ -127,7 +159,13 @@ impl Progress {
             }
             Display::Lines => None,
         };
+        let id = self
+            .inner
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.set_running(id, Some(format!("{phase} {what}")));
         Step {
+            id,
             progress: self.clone(),
             phase: phase.to_string(),
             what,
@@ -157,6 +195,7 @@ impl Progress {
 /// One running step. Finishing is explicit (`done`/`fail`); a step dropped unfinished
 /// (an early `?` return) is shown as interrupted.
 pub struct Step {
+    id: u64,
     progress: Progress,
     phase: String,
     what: String,
@@ -175,6 +214,10 @@ impl Step {
             pb.set_message(format!("{} — {}", self.what, msg.as_ref()));
         }
         tracing::debug!(phase = %self.phase, what = %self.what, "{}", msg.as_ref());
+        self.progress.set_running(
+            self.id,
+            Some(format!("{} {} ({})", self.phase, self.what, msg.as_ref())),
+        );
         let now = self.progress.elapsed();
         let previous = self
             .part
@@ -214,6 +257,7 @@ impl Step {
 
     fn finish(&mut self, outcome: Outcome, text: &str) {
         self.finished = true;
+        self.progress.set_running(self.id, None);
         let secs = self.started.elapsed().as_secs_f64();
         let now = self.progress.elapsed();
         let part = self
@@ -276,6 +320,24 @@ impl Drop for Step {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn running_steps_say_what_they_do_until_they_finish() {
+        let progress = Progress::new(ProgressMode::Never);
+        let first = progress.step("metallb", "v0.14.8 (native)");
+        let second = progress.step("router", "frr1 (frr)");
+        second.set_message("waiting for the daemon");
+        assert_eq!(
+            progress.running(),
+            [
+                "metallb v0.14.8 (native)",
+                "router frr1 (frr) (waiting for the daemon)"
+            ]
+        );
+        first.done("ok");
+        drop(second);
+        assert!(progress.running().is_empty());
+    }
 
     #[test]
     fn spinners_only_on_a_real_terminal_outside_ci() {

@@ -21,6 +21,7 @@ use crate::plan::Plan;
 use crate::plan::nodes::ClusterNode;
 use crate::progress::Progress;
 use crate::state::ClusterState;
+use crate::state::cluster::NodeInfo;
 use crate::topology::builtin;
 use kube::api::DynamicObject;
 use std::path::{Path, PathBuf};
@@ -183,6 +184,12 @@ pub async fn prepare(
         }
     };
 
+    if let Some(metallb) = &metallb
+        && provider.exists(&cplan.name).await.map_err(cluster_error)?
+    {
+        refuse_shared_configuration(provider.as_ref(), &cplan, plan, &metallb.config).await?;
+    }
+
     let mut apps = Vec::new();
     for path in &plan.apps {
         let (origin, text) = read_app(plan, path)?;
@@ -194,6 +201,38 @@ pub async fn prepare(
         metallb,
         apps,
     }))
+}
+
+/// On a cluster that already runs, refuses (before anything is created) to configure
+/// MetalLB over another lab's configuration, or over objects metallab did not make that
+/// have the names of this lab's: one lab's MetalLB configuration per cluster.
+async fn refuse_shared_configuration(
+    provider: &dyn ClusterProvider,
+    cplan: &ClusterPlan,
+    plan: &Plan,
+    config: &[DynamicObject],
+) -> Result<(), EngineError> {
+    let access = provider.access(cplan).await.map_err(cluster_error)?;
+    let client = connect_kubeconfig(access.kubeconfig, Some(&access.context), &access.origin)
+        .await
+        .map_err(k8s_error)?;
+    let existing = crate::k8s::lab_objects::config_objects(&client, None)
+        .await
+        .map_err(k8s_error)?;
+    let conflicts = crate::k8s::lab_objects::configuration_conflicts(&existing, &plan.lab, config);
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    Err(EngineError::setup(
+        format!(
+            "cannot configure MetalLB for lab {} on cluster {}:\n  - {}",
+            plan.lab,
+            cplan.name,
+            conflicts.join("\n  - ")
+        ),
+        "MetalLB serves every configuration on a cluster, so one lab configures it at a time: \
+         remove the other lab first (`metallab down LAB`), or give this lab its own cluster",
+    ))
 }
 
 impl Prepared {
@@ -218,11 +257,16 @@ impl Prepared {
 /// routers reach them on.
 pub struct LabCluster {
     pub client: kube::Client,
+    /// The lab this connection is for: its objects carry its label.
+    pub lab: String,
     pub provider: String,
     pub name: String,
     pub nodes: Vec<ClusterNode>,
     /// The node containers behind `nodes` (none for existing clusters): where node routes go.
     node_containers: Vec<DiscoveredNode>,
+    /// The nodes' addresses come from `cluster.node-addresses`, not from the API: an API
+    /// node is the lab's node only when one of its addresses is listed.
+    nodes_listed: bool,
     pod_namespaces: Vec<&'static str>,
 }
 
@@ -237,13 +281,39 @@ impl LabCluster {
         )
         .await
         .map_err(k8s_error)?;
-        // The API knows nodes by their InternalIP; the routers reach them on the lab network.
-        for node in &mut state.nodes {
-            if let Some(known) = self.nodes.iter().find(|n| n.name == node.name) {
-                node.ip = Some(known.ip);
-            }
-        }
+        merge_nodes(&mut state.nodes, &self.nodes, self.nodes_listed);
         Ok(state)
+    }
+}
+
+/// One list of nodes: the API's nodes, each with the address the routers reach it on (the
+/// lab's node of the same name, or whose address the API lists for it). The API knows nodes
+/// by their InternalIP, the routers by their address on the lab network. When the lab's
+/// addresses are listed in the topology, an API node none of them belongs to is not a
+/// peer of the lab (its InternalIP is no address the routers use).
+pub fn merge_nodes(api_nodes: &mut [NodeInfo], lab_nodes: &[ClusterNode], listed: bool) {
+    for node in api_nodes {
+        let known = lab_nodes
+            .iter()
+            .find(|n| n.name == node.name || node.api_addresses.contains(&n.ip));
+        match known {
+            Some(known) => node.ip = Some(known.ip),
+            None if listed => node.ip = None,
+            None => {}
+        }
+    }
+}
+
+/// Names the listed nodes after the API nodes they are (by address); others keep their
+/// address as name.
+fn name_listed_nodes(listed: &mut [ClusterNode], api_nodes: &[NodeInfo]) {
+    for node in listed {
+        if let Some(api) = api_nodes
+            .iter()
+            .find(|a| a.api_addresses.contains(&node.ip))
+        {
+            node.name = api.name.clone();
+        }
     }
 }
 
@@ -253,11 +323,26 @@ impl LabCluster {
     pub(crate) fn for_tests(client: kube::Client, name: &str, nodes: Vec<ClusterNode>) -> Self {
         LabCluster {
             client,
+            lab: name.to_string(),
             provider: "kind".to_string(),
             name: name.to_string(),
             nodes,
             node_containers: vec![],
+            nodes_listed: false,
             pod_namespaces: vec![],
+        }
+    }
+
+    /// An existing cluster whose nodes are `cluster.node-addresses`.
+    pub(crate) fn existing_for_tests(
+        client: kube::Client,
+        name: &str,
+        nodes: Vec<ClusterNode>,
+    ) -> Self {
+        LabCluster {
+            provider: "existing".to_string(),
+            nodes_listed: true,
+            ..LabCluster::for_tests(client, name, nodes)
         }
     }
 }
@@ -268,6 +353,7 @@ pub async fn bring_up(
     progress: &Progress,
     plan: &Plan,
     prepared: &Prepared,
+    deadline: super::Deadline,
 ) -> Result<LabCluster, EngineError> {
     let cplan = &prepared.cplan;
     let provider = &prepared.provider;
@@ -278,7 +364,24 @@ pub async fn bring_up(
     let exists = provider.exists(&cplan.name).await.map_err(cluster_error)?;
     if !exists {
         let on_line = |line: &str| step.set_message(line);
-        if let Err(e) = provider.create(cplan, &on_line).await {
+        let created = match deadline.instant() {
+            None => provider.create(cplan, &on_line).await,
+            Some(at) => match tokio::time::timeout_at(at, provider.create(cplan, &on_line)).await {
+                Ok(created) => created,
+                Err(_) => {
+                    step.failed();
+                    return Err(EngineError::setup(
+                        format!(
+                            "cluster {} was not created within --timeout {}",
+                            cplan.name,
+                            crate::duration_text::rounded(deadline.timeout().unwrap_or_default())
+                        ),
+                        "creating a cluster takes a minute or more (longer when the node image is pulled); give `up` more time",
+                    ));
+                }
+            },
+        };
+        if let Err(e) = created {
             step.failed();
             return Err(cluster_error(e));
         }
@@ -342,6 +445,7 @@ async fn connect_cluster(
             ip: n.ip,
         })
         .collect();
+    let nodes_listed = cplan.provider == crate::cluster::Provider::Existing && !nodes.is_empty();
     if nodes.is_empty() {
         // An existing cluster without `node-addresses`: the nodes' InternalIPs.
         nodes = crate::k8s::nodes::list_nodes(&client)
@@ -350,6 +454,12 @@ async fn connect_cluster(
             .into_iter()
             .filter_map(|n| n.ip.map(|ip| ClusterNode { name: n.name, ip }))
             .collect();
+    } else if nodes_listed {
+        // Listed addresses the API gives a node are that node: sessions carry its name.
+        // Unreadable nodes leave the addresses as names; `up` reports the API soon enough.
+        if let Ok(api_nodes) = crate::k8s::nodes::list_nodes(&client).await {
+            name_listed_nodes(&mut nodes, &api_nodes);
+        }
     }
     if nodes.is_empty() {
         return Err(EngineError::setup(
@@ -360,10 +470,12 @@ async fn connect_cluster(
     nodes.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(LabCluster {
         client,
+        lab: plan.lab.clone(),
         provider: cplan.provider.as_str().to_string(),
         name: cplan.name.clone(),
         nodes,
         node_containers,
+        nodes_listed,
         pod_namespaces: crate::k8s::state::pod_namespaces(
             plan.metallb.as_ref().and_then(|m| m.mode),
         ),
@@ -375,6 +487,7 @@ pub async fn install_metallb_and_apps(
     progress: &Progress,
     prepared: &Prepared,
     cluster: &LabCluster,
+    deadline: super::Deadline,
 ) -> Result<(), EngineError> {
     let client = &cluster.client;
     if let Some(metallb) = &prepared.metallb {
@@ -387,20 +500,20 @@ pub async fn install_metallb_and_apps(
             ),
         );
         let on_progress = |line: &str| step.set_message(line);
-        match apply::apply_manifests(
-            client,
-            &metallb.install,
-            &WaitOptions::default(),
-            &on_progress,
-        )
-        .await
-        {
-            Ok(report) => step.done(format!(
-                "{} object(s) applied, {} rolled out ({})",
-                report.applied.len(),
-                report.rolled_out.len(),
-                metallb.manifests.origin
-            )),
+        // MetalLB's speakers must run on every node the routers peer with.
+        let wait = WaitOptions {
+            nodes: Some(cluster.nodes.len()),
+            ..wait_options(deadline)
+        };
+        match apply::apply_manifests(client, &metallb.install, &wait, &on_progress).await {
+            Ok(report) => {
+                step.done(format!(
+                    "{} ({})",
+                    report.summary(),
+                    metallb.manifests.origin
+                ));
+                report_apply_notes(progress, &report);
+            }
             Err(e) => {
                 step.failed();
                 return Err(k8s_error(e));
@@ -420,9 +533,12 @@ pub async fn install_metallb_and_apps(
         let config = &metallb.config;
         let step = progress.step("config", format!("{} MetalLB object(s)", config.len()));
         let on_progress = |line: &str| step.set_message(line);
-        match apply::apply_metallb_config(client, config, &WebhookRetry::default(), &on_progress)
-            .await
-        {
+        let retry = WebhookRetry {
+            deadline: deadline.budget(WebhookRetry::default().deadline),
+            until: deadline.instant(),
+            ..WebhookRetry::default()
+        };
+        match apply::apply_metallb_config(client, config, &retry, &on_progress).await {
             Ok(done) => step.done(format!(
                 "applied in {} attempt(s), {:.1}s",
                 done.attempts,
@@ -441,16 +557,15 @@ pub async fn install_metallb_and_apps(
         match apply::apply_manifests(
             client,
             &prepared.apps,
-            &WaitOptions::default(),
+            &wait_options(deadline),
             &on_progress,
         )
         .await
         {
-            Ok(report) => step.done(format!(
-                "{} applied, {} rolled out",
-                report.applied.len(),
-                report.rolled_out.len()
-            )),
+            Ok(report) => {
+                step.done(report.summary());
+                report_apply_notes(progress, &report);
+            }
             Err(e) => {
                 step.failed();
                 return Err(k8s_error(e));
@@ -458,6 +573,29 @@ pub async fn install_metallb_and_apps(
         }
     }
     Ok(())
+}
+
+/// The waits of an apply: each default, or with `up --timeout` what is left of it.
+pub(super) fn wait_options(deadline: super::Deadline) -> WaitOptions {
+    let defaults = WaitOptions::default();
+    WaitOptions {
+        crd_timeout: deadline.budget(defaults.crd_timeout),
+        rollout_timeout: deadline.budget(defaults.rollout_timeout),
+        until: deadline.instant(),
+        ..defaults
+    }
+}
+
+/// What an apply left to others or found worth a warning, one line each.
+fn report_apply_notes(progress: &Progress, report: &apply::ApplyReport) {
+    for kept in &report.kept {
+        progress.println(format!(
+            "note: kept {kept}: another manager changed it since metallab applied it"
+        ));
+    }
+    for warning in &report.warnings {
+        progress.println(format!("warning: {warning}"));
+    }
 }
 
 /// Connects to a running lab's cluster (for `status`, `check`, `snapshot`, `spy`). None
@@ -558,7 +696,7 @@ impl ClusterLink {
 
 impl super::snapshot::ClusterArtifacts for LabCluster {
     async fn files(&self) -> Result<Vec<super::snapshot::SnapshotFile>, String> {
-        let dump = crate::k8s::state::dump_objects(&self.client)
+        let dump = crate::k8s::state::dump_objects(&self.client, &self.lab)
             .await
             .map_err(|e| e.to_string())?;
         Ok(dump
@@ -614,6 +752,122 @@ mod tests {
         std::fs::write(&path, "kind: ConfigMap\n").unwrap();
         let file = plan_from("/labs/lab.yaml");
         assert_eq!(read_app(&file, &path).unwrap().1, "kind: ConfigMap\n");
+    }
+
+    /// What a real API server said of a cluster whose routers reach the nodes on other
+    /// addresses: node names and InternalIPs the routers never use.
+    fn api_nodes(ready: bool) -> serde_json::Value {
+        let node = |name: &str, internal: &str, external: Option<&str>| {
+            let mut addresses = vec![
+                serde_json::json!({ "type": "InternalIP", "address": internal }),
+                serde_json::json!({ "type": "Hostname", "address": name }),
+            ];
+            if let Some(external) = external {
+                addresses.push(serde_json::json!({ "type": "ExternalIP", "address": external }));
+            }
+            serde_json::json!({
+                "metadata": { "name": name },
+                "status": {
+                    "addresses": addresses,
+                    "conditions": [{ "type": "Ready", "status": if ready { "True" } else { "Unknown" } }]
+                }
+            })
+        };
+        serde_json::json!({ "apiVersion": "v1", "kind": "NodeList", "metadata": {}, "items": [
+            node("kapi-control-plane", "127.0.0.2", None),
+            node("kapi-worker", "127.0.0.3", Some("10.253.4.131")),
+        ]})
+    }
+
+    fn empty(kind: &str) -> serde_json::Value {
+        serde_json::json!({ "apiVersion": "v1", "kind": kind, "metadata": {}, "items": [] })
+    }
+
+    const EXISTING: &str = "\
+name: kapi
+cluster: { provider: existing, node-addresses: [10.253.4.130, 10.253.4.131], network: n }
+networks: { n: { subnet: 10.253.4.0/24 } }
+routers:
+  frr1: { kind: frr, asn: 64512, interfaces: { n: {} }, neighbors: [ { to: nodes, asn: 64500 } ] }
+";
+
+    #[tokio::test]
+    async fn listed_node_addresses_are_the_only_node_sessions() {
+        use crate::k8s::mock::{self, get};
+        let topology = crate::topology::load::parse_and_validate("lab.yaml", EXISTING).unwrap();
+        let mut listed = vec![
+            ClusterNode {
+                name: "10.253.4.130".into(),
+                ip: "10.253.4.130".parse().unwrap(),
+            },
+            ClusterNode {
+                name: "10.253.4.131".into(),
+                ip: "10.253.4.131".parse().unwrap(),
+            },
+        ];
+        // `up` names a listed node after the API node that has its address.
+        let api: Vec<NodeInfo> = api_nodes(true)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| crate::k8s::nodes::node_info(&serde_json::from_value(n.clone()).unwrap()))
+            .collect();
+        name_listed_nodes(&mut listed, &api);
+        assert_eq!(listed[0].name, "10.253.4.130");
+        assert_eq!(listed[1].name, "kapi-worker");
+        let plan = crate::plan::nodes::with_node_sessions(
+            &crate::plan::build(&topology, "lab.yaml", Path::new("")),
+            &listed,
+        );
+
+        let (client, server) = mock::serve(vec![
+            get("/api/v1/nodes", api_nodes(true)),
+            get("/api/v1/services", empty("ServiceList")),
+            get("/api/v1/events", empty("EventList")),
+            get(
+                "/api/v1/namespaces/metallb-system/events",
+                empty("EventList"),
+            ),
+        ]);
+        let cluster = LabCluster::existing_for_tests(client.clone(), "kapi", listed);
+        let state = cluster.state().await;
+        drop(cluster);
+        server.finish(client).await;
+        let state = state.unwrap();
+
+        // One list of nodes: the API's, with the lab's address where one is theirs.
+        let addresses: Vec<(&str, Option<String>)> = state
+            .nodes
+            .iter()
+            .map(|n| (n.name.as_str(), n.ip.map(|ip| ip.to_string())))
+            .collect();
+        assert_eq!(
+            addresses,
+            [
+                ("kapi-control-plane", None),
+                ("kapi-worker", Some("10.253.4.131".to_string()))
+            ]
+        );
+        // Exactly the real sessions: no phantom peers at the API's InternalIPs.
+        let expected =
+            crate::view::problems::expected_sessions(&plan, &plan.routers[0], &state.nodes);
+        let peers: Vec<(String, String)> = expected
+            .iter()
+            .map(|e| (e.peer.clone(), e.address.to_string()))
+            .collect();
+        assert_eq!(
+            peers,
+            [
+                ("node 10.253.4.130".to_string(), "10.253.4.130".to_string()),
+                ("node kapi-worker".to_string(), "10.253.4.131".to_string())
+            ]
+        );
+        // A node that is not one of the lab's is no problem of the lab.
+        assert!(
+            crate::view::problems::cluster_problems(&state).is_empty(),
+            "{:?}",
+            crate::view::problems::cluster_problems(&state)
+        );
     }
 
     #[test]

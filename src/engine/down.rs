@@ -17,8 +17,9 @@ pub struct LabResources {
     pub networks: Vec<String>,
     /// kind clusters / Minikube profiles deleted with the lab.
     pub clusters: Vec<String>,
-    /// Namespaces deleted from an existing cluster (in-cluster routers).
-    pub namespaces: Vec<String>,
+    /// What was deleted from an existing cluster: the namespace of the in-cluster routers
+    /// (`namespace metallab-lab`) and MetalLB's configuration objects.
+    pub cluster_objects: Vec<String>,
     /// What could not be removed, and how to remove it by hand.
     pub left_behind: Vec<String>,
 }
@@ -40,7 +41,7 @@ impl LabResources {
         self.containers.extend(later.containers);
         self.networks.extend(later.networks);
         self.clusters.extend(later.clusters);
-        self.namespaces.extend(later.namespaces);
+        self.cluster_objects.extend(later.cluster_objects);
         self.left_behind = later.left_behind;
     }
 
@@ -48,7 +49,7 @@ impl LabResources {
         self.containers.is_empty()
             && self.networks.is_empty()
             && self.clusters.is_empty()
-            && self.namespaces.is_empty()
+            && self.cluster_objects.is_empty()
             && self.left_behind.is_empty()
     }
 
@@ -58,11 +59,14 @@ impl LabResources {
         } else {
             format!("cluster {}, ", self.clusters.join(", "))
         };
-        let namespaces = if self.namespaces.is_empty() {
-            String::new()
-        } else {
-            format!("namespace {}, ", self.namespaces.join(", "))
-        };
+        let (namespaces, config): (Vec<&String>, Vec<&String>) = self
+            .cluster_objects
+            .iter()
+            .partition(|o| o.starts_with("namespace "));
+        let mut namespaces: String = namespaces.iter().map(|n| format!("{n}, ")).collect();
+        if !config.is_empty() {
+            namespaces.push_str(&format!("{} MetalLB object(s), ", config.len()));
+        }
         let mut summary = format!(
             "removed {clusters}{namespaces}{} container(s), {} network(s)",
             self.containers.len(),
@@ -120,9 +124,8 @@ pub async fn remove_lab(
     let mut found = lab_resources(rt, lab).await?;
     found.clusters = clusters;
     if let Some(plan) = plan {
-        match super::in_cluster::remove_namespace(rt, state, plan).await {
-            Ok(Some(namespace)) => found.namespaces.push(namespace),
-            Ok(None) => {}
+        match super::in_cluster::remove_from_existing_cluster(rt, state, plan).await {
+            Ok(removed) => found.cluster_objects.extend(removed),
             Err(left) => found.left_behind.push(left),
         }
     }

@@ -63,6 +63,7 @@ pub async fn start_in_cluster_routers(
     cluster: &LabCluster,
     plan: &Plan,
     tags: &BTreeMap<RouterKind, String>,
+    opts: &super::up::UpOptions,
 ) -> Result<(), EngineError> {
     let routers = in_cluster_routers(plan);
     if routers.is_empty() {
@@ -82,7 +83,7 @@ pub async fn start_in_cluster_routers(
     // The Deployments turn ready only once their daemons are started below.
     let wait = WaitOptions {
         rollouts: false,
-        ..WaitOptions::default()
+        ..super::cluster::wait_options(opts.deadline)
     };
     match apply::apply_manifests(&cluster.client, &objects, &wait, &on_progress).await {
         Ok(report) => step.done(format!(
@@ -101,7 +102,7 @@ pub async fn start_in_cluster_routers(
         let exec = &exec;
         async move {
             let step = progress.step("router", format!("{} ({}, in cluster)", r.name, r.kind));
-            match start_router(exec, &step, r).await {
+            match start_router(exec, &step, r, opts.deadline).await {
                 Ok(pod) => {
                     step.done(describe(r, &pod));
                     Ok(())
@@ -128,8 +129,11 @@ pub async fn start_in_cluster_routers(
             failures.len(),
             failures.join("\n  - ")
         ),
-        format!(
-            "rerun with --retain to keep the lab, then: kubectl -n {namespace} describe pods; kubectl -n {namespace} logs deploy/<router>"
+        super::up::look_closer(
+            opts.retain,
+            &format!(
+                "kubectl -n {namespace} describe pods; kubectl -n {namespace} logs deploy/<router>"
+            ),
         ),
     ))
 }
@@ -174,12 +178,13 @@ async fn start_router(
     exec: &KubeExec,
     step: &Step,
     r: &PlannedRouter,
+    deadline: super::Deadline,
 ) -> Result<String, EngineError> {
     step.set_message("waiting for the pod");
-    let pod = start::wait_for_pod(exec, r, POD_TIMEOUT)
+    let pod = start::wait_for_pod(exec, r, deadline.budget(POD_TIMEOUT))
         .await
         .map_err(start_error)?;
-    start::configure_running(exec, r, READY_TIMEOUT, |argv| {
+    start::configure_running(exec, r, deadline.budget(READY_TIMEOUT), |argv| {
         step.set_message(command_message(argv))
     })
     .await
@@ -198,33 +203,55 @@ fn describe(r: &PlannedRouter, pod: &str) -> String {
     format!("{address}{asn}, pod {pod}")
 }
 
-/// On an existing cluster, deletes the namespace of the lab's in-cluster routers (kind
-/// and Minikube clusters are deleted whole). `Ok(None)` when there was nothing to delete;
-/// `Err` says what is left and the command that removes it.
-pub async fn remove_namespace(
+/// On an existing cluster (kind and Minikube clusters are deleted whole), deletes what the
+/// lab put there, found by its label: its MetalLB configuration objects and the namespace
+/// of its in-cluster routers. Returns what went (`namespace metallab-lab`,
+/// `IPAddressPool metallb-system/demo`…); `Err` says what is left and the commands that
+/// remove it.
+pub async fn remove_from_existing_cluster(
     rt: &crate::runtime::docker::DockerRuntime,
     state: &super::state_dir::StateDir,
     plan: &Plan,
-) -> Result<Option<String>, String> {
+) -> Result<Vec<String>, String> {
     let existing = plan
         .cluster
         .as_ref()
         .is_some_and(|c| c.provider == crate::topology::model::ClusterProvider::Existing);
-    if !existing || in_cluster_routers(plan).is_empty() {
-        return Ok(None);
+    if !existing {
+        return Ok(vec![]);
     }
-    let namespace = in_cluster::namespace(&plan.lab);
-    let by_hand = format!("namespace {namespace} (kubectl delete namespace {namespace})");
+    let lab = &plan.lab;
+    let by_hand = format!(
+        "the lab's objects on the cluster (kubectl delete namespace -l {0}={lab}; kubectl -n metallb-system delete ipaddresspools,bgppeers,bgpadvertisements,bfdprofiles,communities,l2advertisements,configmaps -l {0}={lab})",
+        crate::plan::labels::LAB
+    );
     let cluster = match super::cluster::connect_lab(rt, state, plan).await {
         Ok(Some(cluster)) => cluster,
-        Ok(None) => return Ok(None),
+        Ok(None) => return Ok(vec![]),
         Err(e) => return Err(format!("{by_hand}: {e}")),
     };
-    match crate::k8s::namespace::delete_namespace(&cluster.client, &namespace).await {
-        Ok(true) => Ok(Some(namespace)),
-        Ok(false) => Ok(None),
-        Err(e) => Err(format!("{by_hand}: {e}")),
-    }
+    remove_lab_objects(&cluster.client, lab)
+        .await
+        .map_err(|e| format!("{by_hand}: {e}"))
+}
+
+/// Deletes `lab`'s namespaces and MetalLB configuration objects (by label).
+pub async fn remove_lab_objects(
+    client: &kube::Client,
+    lab: &str,
+) -> Result<Vec<String>, crate::k8s::K8sError> {
+    let mut removed: Vec<String> = crate::k8s::lab_objects::delete_lab_namespaces(client, lab)
+        .await?
+        .into_iter()
+        .map(|namespace| format!("namespace {namespace}"))
+        .collect();
+    removed.extend(
+        crate::k8s::lab_objects::delete_lab_config(client, lab)
+            .await?
+            .into_iter()
+            .map(|object| object.to_string()),
+    );
+    Ok(removed)
 }
 
 /// `up` on a running lab: each in-cluster router's pod must exist; a pod that restarted
@@ -388,7 +415,15 @@ mod tests {
             LabCluster::for_tests(client.clone(), "in-cluster", plan.cluster_nodes.clone());
         let tags = BTreeMap::from([(RouterKind::Bird, "metallab/bird:abc".to_string())]);
         let progress = Progress::new(ProgressMode::Never);
-        let result = start_in_cluster_routers(&progress, &prepared, &cluster, &plan, &tags).await;
+        let result = start_in_cluster_routers(
+            &progress,
+            &prepared,
+            &cluster,
+            &plan,
+            &tags,
+            &crate::engine::up::UpOptions::for_tests(),
+        )
+        .await;
         drop(cluster);
         let recorded = server.finish(client).await;
 

@@ -179,14 +179,23 @@ pub async fn lab_resources(
 
 // ------------------------------------------------------------------------ status
 
+/// The cluster as `status` found it. In JSON: the cluster's state, or `{"error": …}`
+/// when it could not be read (never `null`, which means "no cluster").
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum ClusterSide {
+    Read(ClusterState),
+    Unreadable { error: String },
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LabStatus {
     pub lab: String,
     pub source: String,
     pub networks: Vec<NetworkRow>,
     pub routers: Vec<RouterRow>,
-    /// The cluster side, when the lab has one and it was read.
-    pub cluster: Option<ClusterState>,
+    /// The cluster side, when the lab has one: what was read, or why it could not be.
+    pub cluster: Option<ClusterSide>,
     /// Problems not tied to one router: networks and the cluster.
     pub problems: Vec<Reported>,
 }
@@ -250,11 +259,12 @@ pub struct SessionRow {
     pub expected: bool,
 }
 
-/// Reads the lab and builds its status. `cluster` is the cluster side when the lab has one.
+/// Reads the lab and builds its status. `cluster` is the cluster side when the lab has
+/// one, or why it could not be read.
 pub async fn gather_status(
     exec: &RouterExec<'_>,
     plan: &Plan,
-    cluster: Option<ClusterState>,
+    cluster: Result<Option<ClusterState>, String>,
 ) -> Result<LabStatus, super::EngineError> {
     let (containers, networks) = lab_resources(exec.rt, &plan.lab).await?;
     let readings = read_routers(exec, plan, &containers, false).await;
@@ -266,8 +276,12 @@ pub fn build_status(
     plan: &Plan,
     readings: &[RouterReading],
     docker_networks: &[String],
-    cluster: Option<ClusterState>,
+    cluster: Result<Option<ClusterState>, String>,
 ) -> LabStatus {
+    let (cluster, unreadable) = match cluster {
+        Ok(state) => (state, None),
+        Err(error) => (None, Some(error)),
+    };
     let nodes: &[NodeInfo] = cluster.as_ref().map_or(&[], |c| c.nodes.as_slice());
     let networks: Vec<NetworkRow> = plan
         .networks
@@ -298,6 +312,14 @@ pub fn build_status(
                 .map(Reported::from),
         );
     }
+    if let Some(error) = &unreadable {
+        lab_problems.push(
+            Problem::ClusterUnreachable {
+                error: error.clone(),
+            }
+            .into(),
+        );
+    }
     let routers = plan
         .routers
         .iter()
@@ -311,7 +333,11 @@ pub fn build_status(
         source: plan.source.clone(),
         networks,
         routers,
-        cluster,
+        cluster: match (cluster, unreadable) {
+            (Some(state), _) => Some(ClusterSide::Read(state)),
+            (None, Some(error)) => Some(ClusterSide::Unreadable { error }),
+            (None, None) => None,
+        },
         problems: lab_problems,
     }
 }
@@ -543,7 +569,7 @@ pub fn render_status(s: &LabStatus, p: Painter) -> String {
             &rows,
         ));
     }
-    if let Some(c) = &s.cluster {
+    if let Some(ClusterSide::Read(c)) = &s.cluster {
         out.push('\n');
         out.push_str(&render_cluster(c, p));
     }
@@ -583,7 +609,12 @@ pub fn render_cluster(c: &ClusterState, p: Painter) -> String {
                 } else {
                     n.roles.join(",")
                 },
-                n.ip.map_or_else(|| p.paint(Tone::Bad, "none"), |ip| ip.to_string()),
+                match n.ip {
+                    Some(ip) => ip.to_string(),
+                    // Not one of the lab's nodes (`cluster.node-addresses` lists others).
+                    None if !n.api_addresses.is_empty() => "-".to_string(),
+                    None => p.paint(Tone::Bad, "none"),
+                },
                 p.paint(
                     Tone::ok(n.ready),
                     if n.ready { "Ready" } else { "NotReady" },

@@ -96,3 +96,73 @@ where
         .collect()
         .await
 }
+
+/// The one deadline `up --timeout` puts on everything `up` waits for: the cluster, MetalLB's
+/// rollouts and webhook, pods, routers, checks. Without one, each wait has its own default
+/// (listed in the README under Timeouts).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Deadline {
+    /// When it runs out, and the `--timeout` it came from (for messages).
+    at: Option<(tokio::time::Instant, std::time::Duration)>,
+}
+
+impl Deadline {
+    /// No deadline: every wait keeps its default.
+    pub fn none() -> Deadline {
+        Deadline::default()
+    }
+
+    /// `timeout` from now.
+    pub fn after(timeout: std::time::Duration) -> Deadline {
+        Deadline {
+            at: Some((tokio::time::Instant::now() + timeout, timeout)),
+        }
+    }
+
+    /// How long a wait whose own default is `default` may take: that default, or with a
+    /// deadline whatever is left of it.
+    pub fn budget(&self, default: std::time::Duration) -> std::time::Duration {
+        match self.at {
+            None => default,
+            Some((at, _)) => at.saturating_duration_since(tokio::time::Instant::now()),
+        }
+    }
+
+    /// The `--timeout` this deadline came from.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        self.at.map(|(_, timeout)| timeout)
+    }
+
+    /// When it runs out.
+    pub fn instant(&self) -> Option<tokio::time::Instant> {
+        self.at.map(|(at, _)| at)
+    }
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::Deadline;
+    use std::time::Duration;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_replaces_every_default_with_what_is_left() {
+        let none = Deadline::none();
+        assert_eq!(
+            none.budget(Duration::from_secs(300)),
+            Duration::from_secs(300)
+        );
+        let deadline = Deadline::after(Duration::from_secs(20));
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(
+            deadline.budget(Duration::from_secs(300)),
+            Duration::from_secs(15)
+        );
+        assert_eq!(
+            deadline.budget(Duration::from_secs(1)),
+            Duration::from_secs(15)
+        );
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(deadline.budget(Duration::from_secs(300)), Duration::ZERO);
+        assert_eq!(deadline.timeout(), Some(Duration::from_secs(20)));
+    }
+}

@@ -209,10 +209,14 @@ pub async fn collect<C: ClusterArtifacts>(
 
     // The cluster side.
     let mut cluster_state = None;
+    let mut cluster_error = None;
     if let Some(c) = cluster {
         match c.state().await {
             Ok(s) => cluster_state = s,
-            Err(e) => missing.push(format!("cluster state: {e}")),
+            Err(e) => {
+                missing.push(format!("cluster state: {e}"));
+                cluster_error = Some(e);
+            }
         }
         match c.files().await {
             Ok(list) => files.extend(list.into_iter().map(|f| SnapshotFile {
@@ -231,7 +235,11 @@ pub async fn collect<C: ClusterArtifacts>(
             "the cluster was not reached",
         );
         let readings = inspect::read_routers(&exec, plan, &containers, true).await;
-        let status = inspect::build_status(plan, &readings, &networks, cluster_state.clone());
+        let cluster_side = match &cluster_error {
+            Some(error) => Err(error.clone()),
+            None => Ok(cluster_state.clone()),
+        };
+        let status = inspect::build_status(plan, &readings, &networks, cluster_side);
         files.push(SnapshotFile::new(
             "status.txt",
             "`metallab status` at snapshot time, with one line per problem",

@@ -42,6 +42,37 @@ pub struct UpOptions {
     pub base_image: String,
     /// Forbids downloading the pinned kind when kind is not on PATH.
     pub offline: bool,
+    /// `up --timeout`: one deadline over every wait of `up`.
+    pub deadline: super::Deadline,
+}
+
+#[cfg(test)]
+impl UpOptions {
+    /// Defaults: no --retain, no deadline.
+    pub(crate) fn for_tests() -> UpOptions {
+        UpOptions {
+            reconfigure: false,
+            retain: false,
+            base_image: "debian:bookworm".into(),
+            offline: true,
+            deadline: super::Deadline::none(),
+        }
+    }
+}
+
+/// How long past `--timeout` the whole of `up` may run before it is cut off, naming the
+/// steps under way: each wait inside ends at the deadline itself with its own, more
+/// precise error; this catches what has no wait of its own (an image build).
+const DEADLINE_GRACE: Duration = Duration::from_secs(1);
+
+/// What a failed router start suggests for a closer look: with --retain the lab stays
+/// for it; without, the rollback removes it, so say how to keep it.
+pub(super) fn look_closer(retain: bool, how: &str) -> String {
+    if retain {
+        format!("the lab is kept (--retain): {how}")
+    } else {
+        format!("rerun with --retain to keep the lab, then {how}")
+    }
 }
 
 pub enum UpOutcome {
@@ -68,7 +99,7 @@ pub async fn up(
             let removed = super::down::remove_lab(rt, state, &plan.lab, None).await?;
             step.done(removed.summary());
         } else {
-            return reconcile(rt, state, progress, plan).await;
+            return reconcile(rt, state, progress, plan, opts.deadline).await;
         }
     }
 
@@ -83,12 +114,19 @@ pub async fn up(
 
     // Ctrl-C (or SIGTERM) while creating is a failed `up`: what this run created is
     // rolled back, unless --retain.
+    let cut_off = async {
+        match opts.deadline.instant() {
+            Some(at) => tokio::time::sleep_until(at + DEADLINE_GRACE).await,
+            None => std::future::pending().await,
+        }
+    };
     let result = tokio::select! {
         result = create(rt, progress, plan, prepared.as_ref(), opts) => result,
         () = super::interrupted() => Err(EngineError::Interrupted {
             message: format!("interrupted: lab {} was not finished", plan.lab),
             hint: None,
         }),
+        () = cut_off => Err(out_of_time(progress, opts.deadline)),
     };
     let (plan, configs) = match result {
         Ok(done) => done,
@@ -156,6 +194,24 @@ async fn roll_back(
             }
         }
     }
+}
+
+/// `up --timeout` ran out while steps were under way: which ones, doing what.
+fn out_of_time(progress: &Progress, deadline: super::Deadline) -> EngineError {
+    let timeout = deadline.timeout().unwrap_or_default();
+    let running = progress.running();
+    EngineError::setup(
+        format!(
+            "up did not finish within --timeout {}{}",
+            crate::duration_text::rounded(timeout),
+            if running.is_empty() {
+                String::new()
+            } else {
+                format!("; still under way:\n  - {}", running.join("\n  - "))
+            }
+        ),
+        "give it more time (--timeout), or leave --timeout out to use each wait's own default",
+    )
 }
 
 /// The error with `hint` added (kept when it has its own).
@@ -309,7 +365,7 @@ async fn create(
     let cluster_side = async {
         create_networks(rt, progress, plan).await?;
         match prepared {
-            Some(p) => super::cluster::bring_up(rt, progress, plan, p)
+            Some(p) => super::cluster::bring_up(rt, progress, plan, p, opts.deadline)
                 .await
                 .map(Some),
             None => Ok(None),
@@ -327,20 +383,23 @@ async fn create(
     // Routers and MetalLB do not wait for each other: BGP retries until both sides are up.
     let metallb = async {
         match (prepared, &cluster) {
-            (Some(p), Some(c)) => super::cluster::install_metallb_and_apps(progress, p, c).await,
+            (Some(p), Some(c)) => {
+                super::cluster::install_metallb_and_apps(progress, p, c, opts.deadline).await
+            }
             _ => Ok(()),
         }
     };
     let in_cluster = async {
         match (prepared, &cluster) {
             (Some(p), Some(c)) => {
-                super::in_cluster::start_in_cluster_routers(progress, p, c, &plan, &tags).await
+                super::in_cluster::start_in_cluster_routers(progress, p, c, &plan, &tags, opts)
+                    .await
             }
             _ => Ok(()),
         }
     };
     tokio::try_join!(
-        start_routers(rt, progress, &plan, &configs, &tags),
+        start_routers(rt, progress, &plan, &configs, &tags, opts),
         metallb,
         in_cluster
     )?;
@@ -353,6 +412,7 @@ async fn start_routers(
     plan: &Plan,
     configs: &[(String, Vec<ConfigFile>)],
     tags: &BTreeMap<RouterKind, String>,
+    opts: &UpOptions,
 ) -> Result<(), EngineError> {
     let configs: BTreeMap<&str, &Vec<ConfigFile>> =
         configs.iter().map(|(n, f)| (n.as_str(), f)).collect();
@@ -373,6 +433,7 @@ async fn start_routers(
                     r,
                     &image,
                     files.map(|v| v.as_slice()).unwrap_or(&[]),
+                    opts.deadline,
                 )
                 .await
                 {
@@ -403,9 +464,12 @@ async fn start_routers(
                 failures.len(),
                 failures.join("\n  - ")
             ),
-            format!(
-                "rerun with --retain to keep the lab, then `metallab exec <router> -- <cmd>` or `docker logs {}`",
-                Plan::container_name(&plan.lab, "<router>")
+            look_closer(
+                opts.retain,
+                &format!(
+                    "`metallab exec <router> -- <cmd>` or `docker logs {}`",
+                    Plan::container_name(&plan.lab, "<router>")
+                ),
             ),
         ))
     }
@@ -553,6 +617,7 @@ async fn start_router(
     r: &PlannedRouter,
     image: &str,
     files: &[ConfigFile],
+    deadline: super::Deadline,
 ) -> Result<(), EngineError> {
     step.set_message("creating container");
     rt.create_container(&container_spec(plan, r, image)).await?;
@@ -560,7 +625,7 @@ async fn start_router(
     upload(rt, r, files).await?;
     step.set_message("starting container");
     rt.start_container(&r.container).await?;
-    configure_running(rt, step, r).await
+    configure_running(rt, step, r, deadline).await
 }
 
 async fn upload(
@@ -585,6 +650,7 @@ async fn configure_running(
     rt: &DockerRuntime,
     step: &crate::progress::Step,
     r: &PlannedRouter,
+    deadline: super::Deadline,
 ) -> Result<(), EngineError> {
     let exec = |argv: Vec<String>, timeout: Duration| async move {
         rt.exec(&r.container, &argv, timeout).await
@@ -595,7 +661,7 @@ async fn configure_running(
     .await
     .map_err(|e| start_failure(r, e))?;
     step.set_message("waiting for the daemon");
-    lifecycle::wait_ready(r, exec, READY_TIMEOUT, READY_POLL)
+    lifecycle::wait_ready(r, exec, deadline.budget(READY_TIMEOUT), READY_POLL)
         .await
         .map_err(|e| start_failure(r, e))
 }
@@ -632,6 +698,7 @@ async fn reconcile(
     state: &StateDir,
     progress: &Progress,
     plan: &Plan,
+    deadline: super::Deadline,
 ) -> Result<UpOutcome, EngineError> {
     let saved = state.load_plan(&plan.lab);
     // The saved plan has its node sessions expanded; compare like with like.
@@ -701,13 +768,13 @@ async fn reconcile(
                     rt.stop_container(&r.container, Duration::from_secs(1))
                         .await?;
                     rt.start_container(&r.container).await?;
-                    configure_running(rt, &step, r).await?;
+                    configure_running(rt, &step, r, deadline).await?;
                     restarted.push(r.name.clone());
                 }
             }
             Some(_) => {
                 rt.start_container(&r.container).await?;
-                configure_running(rt, &step, r).await?;
+                configure_running(rt, &step, r, deadline).await?;
                 restarted.push(r.name.clone());
             }
             None => missing.push(r.name.clone()),
@@ -814,7 +881,38 @@ fn topology_argument(source: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::topology_argument;
+    use super::{look_closer, out_of_time, topology_argument};
+    use crate::cli::ProgressMode;
+    use crate::engine::Deadline;
+    use crate::progress::Progress;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn running_out_of_time_names_the_steps_under_way() {
+        let progress = Progress::new(ProgressMode::Never);
+        let metallb = progress.step("metallb", "v0.14.8 (native)");
+        metallb.set_message("waiting for DaemonSet metallb-system/speaker: 0 of 2 pods ready");
+        let done = progress.step("router", "frr1 (frr)");
+        done.done("AS64512");
+        let err = out_of_time(&progress, Deadline::after(Duration::from_millis(20_400)));
+        assert_eq!(
+            err.to_string(),
+            "up did not finish within --timeout 20s; still under way:\n  - metallb v0.14.8 (native) (waiting for DaemonSet metallb-system/speaker: 0 of 2 pods ready)"
+        );
+        drop(metallb);
+    }
+
+    #[test]
+    fn with_retain_the_hint_does_not_ask_for_retain() {
+        assert_eq!(
+            look_closer(true, "kubectl -n metallab-lab describe pods"),
+            "the lab is kept (--retain): kubectl -n metallab-lab describe pods"
+        );
+        assert_eq!(
+            look_closer(false, "kubectl -n metallab-lab describe pods"),
+            "rerun with --retain to keep the lab, then kubectl -n metallab-lab describe pods"
+        );
+    }
 
     #[test]
     fn hints_name_a_builtin_as_the_command_line_does() {

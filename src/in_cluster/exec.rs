@@ -49,7 +49,11 @@ pub enum ExecError {
 /// The API server's own message for an API error (kube's Display adds the whole Status).
 fn api_message(error: &kube::Error) -> String {
     match error {
-        kube::Error::Api(status) => format!("{} ({})", status.message, status.reason),
+        kube::Error::Api(status) => match (status.message.is_empty(), status.reason.is_empty()) {
+            (false, false) => format!("{} ({})", status.message, status.reason),
+            (false, true) => status.message.clone(),
+            (true, _) => status.reason.clone(),
+        },
         other => other.to_string(),
     }
 }
@@ -678,5 +682,30 @@ mod websocket_tests {
             !uri.contains("stdin=true") && !uri.contains("tty=true"),
             "{uri}"
         );
+    }
+}
+
+#[cfg(test)]
+mod api_message_tests {
+    use super::api_message;
+
+    #[test]
+    fn an_empty_reason_adds_no_empty_parentheses() {
+        let status = |message: &str, reason: &str| {
+            kube::Error::Api(Box::new(kube::core::Status {
+                message: message.into(),
+                reason: reason.into(),
+                code: 500,
+                ..kube::core::Status::default()
+            }))
+        };
+        let dialing =
+            "error dialing backend: dial tcp 127.0.0.3:10250: connect: connection refused";
+        assert_eq!(api_message(&status(dialing, "")), dialing);
+        assert_eq!(
+            api_message(&status("pods \"x\" not found", "NotFound")),
+            "pods \"x\" not found (NotFound)"
+        );
+        assert_eq!(api_message(&status("", "InternalError")), "InternalError");
     }
 }

@@ -9,9 +9,10 @@
 //! ([`kube::discovery::pinned_group`]): resolving lazily means a kind whose CRD was applied
 //! a moment ago is found, which a discovery run made before the apply would miss.
 
-use super::{FIELD_MANAGER, K8sError, qualified};
+use super::error::Indented;
+use super::{FIELD_MANAGER, K8sError, field_path, qualified};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Node, Pod, Taint, Toleration};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
@@ -58,6 +59,20 @@ pub struct WaitOptions {
     /// metallab configures them (in-cluster routers, whose daemons are started by exec).
     pub rollouts: bool,
     pub poll_interval: Duration,
+    /// How many nodes the DaemonSets should cover (the lab's nodes, for MetalLB's
+    /// speakers): a DaemonSet that schedules pods on fewer is reported with the nodes it
+    /// leaves out and why (a taint it does not tolerate, a node selector).
+    pub nodes: Option<usize>,
+    /// No wait goes past this instant, whatever its own timeout (`up --timeout`).
+    pub until: Option<Instant>,
+}
+
+/// What is left of `remaining`, cut at `until` when there is one.
+fn clip(remaining: Duration, until: Option<Instant>) -> Duration {
+    match until {
+        Some(until) => remaining.min(until.saturating_duration_since(Instant::now())),
+        None => remaining,
+    }
 }
 
 impl Default for WaitOptions {
@@ -67,6 +82,8 @@ impl Default for WaitOptions {
             rollout_timeout: Duration::from_secs(300),
             rollouts: true,
             poll_interval: Duration::from_secs(1),
+            nodes: None,
+            until: None,
         }
     }
 }
@@ -81,7 +98,83 @@ pub struct ApplyReport {
     pub rolled_out: Vec<ObjectRef>,
     /// Objects of [`OBSOLETE_KINDS`] the cluster no longer serves, left out.
     pub skipped: Vec<ObjectRef>,
+    /// Fields another manager changed that metallab left as they are (see [`Ownership`]).
+    pub kept: Vec<KeptField>,
+    /// What the user should know although the apply succeeded: a DaemonSet that covers
+    /// fewer nodes than the lab has, and why.
+    pub warnings: Vec<String>,
 }
+
+impl ApplyReport {
+    /// "15 objects applied, 2 skipped (PodSecurityPolicy controller, …: the cluster no
+    /// longer serves policy/v1beta1)".
+    pub fn summary(&self) -> String {
+        let mut summary = format!("{} applied", counted(self.applied.len(), "object"));
+        if !self.skipped.is_empty() {
+            let served: std::collections::BTreeSet<&str> = self
+                .skipped
+                .iter()
+                .map(|o| o.api_version.as_str())
+                .collect();
+            summary.push_str(&format!(
+                ", {} skipped ({}: the cluster no longer serves {})",
+                self.skipped.len(),
+                self.skipped
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                served.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if !self.rolled_out.is_empty() {
+            summary.push_str(&format!(", {} rolled out", self.rolled_out.len()));
+        }
+        if !self.kept.is_empty() {
+            summary.push_str(&format!(
+                ", kept {} set by other managers",
+                counted(self.kept.len(), "field")
+            ));
+        }
+        summary
+    }
+}
+
+/// A field metallab would have set but left to the manager that changed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptField {
+    pub object: ObjectRef,
+    /// As the API server names it: `.spec.conversion.webhook.clientConfig.caBundle`.
+    pub field: String,
+    pub manager: String,
+}
+
+impl fmt::Display for KeptField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} (set by {})",
+            self.object, self.field, self.manager
+        )
+    }
+}
+
+/// Whether an apply takes fields other field managers set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// metallab is the authority: MetalLB's configuration, rendered from the topology.
+    /// Every field it sets is taken, whoever changed it since.
+    Force,
+    /// Objects others act on too: MetalLB's install (its controller injects CA bundles
+    /// into the CRDs' conversion webhook and the webhook configurations), apps (an
+    /// autoscaler sets replicas). A field another manager changed keeps its value and
+    /// its manager; metallab applies the rest. The API server names such fields in a
+    /// conflict; they are left out of the object and it is applied again.
+    KeepOthers,
+}
+
+/// How many times one object is applied again after leaving out conflicting fields.
+const CONFLICT_ROUNDS: usize = 3;
 
 /// Kinds that old manifests carry and current clusters no longer serve, which the
 /// manifests' workloads do not need: MetalLB up to v0.12 ships PodSecurityPolicies
@@ -260,7 +353,8 @@ pub fn deployment_rollout(deployment: &Deployment) -> Result<(), String> {
 }
 
 /// Ok when the DaemonSet runs an up-to-date, ready, available pod on every node it
-/// should, else the counts.
+/// should, else the counts. A DaemonSet that should run nowhere is not rolled out: its
+/// pods are kept off every node (all nodes tainted, a selector no node matches).
 pub fn daemonset_rollout(daemonset: &DaemonSet) -> Result<(), String> {
     let status = daemonset.status.clone().unwrap_or_default();
     if let Some(generation) = daemonset.metadata.generation
@@ -271,6 +365,16 @@ pub fn daemonset_rollout(daemonset: &DaemonSet) -> Result<(), String> {
         ));
     }
     let desired = status.desired_number_scheduled;
+    if desired == 0 {
+        let misscheduled = match status.number_misscheduled {
+            0 => String::new(),
+            n => format!(", {n} running where they should not"),
+        };
+        return Err(format!(
+            "schedules no pod on any node (desiredNumberScheduled 0{misscheduled}): taints \
+             or a node selector keep it off every node"
+        ));
+    }
     let ready = status.number_ready;
     let updated = status.updated_number_scheduled.unwrap_or(0);
     let available = status.number_available.unwrap_or(0);
@@ -280,6 +384,89 @@ pub fn daemonset_rollout(daemonset: &DaemonSet) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Taints the DaemonSet controller tolerates on every DaemonSet's pods by itself (so a
+/// node under pressure or not ready yet keeps its pods).
+const DAEMONSET_DEFAULT_TOLERATIONS: [(&str, &str); 7] = [
+    ("node.kubernetes.io/not-ready", "NoExecute"),
+    ("node.kubernetes.io/unreachable", "NoExecute"),
+    ("node.kubernetes.io/disk-pressure", "NoSchedule"),
+    ("node.kubernetes.io/memory-pressure", "NoSchedule"),
+    ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+    ("node.kubernetes.io/unschedulable", "NoSchedule"),
+    ("node.kubernetes.io/network-unavailable", "NoSchedule"),
+];
+
+fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
+    let effect_matches = toleration
+        .effect
+        .as_deref()
+        .is_none_or(|e| e.is_empty() || e == taint.effect);
+    let operator = toleration.operator.as_deref().unwrap_or("Equal");
+    let key = toleration.key.as_deref().unwrap_or("");
+    let key_matches = if key.is_empty() {
+        operator == "Exists"
+    } else {
+        key == taint.key
+    };
+    let value_matches = operator == "Exists"
+        || toleration.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("");
+    effect_matches && key_matches && value_matches
+}
+
+/// The nodes a DaemonSet's pods cannot run on, each with why: a taint its pods do not
+/// tolerate, labels its node selector asks for (pure). What MetalLB's speakers need to
+/// announce from every node.
+pub fn nodes_left_out(daemonset: &DaemonSet, nodes: &[Node]) -> Vec<String> {
+    let pod_spec = daemonset
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref());
+    let tolerations = pod_spec
+        .and_then(|s| s.tolerations.as_deref())
+        .unwrap_or_default();
+    let selector = pod_spec.and_then(|s| s.node_selector.as_ref());
+    let mut left_out = Vec::new();
+    for node in nodes {
+        let name = node.metadata.name.as_deref().unwrap_or("?");
+        let mut why = Vec::new();
+        for taint in node
+            .spec
+            .as_ref()
+            .and_then(|s| s.taints.as_deref())
+            .unwrap_or_default()
+        {
+            if taint.effect == "PreferNoSchedule" {
+                continue;
+            }
+            let by_default = DAEMONSET_DEFAULT_TOLERATIONS
+                .iter()
+                .any(|(key, effect)| taint.key == *key && taint.effect == *effect);
+            if !by_default && !tolerations.iter().any(|t| tolerates(t, taint)) {
+                why.push(format!(
+                    "taint {}{}:{} not tolerated",
+                    taint.key,
+                    taint
+                        .value
+                        .as_deref()
+                        .map(|v| format!("={v}"))
+                        .unwrap_or_default(),
+                    taint.effect
+                ));
+            }
+        }
+        let labels = node.metadata.labels.as_ref();
+        for (key, value) in selector.into_iter().flatten() {
+            if labels.and_then(|l| l.get(key)) != Some(value) {
+                why.push(format!("no label {key}={value} (the node selector)"));
+            }
+        }
+        if !why.is_empty() {
+            left_out.push(format!("node {name}: {}", why.join(", ")));
+        }
+    }
+    left_out
 }
 
 /// Why the pods are not running, one line per problem: containers waiting (with the
@@ -458,9 +645,13 @@ impl Resolver {
         found.ok_or_else(|| unknown(crd_hint()))
     }
 
-    /// Server-side apply of one object, force-taking fields from other managers (metallab
-    /// owns what it applies).
-    async fn apply(&mut self, object: &DynamicObject) -> Result<ObjectRef, ApplyError> {
+    /// Server-side apply of one object by metallab's field manager; what happens to
+    /// fields other managers changed is `ownership`'s.
+    async fn apply(
+        &mut self,
+        object: &DynamicObject,
+        ownership: Ownership,
+    ) -> Result<(ObjectRef, Vec<KeptField>), ApplyError> {
         let mut target = object_ref(object);
         let (resource, capabilities) = self.resolve(&target).await.map_err(ApplyError::Resolve)?;
         let api: Api<DynamicObject> = if capabilities.scope == Scope::Namespaced {
@@ -472,12 +663,64 @@ impl Resolver {
             target.namespace = None;
             Api::all_with(self.client.clone(), &resource)
         };
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        api.patch(&target.name, &params, &Patch::Apply(object))
-            .await
-            .map_err(|e| ApplyError::Request(target.clone(), e))?;
-        Ok(target)
+        let params = match ownership {
+            Ownership::Force => PatchParams::apply(FIELD_MANAGER).force(),
+            Ownership::KeepOthers => PatchParams::apply(FIELD_MANAGER),
+        };
+        let mut body = serde_json::to_value(object).unwrap_or(Value::Null);
+        let mut kept = Vec::new();
+        let mut round = 0;
+        loop {
+            match api.patch(&target.name, &params, &Patch::Apply(&body)).await {
+                Ok(_) => return Ok((target, kept)),
+                Err(kube::Error::Api(status))
+                    if ownership == Ownership::KeepOthers
+                        && status.code == 409
+                        && round < CONFLICT_ROUNDS =>
+                {
+                    let conflicts = field_conflicts(&status);
+                    let mut left_out = 0;
+                    for (field, manager) in conflicts {
+                        if field_path::drop_field(&mut body, &field) {
+                            left_out += 1;
+                            kept.push(KeptField {
+                                object: target.clone(),
+                                field,
+                                manager,
+                            });
+                        }
+                    }
+                    if left_out == 0 {
+                        return Err(ApplyError::Request(target, kube::Error::Api(status)));
+                    }
+                    round += 1;
+                }
+                Err(e) => return Err(ApplyError::Request(target, e)),
+            }
+        }
     }
+}
+
+/// The fields a server-side apply conflict names, each with the manager that owns it
+/// (`conflict with "kube-controller-manager" using apps/v1` → `kube-controller-manager`).
+fn field_conflicts(status: &kube::core::Status) -> Vec<(String, String)> {
+    status
+        .details
+        .as_ref()
+        .map(|d| d.causes.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| c.reason == "FieldManagerConflict" && !c.field.is_empty())
+        .map(|c| {
+            let manager = c
+                .message
+                .split('"')
+                .nth(1)
+                .unwrap_or(c.message.as_str())
+                .to_string();
+            (c.field.clone(), manager)
+        })
+        .collect()
 }
 
 /// Applies `objects` in dependency order and waits until they run: Namespaces and CRDs,
@@ -494,10 +737,11 @@ pub async fn apply_manifests(
     let mut report = ApplyReport::default();
 
     for object in first {
-        let applied = resolver
-            .apply(object)
+        let (applied, kept) = resolver
+            .apply(object, Ownership::KeepOthers)
             .await
             .map_err(ApplyError::into_error)?;
+        report.kept.extend(kept);
         on_progress(&format!("applied {applied}"));
         if applied.kind == "CustomResourceDefinition" {
             report.established_crds.push(applied.name.clone());
@@ -509,8 +753,11 @@ pub async fn apply_manifests(
     }
 
     for object in &rest {
-        match resolver.apply(object).await {
-            Ok(applied) => report.applied.push(applied),
+        match resolver.apply(object, Ownership::KeepOthers).await {
+            Ok((applied, kept)) => {
+                report.applied.push(applied);
+                report.kept.extend(kept);
+            }
             Err(ApplyError::Resolve(K8sError::UnknownKind { .. }))
                 if is_obsolete(&object_ref(object)) =>
             {
@@ -542,7 +789,7 @@ pub async fn apply_manifests(
     if workloads.is_empty() || !wait.rollouts {
         return Ok(report);
     }
-    wait_for_rollouts(client, &workloads, wait, on_progress).await?;
+    report.warnings = wait_for_rollouts(client, &workloads, wait, on_progress).await?;
     report.rolled_out = workloads;
     Ok(report)
 }
@@ -578,7 +825,10 @@ async fn wait_for_crds(
             names.len()
         );
         report_change(on_progress, &mut last_progress, progress);
-        let remaining = wait.crd_timeout.saturating_sub(started.elapsed());
+        let remaining = clip(
+            wait.crd_timeout.saturating_sub(started.elapsed()),
+            wait.until,
+        );
         if remaining.is_zero() {
             return Err(K8sError::Timeout {
                 what: "CRDs to be established".into(),
@@ -608,11 +858,17 @@ fn selector_of(match_labels: Option<&std::collections::BTreeMap<String, String>>
         .unwrap_or_default()
 }
 
-/// One poll of a workload: whether it is rolled out, and its pod selector.
-async fn rollout_of(
-    client: &Client,
-    workload: &ObjectRef,
-) -> Result<(Result<(), String>, String), K8sError> {
+/// One poll of a workload.
+struct RolloutPoll {
+    /// Ok when rolled out, else what it waits for.
+    state: Result<(), String>,
+    /// Its pods' label selector.
+    selector: String,
+    /// For a DaemonSet: how many nodes it schedules pods on.
+    scheduled: Option<i32>,
+}
+
+async fn rollout_of(client: &Client, workload: &ObjectRef) -> Result<RolloutPoll, K8sError> {
     let namespace = workload.namespace.as_deref().unwrap_or("default");
     let read_error = |e| K8sError::request(format!("read {workload}"), e);
     if workload.kind == "Deployment" {
@@ -620,45 +876,82 @@ async fn rollout_of(
             .get(&workload.name)
             .await
             .map_err(read_error)?;
-        let selector = selector_of(
-            deployment
-                .spec
-                .as_ref()
-                .and_then(|s| s.selector.match_labels.as_ref()),
-        );
-        Ok((deployment_rollout(&deployment), selector))
+        Ok(RolloutPoll {
+            state: deployment_rollout(&deployment),
+            selector: selector_of(
+                deployment
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.selector.match_labels.as_ref()),
+            ),
+            scheduled: None,
+        })
     } else {
         let daemonset = Api::<DaemonSet>::namespaced(client.clone(), namespace)
             .get(&workload.name)
             .await
             .map_err(read_error)?;
-        let selector = selector_of(
-            daemonset
-                .spec
+        Ok(RolloutPoll {
+            state: daemonset_rollout(&daemonset),
+            selector: selector_of(
+                daemonset
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.selector.match_labels.as_ref()),
+            ),
+            scheduled: daemonset
+                .status
                 .as_ref()
-                .and_then(|s| s.selector.match_labels.as_ref()),
-        );
-        Ok((daemonset_rollout(&daemonset), selector))
+                .map(|s| s.desired_number_scheduled),
+        })
+    }
+}
+
+/// Why a DaemonSet schedules fewer pods than there are nodes: the nodes it leaves out.
+async fn daemonset_findings(client: &Client, workload: &ObjectRef) -> Vec<String> {
+    let namespace = workload.namespace.as_deref().unwrap_or("default");
+    let daemonset = Api::<DaemonSet>::namespaced(client.clone(), namespace)
+        .get(&workload.name)
+        .await;
+    let nodes = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await;
+    match (daemonset, nodes) {
+        (Ok(daemonset), Ok(nodes)) => nodes_left_out(&daemonset, &nodes.items),
+        (Err(e), _) | (_, Err(e)) => vec![format!("(could not read the nodes: {e})")],
     }
 }
 
 /// Polls Deployments and DaemonSets until rolled out; on timeout, says what each one
-/// still waits for and why its pods are not running.
+/// still waits for and why its pods are not running. Returns warnings: DaemonSets that
+/// run on fewer nodes than `wait.nodes`, with the nodes left out and why.
 async fn wait_for_rollouts(
     client: &Client,
     workloads: &[ObjectRef],
     wait: &WaitOptions,
     on_progress: Progress<'_>,
-) -> Result<(), K8sError> {
+) -> Result<Vec<String>, K8sError> {
     let started = Instant::now();
     let mut pending: Vec<&ObjectRef> = workloads.iter().collect();
     let mut last_progress = String::new();
+    let mut warnings = Vec::new();
     loop {
         let mut waiting = Vec::new();
         for workload in pending {
-            let (rollout, selector) = rollout_of(client, workload).await?;
-            if let Err(why) = rollout {
-                waiting.push((workload, why, selector));
+            let poll = rollout_of(client, workload).await?;
+            match poll.state {
+                Err(why) => waiting.push((workload, why, poll.selector)),
+                Ok(()) => {
+                    if let (Some(scheduled), Some(nodes)) = (poll.scheduled, wait.nodes)
+                        && usize::try_from(scheduled).unwrap_or(0) < nodes
+                    {
+                        let findings = daemonset_findings(client, workload).await;
+                        warnings.push(format!(
+                            "{workload} runs on {scheduled} of the lab's {nodes} nodes: sessions from the others will not come up{}",
+                            Indented(&findings)
+                        ));
+                    }
+                }
             }
         }
         if waiting.is_empty() {
@@ -666,7 +959,7 @@ async fn wait_for_rollouts(
                 "{} rolled out",
                 counted(workloads.len(), "workload")
             ));
-            return Ok(());
+            return Ok(warnings);
         }
         let (first, why, _) = &waiting[0];
         let more = match waiting.len() {
@@ -678,7 +971,10 @@ async fn wait_for_rollouts(
             &mut last_progress,
             format!("waiting for {first}: {why}{more}"),
         );
-        let remaining = wait.rollout_timeout.saturating_sub(started.elapsed());
+        let remaining = clip(
+            wait.rollout_timeout.saturating_sub(started.elapsed()),
+            wait.until,
+        );
         if remaining.is_zero() {
             return Err(rollout_timeout(client, &waiting, started.elapsed()).await);
         }
@@ -699,6 +995,17 @@ async fn rollout_timeout(
     for (workload, why, selector) in waiting {
         details.push(format!("{workload}: {why}"));
         let namespace = workload.namespace.as_deref().unwrap_or("default");
+        if workload.kind == "DaemonSet" && why.starts_with("schedules no pod") {
+            let findings = daemonset_findings(client, workload).await;
+            if hint.is_none() && !findings.is_empty() {
+                hint = Some(
+                    "kubectl describe nodes (Taints:); remove a taint with `kubectl taint nodes NODE KEY:EFFECT-`"
+                        .to_string(),
+                );
+            }
+            details.extend(findings.into_iter().map(|f| format!("  {f}")));
+            continue;
+        }
         let pods = Api::<Pod>::namespaced(client.clone(), namespace)
             .list(&ListParams::default().labels(selector))
             .await;
@@ -774,6 +1081,8 @@ pub struct WebhookRetry {
     pub first_delay: Duration,
     pub max_delay: Duration,
     pub deadline: Duration,
+    /// No retry past this instant (`up --timeout`).
+    pub until: Option<Instant>,
 }
 
 impl Default for WebhookRetry {
@@ -782,6 +1091,7 @@ impl Default for WebhookRetry {
             first_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(10),
             deadline: Duration::from_secs(120),
+            until: None,
         }
     }
 }
@@ -813,8 +1123,8 @@ pub async fn apply_metallb_config(
     let mut delay = retry.first_delay;
     for object in objects {
         loop {
-            let status = match resolver.apply(object).await {
-                Ok(target) => {
+            let status = match resolver.apply(object, Ownership::Force).await {
+                Ok((target, _)) => {
                     applied.push(target);
                     break;
                 }
@@ -837,7 +1147,10 @@ pub async fn apply_metallb_config(
                 Err(other) => return Err(other.into_error()),
             };
             let (target, status) = status;
-            let remaining = retry.deadline.saturating_sub(started.elapsed());
+            let remaining = clip(
+                retry.deadline.saturating_sub(started.elapsed()),
+                retry.until,
+            );
             if remaining.is_zero() {
                 return Err(K8sError::WebhookUnavailable {
                     attempts,

@@ -74,7 +74,7 @@ pub enum K8sError {
 
     /// Objects did not become ready in time; `details` says, per object, what it is
     /// waiting for.
-    #[error("timed out after {} waiting for {what}:{}", humantime::format_duration(*.waited), Indented(.details))]
+    #[error("timed out after {} waiting for {what}:{}", crate::duration_text::rounded(*.waited), Indented(.details))]
     Timeout {
         what: String,
         waited: Duration,
@@ -86,7 +86,7 @@ pub enum K8sError {
     /// MetalLB's validating webhook could still not be called when the deadline passed.
     #[error(
         "MetalLB's validating webhook was still unreachable after {attempts} attempts over {}: {last_message}",
-        humantime::format_duration(*.waited)
+        crate::duration_text::rounded(*.waited)
     )]
     WebhookUnavailable {
         attempts: u32,
@@ -98,7 +98,7 @@ pub enum K8sError {
 }
 
 /// Lines on their own, indented under the message.
-struct Indented<'a>(&'a [String]);
+pub(crate) struct Indented<'a>(pub(crate) &'a [String]);
 
 impl fmt::Display for Indented<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

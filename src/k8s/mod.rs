@@ -23,6 +23,8 @@
 pub mod apply;
 pub mod client;
 mod error;
+pub mod field_path;
+pub mod lab_objects;
 pub mod namespace;
 pub mod nodes;
 pub mod state;

@@ -18,13 +18,18 @@ const ROLE_LABEL_PREFIX: &str = "node-role.kubernetes.io/";
 /// A node as the rest of metallab sees it.
 pub fn node_info(node: &Node) -> NodeInfo {
     let status = node.status.as_ref();
-    let internal: Vec<IpAddr> = status
-        .and_then(|s| s.addresses.as_ref())
-        .into_iter()
-        .flatten()
-        .filter(|a| a.type_ == "InternalIP")
-        .filter_map(|a| a.address.parse().ok())
-        .collect();
+    let addresses = |kind: &str| -> Vec<IpAddr> {
+        status
+            .and_then(|s| s.addresses.as_ref())
+            .into_iter()
+            .flatten()
+            .filter(|a| a.type_ == kind)
+            .filter_map(|a| a.address.parse().ok())
+            .collect()
+    };
+    let internal = addresses("InternalIP");
+    let mut api_addresses = internal.clone();
+    api_addresses.extend(addresses("ExternalIP"));
     // Lab networks are IPv4: on a dual-stack node that is the address routers peer with.
     let ip = internal
         .iter()
@@ -49,6 +54,7 @@ pub fn node_info(node: &Node) -> NodeInfo {
     NodeInfo {
         name: node.metadata.name.clone().unwrap_or_default(),
         ip,
+        api_addresses,
         roles,
         ready,
     }

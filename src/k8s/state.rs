@@ -6,11 +6,10 @@ use super::{FRR_K8S_NAMESPACE, K8sError, LEGACY_CONFIGMAP, METALLB_NAMESPACE};
 use crate::state::ClusterState;
 use crate::state::cluster::{EventInfo, PodInfo, ServiceInfo};
 use crate::topology::model::MetallbMode;
-use k8s_openapi::api::core::v1::{ConfigMap, Event, Pod, Service};
+use k8s_openapi::api::core::v1::{Event, Pod, Service};
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
-use kube::api::{Api, DynamicObject, ListParams};
-use kube::core::TypeMeta;
+use kube::api::{Api, ListParams};
 use serde::Serialize;
 use serde_json::Value;
 use std::net::IpAddr;
@@ -228,48 +227,15 @@ impl ObjectDump {
 }
 
 /// Reads MetalLB's configuration objects, LoadBalancer Services and events (see
-/// [`ObjectDump`]). `managedFields` are left out: noise in a bug report.
-pub async fn dump_objects(client: &Client) -> Result<ObjectDump, K8sError> {
-    let mut metallb = Vec::new();
-    match kube::discovery::group(client, METALLB_GROUP).await {
-        Ok(group) => {
-            let resources = group.resources_by_stability();
-            for kind in METALLB_CONFIG_KINDS {
-                let Some((resource, _)) = resources.iter().find(|(r, _)| r.kind == kind) else {
-                    continue;
-                };
-                let list = Api::<DynamicObject>::namespaced_with(
-                    client.clone(),
-                    METALLB_NAMESPACE,
-                    resource,
-                )
-                .list(&ListParams::default())
-                .await
-                .map_err(|e| K8sError::request(format!("list {kind}s"), e))?;
-                for mut object in list.items {
-                    // List items may come without apiVersion and kind; a dump needs them.
-                    object.types = Some(TypeMeta {
-                        api_version: resource.api_version.clone(),
-                        kind: resource.kind.clone(),
-                    });
-                    metallb.push(to_value(&object));
-                }
-            }
-        }
-        // Before v0.13 MetalLB had no CRDs: only the ConfigMap below.
-        Err(kube::Error::Discovery(_)) => {}
-        Err(e) => return Err(K8sError::request("discover MetalLB's CRDs", e)),
-    }
-    let configmap = Api::<ConfigMap>::namespaced(client.clone(), METALLB_NAMESPACE)
-        .get_opt(LEGACY_CONFIGMAP)
-        .await
-        .map_err(|e| {
-            K8sError::request(
-                format!("read ConfigMap {METALLB_NAMESPACE}/{LEGACY_CONFIGMAP}"),
-                e,
-            )
-        })?;
-    metallb.extend(configmap.as_ref().map(to_value));
+/// [`ObjectDump`]). `managedFields` are left out: noise in a bug report. Configuration
+/// objects another lab labelled are left out too: they are that lab's.
+pub async fn dump_objects(client: &Client, lab: &str) -> Result<ObjectDump, K8sError> {
+    let metallb: Vec<Value> = super::lab_objects::config_objects(client, None)
+        .await?
+        .iter()
+        .filter(|o| o.lab.as_deref().is_none_or(|owner| owner == lab))
+        .map(|o| to_value(&o.value))
+        .collect();
 
     let services = Api::<Service>::all(client.clone())
         .list(&ListParams::default())

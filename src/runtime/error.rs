@@ -345,7 +345,7 @@ pub(crate) fn stuck_engine_error(waited: Duration) -> RuntimeError {
     let docker_host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
     RuntimeError::Unreachable {
         endpoint: docker_endpoint(),
-        message: format!("no answer within {}", humantime::format_duration(waited)),
+        message: format!("no answer within {}", crate::duration_text::rounded(waited)),
         hint: Some(connect_hint("timed out", docker_host.as_deref())),
     }
 }

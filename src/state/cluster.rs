@@ -38,6 +38,10 @@ pub struct NodeInfo {
     pub name: String,
     /// The node's address on the lab network the routers peer over.
     pub ip: Option<IpAddr>,
+    /// Every address the API gives the node (InternalIP, ExternalIP): how a node listed
+    /// in `cluster.node-addresses` is recognised.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_addresses: Vec<IpAddr>,
     /// `control-plane`, `worker`…
     pub roles: Vec<String>,
     pub ready: bool,

@@ -60,6 +60,8 @@ pub enum Problem {
         docker_name: String,
         ip: IpAddr,
     },
+    /// The lab's cluster could not be read (API server stopped, kubeconfig gone).
+    ClusterUnreachable { error: String },
     /// A cluster node is not Ready.
     NodeNotReady { node: String },
     /// A cluster node has no address on the lab network, so no router can peer with it.
@@ -153,6 +155,7 @@ impl fmt::Display for Problem {
                 "not attached to network {network} ({docker_name}), where it should have {ip}; `metallab up` reconnects it"
             ),
             Problem::NodeNotReady { node } => write!(f, "node {node} is not Ready"),
+            Problem::ClusterUnreachable { error } => write!(f, "{error}"),
             Problem::NodeWithoutAddress { node } => {
                 write!(f, "node {node} has no address on the lab network")
             }
@@ -414,7 +417,9 @@ pub fn cluster_problems(cluster: &ClusterState) -> Vec<Problem> {
                 node: node.name.clone(),
             });
         }
-        if node.ip.is_none() {
+        // A node the API gives addresses, none of them the lab's, is simply not one the
+        // routers peer with (`cluster.node-addresses` lists others).
+        if node.ip.is_none() && node.api_addresses.is_empty() {
             problems.push(Problem::NodeWithoutAddress {
                 node: node.name.clone(),
             });
@@ -780,6 +785,7 @@ mod tests {
 
     fn node(name: &str, address: Option<&str>, ready: bool) -> NodeInfo {
         NodeInfo {
+            api_addresses: vec![],
             name: name.into(),
             ip: address.map(ip),
             roles: vec![],

@@ -500,6 +500,7 @@ fn cluster() -> ClusterState {
         nodes: NODES
             .iter()
             .map(|(name, addr)| NodeInfo {
+                api_addresses: vec![],
                 name: name.to_string(),
                 ip: Some(ip(addr)),
                 roles: vec![if name.ends_with("control-plane") {

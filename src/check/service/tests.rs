@@ -31,6 +31,7 @@ fn state() -> ClusterState {
         provider: "kind".into(),
         name: "bgp".into(),
         nodes: vec![NodeInfo {
+            api_addresses: vec![],
             name: "bgp-control-plane".into(),
             ip: Some(ip("10.0.1.3")),
             roles: vec!["control-plane".into()],

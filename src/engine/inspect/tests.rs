@@ -91,12 +91,14 @@ fn not_read(router: &str, container: ContainerCondition) -> RouterReading {
 fn nodes() -> Vec<NodeInfo> {
     vec![
         NodeInfo {
+            api_addresses: vec![],
             name: "demo-control-plane".into(),
             ip: Some(ip("10.233.1.2")),
             roles: vec!["control-plane".into()],
             ready: true,
         },
         NodeInfo {
+            api_addresses: vec![],
             name: "demo-worker".into(),
             ip: Some(ip("10.233.1.3")),
             roles: vec![],
@@ -237,7 +239,7 @@ fn visible_escapes(text: &str) -> String {
 #[test]
 fn status_of_a_healthy_lab() {
     let plan = plan();
-    let status = build_status(&plan, &healthy_readings(), &all_networks(), None);
+    let status = build_status(&plan, &healthy_readings(), &all_networks(), Ok(None));
     assert!(status.all_problems().is_empty());
     insta::assert_snapshot!(render_status(&status, Painter::PLAIN));
 }
@@ -248,7 +250,7 @@ fn status_names_a_router_cut_from_its_network() {
     let mut readings = healthy_readings();
     let frr1 = readings.iter_mut().find(|r| r.router == "frr1").unwrap();
     frr1.detached = vec!["lan".into()];
-    let status = build_status(&plan, &readings, &all_networks(), None);
+    let status = build_status(&plan, &readings, &all_networks(), Ok(None));
     let problems: Vec<(&str, &str)> = status
         .all_problems()
         .into_iter()
@@ -266,7 +268,7 @@ fn status_names_a_router_cut_from_its_network() {
 #[test]
 fn status_names_every_problem_in_plain_words() {
     let plan = plan();
-    let status = build_status(&plan, &broken_readings(), &[], Some(cluster()));
+    let status = build_status(&plan, &broken_readings(), &[], Ok(Some(cluster())));
     let plain = render_status(&status, Painter::PLAIN);
     insta::assert_snapshot!("status_with_problems_plain", plain);
     let colored = render_status(&status, Painter::COLOR);
@@ -277,17 +279,22 @@ fn status_names_every_problem_in_plain_words() {
 #[test]
 fn status_json_has_sessions_problems_and_cluster() {
     let plan = plan();
-    let status = build_status(&plan, &broken_readings(), &[], Some(cluster()));
+    let status = build_status(&plan, &broken_readings(), &[], Ok(Some(cluster())));
     insta::assert_json_snapshot!(status);
 }
 
 #[test]
 fn node_sessions_are_expected_only_when_the_cluster_is_known() {
     let plan = plan();
-    let without = build_status(&plan, &healthy_readings(), &all_networks(), None);
+    let without = build_status(&plan, &healthy_readings(), &all_networks(), Ok(None));
     let frr1 = |s: &LabStatus| s.routers[0].problems.clone();
     assert_eq!(frr1(&without), vec![]);
-    let with = build_status(&plan, &healthy_readings(), &all_networks(), Some(cluster()));
+    let with = build_status(
+        &plan,
+        &healthy_readings(),
+        &all_networks(),
+        Ok(Some(cluster())),
+    );
     let messages: Vec<String> = frr1(&with).into_iter().map(|p| p.message).collect();
     assert_eq!(
         messages,
@@ -419,5 +426,31 @@ fn routes_json_names_next_hops_by_address() {
     assert_eq!(
         serde_json::to_value(&views[2]).unwrap()["error"],
         "container metallab-demo-gobgp1 is exited"
+    );
+}
+
+#[test]
+fn an_unreachable_cluster_is_a_problem_and_an_error_in_json_not_no_cluster() {
+    let plan = plan();
+    let error = "cannot reach the cluster: cannot reach the Kubernetes API server at https://127.0.0.1:6443: connection refused";
+    let status = build_status(
+        &plan,
+        &healthy_readings(),
+        &all_networks(),
+        Err(error.to_string()),
+    );
+    let json = serde_json::to_value(&status).unwrap();
+    assert_eq!(json["cluster"], serde_json::json!({ "error": error }));
+    let problems: Vec<(&str, &str)> = status
+        .all_problems()
+        .into_iter()
+        .map(|(scope, p)| (scope, p.message.as_str()))
+        .collect();
+    assert_eq!(problems, [("cluster", error)]);
+    // Without a cluster: null, and nothing wrong.
+    let none = build_status(&plan, &healthy_readings(), &all_networks(), Ok(None));
+    assert_eq!(
+        serde_json::to_value(&none).unwrap()["cluster"],
+        serde_json::Value::Null
     );
 }

@@ -478,6 +478,7 @@ fn wait_options() -> WaitOptions {
         rollout_timeout: Duration::from_secs(3),
         rollouts: true,
         poll_interval: Duration::from_secs(1),
+        ..WaitOptions::default()
     }
 }
 
@@ -534,7 +535,8 @@ async fn manifests_apply_namespace_and_crds_first_then_wait_for_rollouts() {
     assert_eq!(report.established_crds, vec!["ipaddresspools.metallb.io"]);
     assert_eq!(report.rolled_out.len(), 2);
 
-    // Every apply is a server-side apply by metallab, forcing ownership.
+    // Every apply is a server-side apply by metallab that leaves other managers' fields
+    // alone (no force).
     for r in recorded.iter().filter(|r| r.method == http::Method::PATCH) {
         assert_eq!(
             r.content_type.as_deref(),
@@ -544,7 +546,7 @@ async fn manifests_apply_namespace_and_crds_first_then_wait_for_rollouts() {
         );
         let query = r.query.as_deref().unwrap_or("");
         assert!(query.contains("fieldManager=metallab"), "{query}");
-        assert!(query.contains("force=true"), "{query}");
+        assert!(!query.contains("force"), "{query}");
     }
     // The body is the object from the manifest.
     assert_eq!(recorded[3].body, serde_json::to_value(&parsed[1]).unwrap());
@@ -707,8 +709,12 @@ async fn the_config_is_retried_while_the_webhook_is_unreachable_and_counts_attem
     let log = ProgressLog::default();
     let result =
         apply_metallb_config(&client, &config, &WebhookRetry::default(), &|l| log.push(l)).await;
-    server.finish(client).await;
+    let recorded = server.finish(client).await;
     let done = result.unwrap();
+    // MetalLB's configuration is the topology's: metallab takes every field it sets.
+    for r in recorded.iter().filter(|r| r.method == http::Method::PATCH) {
+        assert!(r.query.as_deref().unwrap_or("").contains("force=true"));
+    }
 
     assert_eq!(done.attempts, 3);
     assert_eq!(
@@ -775,6 +781,7 @@ async fn a_webhook_that_never_comes_up_fails_at_the_deadline_with_the_attempts()
         first_delay: Duration::from_secs(1),
         max_delay: Duration::from_secs(10),
         deadline: Duration::from_secs(5),
+        until: None,
     };
     // Attempts at 0, 1, 3 and 5 s (the last pause is cut to the deadline).
     let mut exchanges = vec![get("/apis/metallb.io/v1beta1", metallb_v1beta1())];
@@ -895,5 +902,337 @@ async fn a_kind_the_cluster_does_not_serve_is_looked_up_once() {
     assert_eq!(
         hint,
         "is the CRD that defines it installed? `kubectl api-resources --api-group=metallb.io` lists what the cluster serves"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Fields other managers set, DaemonSets that run on too few nodes
+// ---------------------------------------------------------------------------------------
+
+/// MetalLB's BGPPeer CRD as its manifests ship it: a conversion webhook whose CA bundle is
+/// a placeholder that MetalLB's controller replaces on the cluster.
+const CONVERTED_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: bgppeers.metallb.io
+spec:
+  conversion:
+    strategy: Webhook
+    webhook:
+      clientConfig:
+        caBundle: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==
+        service:
+          name: metallb-webhook-service
+          namespace: metallb-system
+          path: /convert
+      conversionReviewVersions: ["v1", "v1beta1"]
+  group: metallb.io
+  names: {kind: BGPPeer, listKind: BGPPeerList, plural: bgppeers, singular: bgppeer}
+  scope: Namespaced
+  versions:
+  - name: v1beta2
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#;
+
+const BGPPEER_CRD_PATH: &str =
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgppeers.metallb.io";
+
+/// The API server's answer to an apply without force that would change a field another
+/// manager owns (its `NewApplyConflict` shape: one cause per field).
+fn apply_conflict(manager: &str, fields: &[&str]) -> Value {
+    let causes: Vec<Value> = fields
+        .iter()
+        .map(|field| {
+            json!({
+                "reason": "FieldManagerConflict",
+                "message": format!("conflict with \"{manager}\" using apiextensions.k8s.io/v1"),
+                "field": field
+            })
+        })
+        .collect();
+    json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": format!("Apply failed with 1 conflict: conflict with \"{manager}\" using apiextensions.k8s.io/v1: {}", fields[0]),
+        "reason": "Conflict",
+        "details": { "causes": causes },
+        "code": 409
+    })
+}
+
+fn established_bgppeer_crd() -> Value {
+    let mut crd = crd("True");
+    crd["metadata"]["name"] = json!("bgppeers.metallb.io");
+    crd
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_field_another_manager_changed_survives_a_second_apply() {
+    let parsed = objects(CONVERTED_CRD);
+    let ca_bundle = ".spec.conversion.webhook.clientConfig.caBundle";
+    let (client, server) = mock::serve(vec![
+        get("/apis/apiextensions.k8s.io/v1", apiextensions_v1()),
+        // MetalLB's controller put the real CA bundle there since the first `up`.
+        patch(
+            BGPPEER_CRD_PATH,
+            409,
+            apply_conflict("controller", &[ca_bundle]),
+        ),
+        patch(BGPPEER_CRD_PATH, 200, applied(&parsed[0])),
+        get(BGPPEER_CRD_PATH, established_bgppeer_crd()),
+    ]);
+    let report = apply_manifests(&client, &parsed, &wait_options(), &|_| {}).await;
+    let recorded = server.finish(client).await;
+    let report = report.unwrap();
+
+    let patches: Vec<_> = recorded
+        .iter()
+        .filter(|r| r.method == http::Method::PATCH)
+        .collect();
+    // First as the manifest has it, then without the field the controller owns, so
+    // the server keeps the controller's value and ownership. Never forced.
+    assert_eq!(
+        patches[0].body["spec"]["conversion"]["webhook"]["clientConfig"]["caBundle"],
+        "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="
+    );
+    assert_eq!(
+        patches[1].body["spec"]["conversion"]["webhook"]["clientConfig"],
+        json!({ "service": { "name": "metallb-webhook-service", "namespace": "metallb-system", "path": "/convert" } })
+    );
+    for patch in &patches {
+        assert!(!patch.query.as_deref().unwrap_or("").contains("force"));
+    }
+    assert_eq!(
+        report
+            .kept
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [
+            "CustomResourceDefinition bgppeers.metallb.io .spec.conversion.webhook.clientConfig.caBundle (set by controller)"
+        ]
+    );
+    assert_eq!(
+        report.summary(),
+        "1 object applied, kept 1 field set by other managers"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_conflict_naming_no_field_of_ours_is_an_error() {
+    let parsed = objects(CONVERTED_CRD);
+    let (client, server) = mock::serve(vec![
+        get("/apis/apiextensions.k8s.io/v1", apiextensions_v1()),
+        patch(
+            BGPPEER_CRD_PATH,
+            409,
+            apply_conflict("controller", &[".spec.preserveUnknownFields"]),
+        ),
+    ]);
+    let result = apply_manifests(&client, &parsed, &wait_options(), &|_| {}).await;
+    server.finish(client).await;
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "apply CustomResourceDefinition bgppeers.metallb.io: Apply failed with 1 conflict"
+        ),
+        "{err}"
+    );
+}
+
+/// The speaker DaemonSet as the real API server showed it with every node tainted
+/// `node.kubernetes.io/unreachable:NoSchedule`: no pod anywhere, two left over.
+fn unscheduled_daemonset() -> Value {
+    let mut ds = daemonset(0);
+    ds["spec"]["template"]["spec"]["tolerations"] = json!([
+        { "key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule" },
+        { "key": "node-role.kubernetes.io/master", "operator": "Exists", "effect": "NoSchedule" }
+    ]);
+    ds["status"] = json!({
+        "observedGeneration": 1,
+        "currentNumberScheduled": 0,
+        "desiredNumberScheduled": 0,
+        "numberMisscheduled": 2,
+        "numberReady": 0,
+        "updatedNumberScheduled": 0
+    });
+    ds
+}
+
+fn tainted_nodes() -> Value {
+    let node = |name: &str, taints: Value| {
+        json!({
+            "metadata": { "name": name, "labels": { "kubernetes.io/os": "linux" } },
+            "spec": { "taints": taints }
+        })
+    };
+    json!({ "apiVersion": "v1", "kind": "NodeList", "metadata": {}, "items": [
+        node("kapi-control-plane", json!([
+            { "key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule" },
+            { "key": "node.kubernetes.io/unreachable", "effect": "NoSchedule", "timeAdded": "2026-12-04T20:01:00Z" },
+            { "key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": "2026-12-04T20:01:05Z" }
+        ])),
+        node("kapi-worker", json!([
+            { "key": "node.kubernetes.io/unreachable", "effect": "NoSchedule", "timeAdded": "2026-12-04T20:01:00Z" },
+            { "key": "example.com/dedicated", "value": "db", "effect": "PreferNoSchedule" }
+        ])),
+    ]})
+}
+
+#[test]
+fn a_daemonset_that_schedules_no_pod_is_not_rolled_out() {
+    assert_eq!(
+        daemonset_rollout(&typed(unscheduled_daemonset())),
+        Err("schedules no pod on any node (desiredNumberScheduled 0, 2 running where they should not): taints or a node selector keep it off every node".into())
+    );
+}
+
+#[test]
+fn nodes_left_out_name_the_taints_and_labels_in_the_way() {
+    let nodes: Vec<k8s_openapi::api::core::v1::Node> = tainted_nodes()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| typed(n.clone()))
+        .collect();
+    let mut ds = unscheduled_daemonset();
+    ds["spec"]["template"]["spec"]["nodeSelector"] =
+        json!({ "kubernetes.io/os": "linux", "metallb": "yes" });
+    insta::assert_snapshot!(nodes_left_out(&typed(ds), &nodes).join("\n"), @r"
+    node kapi-control-plane: taint node.kubernetes.io/unreachable:NoSchedule not tolerated, no label metallb=yes (the node selector)
+    node kapi-worker: taint node.kubernetes.io/unreachable:NoSchedule not tolerated, no label metallb=yes (the node selector)
+    ");
+    // A toleration without a key and with Exists tolerates everything.
+    let mut tolerant = unscheduled_daemonset();
+    tolerant["spec"]["template"]["spec"]["tolerations"] = json!([{ "operator": "Exists" }]);
+    assert!(nodes_left_out(&typed(tolerant), &nodes).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_daemonset_kept_off_every_node_times_out_naming_the_nodes_and_why() {
+    let parsed = objects(MANIFEST);
+    let speaker_only: Vec<DynamicObject> = vec![parsed[4].clone()];
+    let mut exchanges = vec![
+        get("/apis/apps/v1", apps_v1()),
+        patch(DAEMONSET_PATH, 200, applied(&parsed[4])),
+    ];
+    exchanges.extend((0..4).map(|_| get(DAEMONSET_PATH, unscheduled_daemonset())));
+    exchanges.push(get(DAEMONSET_PATH, unscheduled_daemonset()));
+    exchanges.push(get("/api/v1/nodes", tainted_nodes()));
+    let (client, server) = mock::serve(exchanges);
+    let result = apply_manifests(&client, &speaker_only, &wait_options(), &|_| {}).await;
+    server.finish(client).await;
+    let err = result.unwrap_err();
+    let K8sError::Timeout { hint, .. } = &err else {
+        panic!("{err:?}")
+    };
+    insta::assert_snapshot!(format!("{err}\nhint: {}", hint.as_deref().unwrap()), @r"
+    timed out after 3s waiting for rollouts:
+      DaemonSet metallb-system/speaker: schedules no pod on any node (desiredNumberScheduled 0, 2 running where they should not): taints or a node selector keep it off every node
+        node kapi-control-plane: taint node.kubernetes.io/unreachable:NoSchedule not tolerated
+        node kapi-worker: taint node.kubernetes.io/unreachable:NoSchedule not tolerated
+    hint: kubectl describe nodes (Taints:); remove a taint with `kubectl taint nodes NODE KEY:EFFECT-`
+    ");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_daemonset_on_fewer_nodes_than_the_lab_has_is_a_warning_naming_the_rest() {
+    let parsed = objects(MANIFEST);
+    let speaker_only: Vec<DynamicObject> = vec![parsed[4].clone()];
+    // MetalLB v0.12's speaker tolerates `master` only: on a current control plane it
+    // runs on the worker alone.
+    let mut on_one = daemonset(1);
+    on_one["spec"]["template"]["spec"]["tolerations"] = json!([{ "key": "node-role.kubernetes.io/master", "operator": "Exists", "effect": "NoSchedule" }]);
+    for count in [
+        "currentNumberScheduled",
+        "desiredNumberScheduled",
+        "updatedNumberScheduled",
+    ] {
+        on_one["status"][count] = json!(1);
+    }
+    let nodes = json!({ "apiVersion": "v1", "kind": "NodeList", "metadata": {}, "items": [
+        { "metadata": { "name": "lab-control-plane" }, "spec": { "taints": [{ "key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule" }] } },
+        { "metadata": { "name": "lab-worker" }, "spec": {} }
+    ]});
+    let (client, server) = mock::serve(vec![
+        get("/apis/apps/v1", apps_v1()),
+        patch(DAEMONSET_PATH, 200, applied(&parsed[4])),
+        get(DAEMONSET_PATH, on_one.clone()),
+        get(DAEMONSET_PATH, on_one),
+        get("/api/v1/nodes", nodes),
+    ]);
+    let wait = WaitOptions {
+        nodes: Some(2),
+        ..wait_options()
+    };
+    let report = apply_manifests(&client, &speaker_only, &wait, &|_| {}).await;
+    server.finish(client).await;
+    insta::assert_snapshot!(report.unwrap().warnings.join("\n"), @r"
+    DaemonSet metallb-system/speaker runs on 1 of the lab's 2 nodes: sessions from the others will not come up
+      node lab-control-plane: taint node-role.kubernetes.io/control-plane:NoSchedule not tolerated
+    ");
+}
+
+#[test]
+fn the_summary_names_what_was_skipped_and_why() {
+    let report = ApplyReport {
+        applied: vec![
+            ObjectRef {
+                api_version: "v1".into(),
+                kind: "Namespace".into(),
+                namespace: None,
+                name: "metallb-system".into(),
+            };
+            15
+        ],
+        skipped: ["controller", "speaker"]
+            .iter()
+            .map(|name| ObjectRef {
+                api_version: "policy/v1beta1".into(),
+                kind: "PodSecurityPolicy".into(),
+                namespace: None,
+                name: name.to_string(),
+            })
+            .collect(),
+        ..ApplyReport::default()
+    };
+    assert_eq!(
+        report.summary(),
+        "15 objects applied, 2 skipped (PodSecurityPolicy controller, PodSecurityPolicy speaker: the cluster no longer serves policy/v1beta1)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_wait_goes_past_the_deadline_of_up() {
+    let parsed = objects(MANIFEST);
+    let deployment_only: Vec<DynamicObject> = vec![parsed[3].clone()];
+    let mut exchanges = vec![
+        get("/apis/apps/v1", apps_v1()),
+        patch(DEPLOYMENT_PATH, 200, applied(&parsed[3])),
+    ];
+    // Polled at 0, 1 and 2 s: `up --timeout` ends the 300 s wait at 2 s.
+    exchanges.extend((0..3).map(|_| get(DEPLOYMENT_PATH, deployment(0))));
+    exchanges.push(get(
+        "/api/v1/namespaces/metallb-system/pods",
+        json!({ "apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": [] }),
+    ));
+    let (client, server) = mock::serve(exchanges);
+    let wait = WaitOptions {
+        rollout_timeout: Duration::from_secs(300),
+        until: Some(Instant::now() + Duration::from_secs(2)),
+        ..wait_options()
+    };
+    let result = apply_manifests(&client, &deployment_only, &wait, &|_| {}).await;
+    server.finish(client).await;
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.starts_with("timed out after 2s waiting for rollouts:"),
+        "{err}"
     );
 }

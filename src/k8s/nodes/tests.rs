@@ -60,15 +60,21 @@ async fn nodes_are_listed_with_address_roles_and_readiness() {
     insta::assert_yaml_snapshot!(nodes.unwrap(), @r"
     - name: bgp-control-plane
       ip: 10.0.1.3
+      api_addresses:
+        - 10.0.1.3
       roles:
         - control-plane
       ready: true
     - name: bgp-worker
       ip: 10.0.1.4
+      api_addresses:
+        - 10.0.1.4
       roles: []
       ready: true
     - name: bgp-worker2
       ip: 10.0.1.5
+      api_addresses:
+        - 10.0.1.5
       roles: []
       ready: false
     ");

@@ -3,7 +3,7 @@
 //! None of them was recorded from a cluster.
 
 use super::*;
-use crate::k8s::mock::{self, expect, get, resource_list, status};
+use crate::k8s::mock::{self, get, resource_list};
 use serde_json::json;
 
 fn list(kind: &str, items: Vec<Value>) -> Value {
@@ -358,12 +358,25 @@ async fn the_dump_lists_metallbs_objects_services_and_events_as_yaml() {
             cr_list(
                 V1BETA1,
                 "IPAddressPool",
-                vec![cr(
-                    V1BETA1,
-                    "IPAddressPool",
-                    "doc-example",
-                    json!({ "addresses": ["203.0.113.200/30"], "autoAssign": true, "avoidBuggyIPs": true }),
-                )],
+                vec![
+                    cr(
+                        V1BETA1,
+                        "IPAddressPool",
+                        "doc-example",
+                        json!({ "addresses": ["203.0.113.200/30"], "autoAssign": true, "avoidBuggyIPs": true }),
+                    ),
+                    // Another lab's pool on the same cluster: not this lab's to report.
+                    {
+                        let mut other = cr(
+                            V1BETA1,
+                            "IPAddressPool",
+                            "other-pool",
+                            json!({ "addresses": ["198.51.100.0/28"] }),
+                        );
+                        other["metadata"]["labels"] = json!({ "io.metallab.lab": "other" });
+                        other
+                    },
+                ],
             ),
         ),
         get(
@@ -413,20 +426,27 @@ async fn the_dump_lists_metallbs_objects_services_and_events_as_yaml() {
             &format!("/apis/metallb.io/v1beta1/{ns}/l2advertisements"),
             cr_list(V1BETA1, "L2Advertisement", vec![]),
         ),
-        expect(
-            http::Method::GET,
-            "/api/v1/namespaces/metallb-system/configmaps/config",
-            404,
-            status(404, "NotFound", "configmaps \"config\" not found"),
+        get(
+            "/api/v1/namespaces/metallb-system/configmaps",
+            list("ConfigMapList", vec![]),
         ),
         get("/api/v1/services", services()),
         get(SERVICE_EVENTS, service_events()),
         get(METALLB_EVENTS, metallb_events()),
     ]);
-    let dump = dump_objects(&client).await;
-    server.finish(client).await;
+    let dump = dump_objects(&client, "lab").await;
+    let recorded = server.finish(client).await;
     let dump = dump.unwrap();
     assert!(!dump.metallb.contains("managedFields"));
+    assert!(!dump.metallb.contains("other-pool"), "{}", dump.metallb);
+    let configmaps = recorded
+        .iter()
+        .find(|r| r.path.ends_with("/configmaps"))
+        .unwrap();
+    assert_eq!(
+        configmaps.query.as_deref(),
+        Some("&fieldSelector=metadata.name%3Dconfig")
+    );
     for (name, yaml) in dump.files() {
         insta::assert_snapshot!(format!("dump-crds-{name}"), yaml);
     }
@@ -445,14 +465,14 @@ async fn the_dump_of_a_legacy_metallb_is_its_configmap() {
     let (client, server) = mock::serve(vec![
         get("/apis", api_groups(false)),
         get(
-            "/api/v1/namespaces/metallb-system/configmaps/config",
-            configmap,
+            "/api/v1/namespaces/metallb-system/configmaps",
+            list("ConfigMapList", vec![configmap]),
         ),
         get("/api/v1/services", list("ServiceList", vec![])),
         get(SERVICE_EVENTS, list("EventList", vec![])),
         get(METALLB_EVENTS, list("EventList", vec![])),
     ]);
-    let dump = dump_objects(&client).await;
+    let dump = dump_objects(&client, "lab").await;
     server.finish(client).await;
     let dump = dump.unwrap();
     assert_eq!((dump.services.as_str(), dump.events.as_str()), ("", ""));

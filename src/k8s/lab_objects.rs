@@ -1,0 +1,209 @@
+//! What a lab puts on a cluster others may share (an existing cluster, a kind cluster
+//! named in several topologies): MetalLB's configuration objects and the namespace of its
+//! in-cluster routers, each labelled `io.metallab.lab=<lab>`. The label lets `up` refuse
+//! to configure MetalLB over another lab's configuration, `down` remove exactly the lab's
+//! own objects, and snapshots keep to the lab.
+
+use super::apply::{ObjectRef, object_ref};
+use super::state::METALLB_CONFIG_KINDS;
+use super::{K8sError, LEGACY_CONFIGMAP, METALLB_NAMESPACE};
+use crate::plan::labels;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube::Client;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+use kube::core::TypeMeta;
+use kube::discovery::ApiResource;
+use std::collections::BTreeMap;
+
+const METALLB_GROUP: &str = "metallb.io";
+
+/// One of MetalLB's configuration objects as the cluster has it.
+#[derive(Debug, Clone)]
+pub struct ConfigObject {
+    pub object: ObjectRef,
+    /// The lab its `io.metallab.lab` label names; None when metallab did not make it.
+    pub lab: Option<String>,
+    /// The object itself, with apiVersion and kind set (list items may lack them).
+    pub value: DynamicObject,
+    /// How to reach it again (to delete it); None for the legacy ConfigMap.
+    resource: Option<ApiResource>,
+}
+
+/// Every MetalLB configuration object in `metallb-system`: the CRs of
+/// [`METALLB_CONFIG_KINDS`] where the cluster serves them (v0.13 and later), and the
+/// legacy `config` ConfigMap when present. `selector` narrows them by label.
+pub async fn config_objects(
+    client: &Client,
+    selector: Option<&str>,
+) -> Result<Vec<ConfigObject>, K8sError> {
+    let params = match selector {
+        Some(selector) => ListParams::default().labels(selector),
+        None => ListParams::default(),
+    };
+    let mut found = Vec::new();
+    match kube::discovery::group(client, METALLB_GROUP).await {
+        Ok(group) => {
+            let resources = group.resources_by_stability();
+            for kind in METALLB_CONFIG_KINDS {
+                let Some((resource, _)) = resources.iter().find(|(r, _)| r.kind == kind) else {
+                    continue;
+                };
+                let list = Api::<DynamicObject>::namespaced_with(
+                    client.clone(),
+                    METALLB_NAMESPACE,
+                    resource,
+                )
+                .list(&params)
+                .await
+                .map_err(|e| K8sError::request(format!("list {kind}s"), e))?;
+                for mut object in list.items {
+                    object.types = Some(TypeMeta {
+                        api_version: resource.api_version.clone(),
+                        kind: resource.kind.clone(),
+                    });
+                    found.push(config_object(object, Some(resource.clone())));
+                }
+            }
+        }
+        // Before v0.13 MetalLB had no CRDs: only the ConfigMap below.
+        Err(kube::Error::Discovery(_)) => {}
+        Err(e) => return Err(K8sError::request("discover MetalLB's CRDs", e)),
+    }
+    let configmaps = Api::<ConfigMap>::namespaced(client.clone(), METALLB_NAMESPACE)
+        .list(
+            &params
+                .clone()
+                .fields(&format!("metadata.name={LEGACY_CONFIGMAP}")),
+        )
+        .await
+        .map_err(|e| {
+            K8sError::request(
+                format!("read ConfigMap {METALLB_NAMESPACE}/{LEGACY_CONFIGMAP}"),
+                e,
+            )
+        })?;
+    for configmap in configmaps.items {
+        let mut value: DynamicObject = serde_json::from_value(
+            serde_json::to_value(&configmap).expect("a ConfigMap serializes"),
+        )
+        .expect("a ConfigMap is an object");
+        value.types = Some(TypeMeta {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+        });
+        found.push(config_object(value, None));
+    }
+    Ok(found)
+}
+
+fn config_object(value: DynamicObject, resource: Option<ApiResource>) -> ConfigObject {
+    let lab = value
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(labels::LAB))
+        .cloned();
+    ConfigObject {
+        object: object_ref(&value),
+        lab,
+        value,
+        resource,
+    }
+}
+
+/// Why `lab` may not apply `rendered` (its MetalLB configuration) to a cluster holding
+/// `existing`, one line per reason: another lab's configuration is there (MetalLB would
+/// serve both and the objects' names collide), or an object metallab did not make has
+/// the name of one of ours (applying would take it over). Empty when nothing is in the way.
+pub fn configuration_conflicts(
+    existing: &[ConfigObject],
+    lab: &str,
+    rendered: &[DynamicObject],
+) -> Vec<String> {
+    let mut other_labs: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut not_ours = Vec::new();
+    for found in existing {
+        match found.lab.as_deref() {
+            Some(owner) if owner == lab => {}
+            Some(owner) => other_labs
+                .entry(owner)
+                .or_default()
+                .push(found.object.to_string()),
+            None => {
+                let same_name = rendered.iter().any(|r| {
+                    let r = object_ref(r);
+                    r.kind == found.object.kind && r.name == found.object.name
+                });
+                if same_name {
+                    not_ours.push(found.object.to_string());
+                }
+            }
+        }
+    }
+    let mut conflicts: Vec<String> = other_labs
+        .into_iter()
+        .map(|(owner, objects)| {
+            format!(
+                "lab {owner} configures MetalLB on this cluster ({})",
+                objects.join(", ")
+            )
+        })
+        .collect();
+    conflicts.extend(
+        not_ours
+            .into_iter()
+            .map(|object| format!("{object} exists and was not made by metallab")),
+    );
+    conflicts
+}
+
+/// Deletes `lab`'s MetalLB configuration objects (found by label); returns them.
+pub async fn delete_lab_config(client: &Client, lab: &str) -> Result<Vec<ObjectRef>, K8sError> {
+    let selector = format!("{}={lab}", labels::LAB);
+    let mut deleted = Vec::new();
+    for found in config_objects(client, Some(&selector)).await? {
+        let name = &found.object.name;
+        let result = match &found.resource {
+            Some(resource) => {
+                Api::<DynamicObject>::namespaced_with(client.clone(), METALLB_NAMESPACE, resource)
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(|_| ())
+            }
+            None => Api::<ConfigMap>::namespaced(client.clone(), METALLB_NAMESPACE)
+                .delete(name, &DeleteParams::default())
+                .await
+                .map(|_| ()),
+        };
+        match result {
+            Ok(()) => deleted.push(found.object),
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(e) => return Err(K8sError::request(format!("delete {}", found.object), e)),
+        }
+    }
+    Ok(deleted)
+}
+
+/// Deletes every namespace labelled with `lab` (its in-cluster routers'); returns their
+/// names. Found by label, so a namespace whose plan was lost still goes.
+pub async fn delete_lab_namespaces(client: &Client, lab: &str) -> Result<Vec<String>, K8sError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let selector = format!("{}={lab}", labels::LAB);
+    let list = api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| K8sError::request(format!("list namespaces of lab {lab}"), e))?;
+    let mut deleted = Vec::new();
+    for namespace in list.items {
+        let Some(name) = namespace.metadata.name else {
+            continue;
+        };
+        if super::namespace::delete_namespace(client, &name).await? {
+            deleted.push(name);
+        }
+    }
+    Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,138 @@
+use super::*;
+use crate::k8s::mock::{self, expect, get, resource_list};
+use http::Method;
+use serde_json::{Value, json};
+
+const V1BETA1: &str = "metallb.io/v1beta1";
+
+fn metallb_groups() -> Value {
+    json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": [{
+        "name": "metallb.io",
+        "versions": [{ "groupVersion": V1BETA1, "version": "v1beta1" }],
+        "preferredVersion": { "groupVersion": V1BETA1, "version": "v1beta1" }
+    }]})
+}
+
+fn metallb_resources() -> Value {
+    resource_list(
+        V1BETA1,
+        &[
+            ("ipaddresspools", "IPAddressPool", true),
+            ("bgppeers", "BGPPeer", true),
+        ],
+    )
+}
+
+fn object(kind: &str, name: &str, lab: Option<&str>) -> Value {
+    let mut metadata =
+        json!({ "name": name, "namespace": "metallb-system", "resourceVersion": "3100" });
+    if let Some(lab) = lab {
+        metadata["labels"] = json!({ "io.metallab.lab": lab });
+    }
+    json!({ "apiVersion": V1BETA1, "kind": kind, "metadata": metadata, "spec": {} })
+}
+
+fn list(kind: &str, items: Vec<Value>) -> Value {
+    json!({ "apiVersion": V1BETA1, "kind": format!("{kind}List"), "metadata": { "resourceVersion": "3200" }, "items": items })
+}
+
+fn found(kind: &str, name: &str, lab: Option<&str>) -> ConfigObject {
+    config_object(
+        serde_json::from_value(object(kind, name, lab)).unwrap(),
+        None,
+    )
+}
+
+fn rendered(kind: &str, name: &str) -> DynamicObject {
+    serde_json::from_value(object(kind, name, Some("kapi"))).unwrap()
+}
+
+#[test]
+fn another_labs_configuration_and_same_named_foreign_objects_are_in_the_way() {
+    let existing = [
+        found("IPAddressPool", "demo", Some("kapi2")),
+        found("BGPPeer", "frr1", Some("kapi2")),
+        found("IPAddressPool", "production", None),
+        found("BGPPeer", "bird1", None),
+        found("BGPPeer", "frr2", Some("kapi")),
+    ];
+    let ours = [
+        rendered("IPAddressPool", "demo"),
+        rendered("BGPPeer", "bird1"),
+        rendered("BGPPeer", "frr2"),
+    ];
+    insta::assert_snapshot!(configuration_conflicts(&existing, "kapi", &ours).join("\n"), @r"
+    lab kapi2 configures MetalLB on this cluster (IPAddressPool metallb-system/demo, BGPPeer metallb-system/frr1)
+    BGPPeer metallb-system/bird1 exists and was not made by metallab
+    ");
+    // The lab's own objects (a second `up`) and unrelated ones are no conflict.
+    assert!(configuration_conflicts(&existing[2..], "kapi", &ours[2..]).is_empty());
+}
+
+#[tokio::test]
+async fn down_deletes_the_labs_configuration_and_namespaces_by_label() {
+    let selector = "labelSelector=io.metallab.lab%3Dkapi";
+    let ns = "/apis/metallb.io/v1beta1/namespaces/metallb-system";
+    let (client, server) = mock::serve(vec![
+        // Namespaces by label (the in-cluster routers').
+        get(
+            "/api/v1/namespaces",
+            json!({ "apiVersion": "v1", "kind": "NamespaceList", "metadata": {}, "items": [
+                { "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": "metallab-kapi", "labels": { "io.metallab.lab": "kapi" } } }
+            ]}),
+        ),
+        expect(
+            Method::DELETE,
+            "/api/v1/namespaces/metallab-kapi",
+            200,
+            json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": "metallab-kapi" }, "status": { "phase": "Terminating" } }),
+        ),
+        // MetalLB's configuration by label.
+        get("/apis", metallb_groups()),
+        get(&format!("/apis/{V1BETA1}"), metallb_resources()),
+        get(
+            &format!("{ns}/ipaddresspools"),
+            list(
+                "IPAddressPool",
+                vec![object("IPAddressPool", "demo", Some("kapi"))],
+            ),
+        ),
+        get(
+            &format!("{ns}/bgppeers"),
+            list("BGPPeer", vec![object("BGPPeer", "frr1", Some("kapi"))]),
+        ),
+        get(
+            "/api/v1/namespaces/metallb-system/configmaps",
+            json!({ "apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [] }),
+        ),
+        expect(
+            Method::DELETE,
+            &format!("{ns}/ipaddresspools/demo"),
+            200,
+            object("IPAddressPool", "demo", Some("kapi")),
+        ),
+        // Gone already (another `down`): no error.
+        expect(
+            Method::DELETE,
+            &format!("{ns}/bgppeers/frr1"),
+            404,
+            mock::status(404, "NotFound", "bgppeers.metallb.io \"frr1\" not found"),
+        ),
+    ]);
+    let removed = crate::engine::in_cluster::remove_lab_objects(&client, "kapi").await;
+    let recorded = server.finish(client).await;
+    assert_eq!(
+        removed.unwrap(),
+        [
+            "namespace metallab-kapi",
+            "IPAddressPool metallb-system/demo"
+        ]
+    );
+    for listing in recorded
+        .iter()
+        .filter(|r| r.method == Method::GET && r.path != "/apis" && !r.path.ends_with("v1beta1"))
+    {
+        let query = listing.query.as_deref().unwrap_or("");
+        assert!(query.contains(selector), "{} {query}", listing.path);
+    }
+}
