@@ -590,7 +590,12 @@ pub(super) fn wait_options(deadline: super::Deadline) -> WaitOptions {
 fn report_apply_notes(progress: &Progress, report: &apply::ApplyReport) {
     for kept in &report.kept {
         progress.println(format!(
-            "note: kept {kept}: another manager changed it since metallab applied it"
+            "note: kept {kept}: a controller maintains it; metallab leaves it as it is"
+        ));
+    }
+    for taken in &report.taken {
+        progress.println(format!(
+            "note: took over {taken}: the manifests set it otherwise"
         ));
     }
     for warning in &report.warnings {

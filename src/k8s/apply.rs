@@ -98,8 +98,12 @@ pub struct ApplyReport {
     pub rolled_out: Vec<ObjectRef>,
     /// Objects of [`OBSOLETE_KINDS`] the cluster no longer serves, left out.
     pub skipped: Vec<ObjectRef>,
-    /// Fields another manager changed that metallab left as they are (see [`Ownership`]).
-    pub kept: Vec<KeptField>,
+    /// Fields a cluster controller changed that metallab left as they are (see
+    /// [`Ownership`]).
+    pub kept: Vec<OtherManagersField>,
+    /// Fields another manager had set that metallab's manifests set otherwise, taken
+    /// over (a MetalLB installed by `kubectl apply` and now another release).
+    pub taken: Vec<OtherManagersField>,
     /// What the user should know although the apply succeeded: a DaemonSet that covers
     /// fewer nodes than the lab has, and why.
     pub warnings: Vec<String>,
@@ -136,20 +140,26 @@ impl ApplyReport {
                 counted(self.kept.len(), "field")
             ));
         }
+        if !self.taken.is_empty() {
+            summary.push_str(&format!(
+                ", took over {} from other managers",
+                counted(self.taken.len(), "field")
+            ));
+        }
         summary
     }
 }
 
-/// A field metallab would have set but left to the manager that changed it.
+/// A field of an applied object that another field manager had set.
 #[derive(Debug, Clone, PartialEq)]
-pub struct KeptField {
+pub struct OtherManagersField {
     pub object: ObjectRef,
     /// As the API server names it: `.spec.conversion.webhook.clientConfig.caBundle`.
     pub field: String,
     pub manager: String,
 }
 
-impl fmt::Display for KeptField {
+impl fmt::Display for OtherManagersField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -165,12 +175,21 @@ pub enum Ownership {
     /// metallab is the authority: MetalLB's configuration, rendered from the topology.
     /// Every field it sets is taken, whoever changed it since.
     Force,
-    /// Objects others act on too: MetalLB's install (its controller injects CA bundles
-    /// into the CRDs' conversion webhook and the webhook configurations), apps (an
-    /// autoscaler sets replicas). A field another manager changed keeps its value and
-    /// its manager; metallab applies the rest. The API server names such fields in a
-    /// conflict; they are left out of the object and it is applied again.
+    /// Objects cluster controllers act on too: MetalLB's install (its controller injects
+    /// CA bundles into the CRDs' conversion webhook and the webhook configurations), apps
+    /// (an autoscaler sets replicas). Applied without force; when the API server names
+    /// conflicting fields, those a controller maintains ([`is_maintained_by_controllers`])
+    /// are left out, keeping their value and manager, and the object is applied again;
+    /// any other conflicting field is the manifest's to set (another release over a
+    /// MetalLB installed by `kubectl apply`), so that apply is forced.
     KeepOthers,
+}
+
+/// Fields cluster controllers fill in or keep up to date on objects metallab applies:
+/// CA bundles (webhook configurations, CRD conversion webhooks, APIServices; MetalLB's
+/// controller injects its own) and a Deployment's replicas (autoscalers).
+pub fn is_maintained_by_controllers(field: &str) -> bool {
+    field.ends_with(".caBundle") || field == ".spec.replicas"
 }
 
 /// How many times one object is applied again after leaving out conflicting fields.
@@ -651,7 +670,7 @@ impl Resolver {
         &mut self,
         object: &DynamicObject,
         ownership: Ownership,
-    ) -> Result<(ObjectRef, Vec<KeptField>), ApplyError> {
+    ) -> Result<(ObjectRef, Applied), ApplyError> {
         let mut target = object_ref(object);
         let (resource, capabilities) = self.resolve(&target).await.map_err(ApplyError::Resolve)?;
         let api: Api<DynamicObject> = if capabilities.scope == Scope::Namespaced {
@@ -663,35 +682,40 @@ impl Resolver {
             target.namespace = None;
             Api::all_with(self.client.clone(), &resource)
         };
-        let params = match ownership {
-            Ownership::Force => PatchParams::apply(FIELD_MANAGER).force(),
-            Ownership::KeepOthers => PatchParams::apply(FIELD_MANAGER),
-        };
+        let mut force = ownership == Ownership::Force;
         let mut body = serde_json::to_value(object).unwrap_or(Value::Null);
-        let mut kept = Vec::new();
+        let mut applied = Applied::default();
         let mut round = 0;
         loop {
+            let params = if force {
+                PatchParams::apply(FIELD_MANAGER).force()
+            } else {
+                PatchParams::apply(FIELD_MANAGER)
+            };
             match api.patch(&target.name, &params, &Patch::Apply(&body)).await {
-                Ok(_) => return Ok((target, kept)),
+                Ok(_) => return Ok((target, applied)),
                 Err(kube::Error::Api(status))
-                    if ownership == Ownership::KeepOthers
-                        && status.code == 409
-                        && round < CONFLICT_ROUNDS =>
+                    if !force && status.code == 409 && round < CONFLICT_ROUNDS =>
                 {
                     let conflicts = field_conflicts(&status);
-                    let mut left_out = 0;
-                    for (field, manager) in conflicts {
-                        if field_path::drop_field(&mut body, &field) {
-                            left_out += 1;
-                            kept.push(KeptField {
-                                object: target.clone(),
-                                field,
-                                manager,
-                            });
-                        }
-                    }
-                    if left_out == 0 {
+                    if conflicts.is_empty() {
                         return Err(ApplyError::Request(target, kube::Error::Api(status)));
+                    }
+                    for (field, manager) in conflicts {
+                        let conflict = OtherManagersField {
+                            object: target.clone(),
+                            field,
+                            manager,
+                        };
+                        if !is_maintained_by_controllers(&conflict.field) {
+                            applied.taken.push(conflict);
+                            force = true;
+                        } else if field_path::drop_field(&mut body, &conflict.field) {
+                            applied.kept.push(conflict);
+                        } else {
+                            // A controller's field metallab cannot leave out: never clobber it.
+                            return Err(ApplyError::Request(target, kube::Error::Api(status)));
+                        }
                     }
                     round += 1;
                 }
@@ -699,6 +723,13 @@ impl Resolver {
             }
         }
     }
+}
+
+/// What one apply did with other managers' fields.
+#[derive(Debug, Default)]
+struct Applied {
+    kept: Vec<OtherManagersField>,
+    taken: Vec<OtherManagersField>,
 }
 
 /// The fields a server-side apply conflict names, each with the manager that owns it
@@ -737,11 +768,12 @@ pub async fn apply_manifests(
     let mut report = ApplyReport::default();
 
     for object in first {
-        let (applied, kept) = resolver
+        let (applied, fields) = resolver
             .apply(object, Ownership::KeepOthers)
             .await
             .map_err(ApplyError::into_error)?;
-        report.kept.extend(kept);
+        report.kept.extend(fields.kept);
+        report.taken.extend(fields.taken);
         on_progress(&format!("applied {applied}"));
         if applied.kind == "CustomResourceDefinition" {
             report.established_crds.push(applied.name.clone());
@@ -754,9 +786,10 @@ pub async fn apply_manifests(
 
     for object in &rest {
         match resolver.apply(object, Ownership::KeepOthers).await {
-            Ok((applied, kept)) => {
+            Ok((applied, fields)) => {
                 report.applied.push(applied);
-                report.kept.extend(kept);
+                report.kept.extend(fields.kept);
+                report.taken.extend(fields.taken);
             }
             Err(ApplyError::Resolve(K8sError::UnknownKind { .. }))
                 if is_obsolete(&object_ref(object)) =>

@@ -1025,15 +1025,47 @@ async fn a_field_another_manager_changed_survives_a_second_apply() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_conflict_naming_no_field_of_ours_is_an_error() {
+async fn a_field_the_manifests_set_otherwise_is_taken_over() {
+    // MetalLB was installed with `kubectl apply` from another release: its fields are
+    // the manifests' to set, the controller's CA bundle is not.
     let parsed = objects(CONVERTED_CRD);
+    let ca_bundle = ".spec.conversion.webhook.clientConfig.caBundle";
+    let versions = ".spec.versions";
     let (client, server) = mock::serve(vec![
         get("/apis/apiextensions.k8s.io/v1", apiextensions_v1()),
         patch(
             BGPPEER_CRD_PATH,
             409,
-            apply_conflict("controller", &[".spec.preserveUnknownFields"]),
+            apply_conflict("kubectl-client-side-apply", &[ca_bundle, versions]),
         ),
+        patch(BGPPEER_CRD_PATH, 200, applied(&parsed[0])),
+        get(BGPPEER_CRD_PATH, established_bgppeer_crd()),
+    ]);
+    let report = apply_manifests(&client, &parsed, &wait_options(), &|_| {}).await;
+    let recorded = server.finish(client).await;
+    let report = report.unwrap();
+    let second = &recorded[2];
+    assert!(second.query.as_deref().unwrap().contains("force=true"));
+    assert!(
+        second.body["spec"]["conversion"]["webhook"]["clientConfig"]
+            .get("caBundle")
+            .is_none()
+    );
+    assert_eq!(second.body["spec"]["versions"][0]["name"], "v1beta2");
+    assert_eq!(
+        report.summary(),
+        "1 object applied, kept 1 field set by other managers, took over 1 field from other managers"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_conflict_naming_no_field_is_an_error() {
+    let parsed = objects(CONVERTED_CRD);
+    let mut conflict = apply_conflict("controller", &[".spec.group"]);
+    conflict["details"]["causes"] = json!([]);
+    let (client, server) = mock::serve(vec![
+        get("/apis/apiextensions.k8s.io/v1", apiextensions_v1()),
+        patch(BGPPEER_CRD_PATH, 409, conflict),
     ]);
     let result = apply_manifests(&client, &parsed, &wait_options(), &|_| {}).await;
     server.finish(client).await;
