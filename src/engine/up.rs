@@ -105,7 +105,13 @@ pub async fn up(
 
     preflight(rt, plan).await?;
     // The cluster's tool, MetalLB's manifests and config, the apps: all before creating.
-    let prepared = super::cluster::prepare(state, progress, plan, !opts.offline).await?;
+    // Downloads happen here, so the deadline covers this too (nothing to roll back yet).
+    let prepared = tokio::select! {
+        prepared = super::cluster::prepare(state, progress, plan, !opts.offline) => {
+            prepared.map_err(|e| ran_out(e, opts.deadline))?
+        }
+        running = cut_off(progress, opts.deadline) => return Err(out_of_time(&running, opts.deadline)),
+    };
 
     // The plan is saved before anything is created: a process killed half-way leaves a
     // lab that `check`, `status`, `up` (which then says what is missing) and `down` know.
@@ -114,21 +120,15 @@ pub async fn up(
 
     // Ctrl-C (or SIGTERM) while creating is a failed `up`: what this run created is
     // rolled back, unless --retain.
-    let cut_off = async {
-        match opts.deadline.instant() {
-            Some(at) => tokio::time::sleep_until(at + DEADLINE_GRACE).await,
-            None => std::future::pending().await,
-        }
-    };
     let result = tokio::select! {
         result = create(rt, progress, plan, prepared.as_ref(), opts) => result,
         () = super::interrupted() => Err(EngineError::Interrupted {
             message: format!("interrupted: lab {} was not finished", plan.lab),
             hint: None,
         }),
-        () = cut_off => Err(out_of_time(progress, opts.deadline)),
+        running = cut_off(progress, opts.deadline) => Err(out_of_time(&running, opts.deadline)),
     };
-    let (plan, configs) = match result {
+    let (plan, configs) = match result.map_err(|e| ran_out(e, opts.deadline)) {
         Ok(done) => done,
         Err(e) => return Err(roll_back(rt, state, progress, plan, opts, e).await),
     };
@@ -196,10 +196,39 @@ async fn roll_back(
     }
 }
 
+/// Resolves a moment after the deadline, if there is one (never without), with the
+/// steps under way then (taken before the work is dropped and its steps end).
+async fn cut_off(progress: &Progress, deadline: super::Deadline) -> Vec<String> {
+    match deadline.instant() {
+        Some(at) => tokio::time::sleep_until(at + DEADLINE_GRACE).await,
+        None => std::future::pending().await,
+    }
+    progress.running()
+}
+
+/// A wait cut short by `up --timeout` failed with its own words ("timed out after 19s
+/// waiting for rollouts: …", "daemon not ready after 0s"): say that the deadline is why.
+fn ran_out(error: EngineError, deadline: super::Deadline) -> EngineError {
+    let passed = deadline
+        .instant()
+        .is_some_and(|at| tokio::time::Instant::now() >= at);
+    if !passed || matches!(error, EngineError::Interrupted { .. }) {
+        return error;
+    }
+    let timeout = crate::duration_text::rounded(deadline.timeout().unwrap_or_default());
+    let message = error.to_string();
+    if message.starts_with("up did not finish within") {
+        return error;
+    }
+    EngineError::Setup {
+        message: format!("up did not finish within --timeout {timeout}: {message}"),
+        hint: error.hint(),
+    }
+}
+
 /// `up --timeout` ran out while steps were under way: which ones, doing what.
-fn out_of_time(progress: &Progress, deadline: super::Deadline) -> EngineError {
+fn out_of_time(running: &[String], deadline: super::Deadline) -> EngineError {
     let timeout = deadline.timeout().unwrap_or_default();
-    let running = progress.running();
     EngineError::setup(
         format!(
             "up did not finish within --timeout {}{}",
@@ -894,7 +923,10 @@ mod tests {
         metallb.set_message("waiting for DaemonSet metallb-system/speaker: 0 of 2 pods ready");
         let done = progress.step("router", "frr1 (frr)");
         done.done("AS64512");
-        let err = out_of_time(&progress, Deadline::after(Duration::from_millis(20_400)));
+        let err = out_of_time(
+            &progress.running(),
+            Deadline::after(Duration::from_millis(20_400)),
+        );
         assert_eq!(
             err.to_string(),
             "up did not finish within --timeout 20s; still under way:\n  - metallb v0.14.8 (native) (waiting for DaemonSet metallb-system/speaker: 0 of 2 pods ready)"
