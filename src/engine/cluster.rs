@@ -187,7 +187,8 @@ pub async fn prepare(
     if let Some(metallb) = &metallb
         && provider.exists(&cplan.name).await.map_err(cluster_error)?
     {
-        refuse_shared_configuration(provider.as_ref(), &cplan, plan, &metallb.config).await?;
+        refuse_shared_configuration(progress, provider.as_ref(), &cplan, plan, &metallb.config)
+            .await?;
     }
 
     let mut apps = Vec::new();
@@ -207,27 +208,41 @@ pub async fn prepare(
 /// MetalLB over another lab's configuration, or over objects metallab did not make that
 /// have the names of this lab's: one lab's MetalLB configuration per cluster.
 async fn refuse_shared_configuration(
+    progress: &Progress,
     provider: &dyn ClusterProvider,
     cplan: &ClusterPlan,
     plan: &Plan,
     config: &[DynamicObject],
 ) -> Result<(), EngineError> {
     let access = provider.access(cplan).await.map_err(cluster_error)?;
-    let client = connect_kubeconfig(access.kubeconfig, Some(&access.context), &access.origin)
-        .await
-        .map_err(k8s_error)?;
+    let client = connect_kubeconfig(
+        access.kubeconfig.clone(),
+        Some(&access.context),
+        &access.origin,
+    )
+    .await
+    .map_err(k8s_error)?;
     let existing = crate::k8s::lab_objects::config_objects(&client, None)
         .await
         .map_err(k8s_error)?;
-    let conflicts = crate::k8s::lab_objects::configuration_conflicts(&existing, &plan.lab, config);
+    // A kind MetalLB cannot list right now (its conversion webhook down) cannot hold a
+    // conflict we could see; applying will tell.
+    for (kind, why) in &existing.unreadable {
+        progress.println(format!(
+            "warning: cannot tell whether another lab's {kind}s are on the cluster of context {}: {why}",
+            access.context
+        ));
+    }
+    let conflicts =
+        crate::k8s::lab_objects::configuration_conflicts(&existing.objects, &plan.lab, config);
     if conflicts.is_empty() {
         return Ok(());
     }
     Err(EngineError::setup(
         format!(
-            "cannot configure MetalLB for lab {} on cluster {}:\n  - {}",
+            "cannot configure MetalLB for lab {} on the cluster of context {}:\n  - {}",
             plan.lab,
-            cplan.name,
+            access.context,
             conflicts.join("\n  - ")
         ),
         "MetalLB serves every configuration on a cluster, so one lab configures it at a time: \

@@ -124,10 +124,10 @@ pub async fn remove_lab(
     let mut found = lab_resources(rt, lab).await?;
     found.clusters = clusters;
     if let Some(plan) = plan {
-        match super::in_cluster::remove_from_existing_cluster(rt, state, plan).await {
-            Ok(removed) => found.cluster_objects.extend(removed),
-            Err(left) => found.left_behind.push(left),
-        }
+        let (removed, left) =
+            super::in_cluster::remove_from_existing_cluster(rt, state, plan).await;
+        found.cluster_objects.extend(removed);
+        found.left_behind.extend(left);
     }
     let removals = found
         .containers

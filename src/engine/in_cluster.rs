@@ -206,19 +206,19 @@ fn describe(r: &PlannedRouter, pod: &str) -> String {
 /// On an existing cluster (kind and Minikube clusters are deleted whole), deletes what the
 /// lab put there, found by its label: its MetalLB configuration objects and the namespace
 /// of its in-cluster routers. Returns what went (`namespace metallab-lab`,
-/// `IPAddressPool metallb-system/demo`…); `Err` says what is left and the commands that
+/// `IPAddressPool metallb-system/demo`…) and, apart, what is left with the commands that
 /// remove it.
 pub async fn remove_from_existing_cluster(
     rt: &crate::runtime::docker::DockerRuntime,
     state: &super::state_dir::StateDir,
     plan: &Plan,
-) -> Result<Vec<String>, String> {
+) -> (Vec<String>, Option<String>) {
     let existing = plan
         .cluster
         .as_ref()
         .is_some_and(|c| c.provider == crate::topology::model::ClusterProvider::Existing);
     if !existing {
-        return Ok(vec![]);
+        return (vec![], None);
     }
     let lab = &plan.lab;
     let by_hand = format!(
@@ -227,31 +227,39 @@ pub async fn remove_from_existing_cluster(
     );
     let cluster = match super::cluster::connect_lab(rt, state, plan).await {
         Ok(Some(cluster)) => cluster,
-        Ok(None) => return Ok(vec![]),
-        Err(e) => return Err(format!("{by_hand}: {e}")),
+        Ok(None) => return (vec![], None),
+        Err(e) => return (vec![], Some(format!("{by_hand}: {e}"))),
     };
-    remove_lab_objects(&cluster.client, lab)
-        .await
-        .map_err(|e| format!("{by_hand}: {e}"))
+    let (removed, left) = remove_lab_objects(&cluster.client, lab).await;
+    let left = (!left.is_empty()).then(|| format!("{by_hand}: {}", left.join("; ")));
+    (removed, left)
 }
 
-/// Deletes `lab`'s namespaces and MetalLB configuration objects (by label).
-pub async fn remove_lab_objects(
-    client: &kube::Client,
-    lab: &str,
-) -> Result<Vec<String>, crate::k8s::K8sError> {
-    let mut removed: Vec<String> = crate::k8s::lab_objects::delete_lab_namespaces(client, lab)
-        .await?
-        .into_iter()
-        .map(|namespace| format!("namespace {namespace}"))
-        .collect();
-    removed.extend(
-        crate::k8s::lab_objects::delete_lab_config(client, lab)
-            .await?
-            .into_iter()
-            .map(|object| object.to_string()),
-    );
-    Ok(removed)
+/// Deletes `lab`'s namespaces and MetalLB configuration objects (by label). Returns what
+/// went and, apart, what could not be removed and why (each part is tried).
+pub async fn remove_lab_objects(client: &kube::Client, lab: &str) -> (Vec<String>, Vec<String>) {
+    let (mut removed, mut left) = (vec![], vec![]);
+    match crate::k8s::lab_objects::delete_lab_namespaces(client, lab).await {
+        Ok(namespaces) => removed.extend(
+            namespaces
+                .into_iter()
+                .map(|namespace| format!("namespace {namespace}")),
+        ),
+        Err(e) => left.push(e.to_string()),
+    }
+    match crate::k8s::lab_objects::delete_lab_config(client, lab).await {
+        Ok(deleted) => {
+            removed.extend(deleted.objects.iter().map(ToString::to_string));
+            left.extend(
+                deleted
+                    .unreadable
+                    .into_iter()
+                    .map(|(kind, why)| format!("{kind}s could not be listed: {why}")),
+            );
+        }
+        Err(e) => left.push(e.to_string()),
+    }
+    (removed, left)
 }
 
 /// `up` on a running lab: each in-cluster router's pod must exist; a pod that restarted

@@ -29,18 +29,30 @@ pub struct ConfigObject {
     resource: Option<ApiResource>,
 }
 
+/// MetalLB's configuration objects as far as they could be read.
+#[derive(Debug, Default)]
+pub struct ConfigListing {
+    pub objects: Vec<ConfigObject>,
+    /// Kinds whose list failed, each with the API server's words: listing BGPPeers goes
+    /// through MetalLB's conversion webhook, which fails while MetalLB's controller is not
+    /// serving (`conversion webhook for metallb.io/v1beta2, Kind=BGPPeer failed`).
+    pub unreadable: Vec<(String, String)>,
+}
+
 /// Every MetalLB configuration object in `metallb-system`: the CRs of
 /// [`METALLB_CONFIG_KINDS`] where the cluster serves them (v0.13 and later), and the
-/// legacy `config` ConfigMap when present. `selector` narrows them by label.
+/// legacy `config` ConfigMap when present. `selector` narrows them by label. A kind that
+/// cannot be listed is reported in [`ConfigListing::unreadable`], not an error: the
+/// others still count.
 pub async fn config_objects(
     client: &Client,
     selector: Option<&str>,
-) -> Result<Vec<ConfigObject>, K8sError> {
+) -> Result<ConfigListing, K8sError> {
     let params = match selector {
         Some(selector) => ListParams::default().labels(selector),
         None => ListParams::default(),
     };
-    let mut found = Vec::new();
+    let mut found = ConfigListing::default();
     match kube::discovery::group(client, METALLB_GROUP).await {
         Ok(group) => {
             let resources = group.resources_by_stability();
@@ -54,14 +66,23 @@ pub async fn config_objects(
                     resource,
                 )
                 .list(&params)
-                .await
-                .map_err(|e| K8sError::request(format!("list {kind}s"), e))?;
+                .await;
+                let list = match list {
+                    Ok(list) => list,
+                    Err(kube::Error::Api(status)) => {
+                        found.unreadable.push((kind.to_string(), status.message));
+                        continue;
+                    }
+                    Err(e) => return Err(K8sError::request(format!("list {kind}s"), e)),
+                };
                 for mut object in list.items {
                     object.types = Some(TypeMeta {
                         api_version: resource.api_version.clone(),
                         kind: resource.kind.clone(),
                     });
-                    found.push(config_object(object, Some(resource.clone())));
+                    found
+                        .objects
+                        .push(config_object(object, Some(resource.clone())));
                 }
             }
         }
@@ -91,7 +112,7 @@ pub async fn config_objects(
             api_version: "v1".into(),
             kind: "ConfigMap".into(),
         });
-        found.push(config_object(value, None));
+        found.objects.push(config_object(value, None));
     }
     Ok(found)
 }
@@ -157,11 +178,23 @@ pub fn configuration_conflicts(
     conflicts
 }
 
-/// Deletes `lab`'s MetalLB configuration objects (found by label); returns them.
-pub async fn delete_lab_config(client: &Client, lab: &str) -> Result<Vec<ObjectRef>, K8sError> {
+/// What [`delete_lab_config`] removed, and the kinds it could not list.
+#[derive(Debug, Default)]
+pub struct Deleted {
+    pub objects: Vec<ObjectRef>,
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// Deletes `lab`'s MetalLB configuration objects (found by label); returns them, and the
+/// kinds that could not be listed (left as they are).
+pub async fn delete_lab_config(client: &Client, lab: &str) -> Result<Deleted, K8sError> {
     let selector = format!("{}={lab}", labels::LAB);
-    let mut deleted = Vec::new();
-    for found in config_objects(client, Some(&selector)).await? {
+    let listing = config_objects(client, Some(&selector)).await?;
+    let mut deleted = Deleted {
+        unreadable: listing.unreadable,
+        ..Deleted::default()
+    };
+    for found in listing.objects {
         let name = &found.object.name;
         let result = match &found.resource {
             Some(resource) => {
@@ -176,7 +209,7 @@ pub async fn delete_lab_config(client: &Client, lab: &str) -> Result<Vec<ObjectR
                 .map(|_| ()),
         };
         match result {
-            Ok(()) => deleted.push(found.object),
+            Ok(()) => deleted.objects.push(found.object),
             Err(kube::Error::Api(status)) if status.code == 404 => {}
             Err(e) => return Err(K8sError::request(format!("delete {}", found.object), e)),
         }

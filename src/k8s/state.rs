@@ -230,11 +230,18 @@ impl ObjectDump {
 /// [`ObjectDump`]). `managedFields` are left out: noise in a bug report. Configuration
 /// objects another lab labelled are left out too: they are that lab's.
 pub async fn dump_objects(client: &Client, lab: &str) -> Result<ObjectDump, K8sError> {
-    let metallb: Vec<Value> = super::lab_objects::config_objects(client, None)
-        .await?
+    let listing = super::lab_objects::config_objects(client, None).await?;
+    let metallb: Vec<Value> = listing
+        .objects
         .iter()
         .filter(|o| o.lab.as_deref().is_none_or(|owner| owner == lab))
         .map(|o| to_value(&o.value))
+        .collect();
+    // Kinds that could not be listed say so where a reader looks for them.
+    let unreadable: String = listing
+        .unreadable
+        .iter()
+        .map(|(kind, why)| format!("# {kind}s could not be listed: {why}\n"))
         .collect();
 
     let services = Api::<Service>::all(client.clone())
@@ -255,7 +262,7 @@ pub async fn dump_objects(client: &Client, lab: &str) -> Result<ObjectDump, K8sE
         .collect();
 
     Ok(ObjectDump {
-        metallb: to_yaml(&metallb),
+        metallb: format!("{unreadable}{}", to_yaml(&metallb)),
         services: to_yaml(&services),
         events: to_yaml(&events),
     })

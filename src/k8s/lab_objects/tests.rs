@@ -119,10 +119,11 @@ async fn down_deletes_the_labs_configuration_and_namespaces_by_label() {
             mock::status(404, "NotFound", "bgppeers.metallb.io \"frr1\" not found"),
         ),
     ]);
-    let removed = crate::engine::in_cluster::remove_lab_objects(&client, "kapi").await;
+    let (removed, left) = crate::engine::in_cluster::remove_lab_objects(&client, "kapi").await;
     let recorded = server.finish(client).await;
+    assert!(left.is_empty(), "{left:?}");
     assert_eq!(
-        removed.unwrap(),
+        removed,
         [
             "namespace metallab-kapi",
             "IPAddressPool metallb-system/demo"
@@ -135,4 +136,55 @@ async fn down_deletes_the_labs_configuration_and_namespaces_by_label() {
         let query = listing.query.as_deref().unwrap_or("");
         assert!(query.contains(selector), "{} {query}", listing.path);
     }
+}
+
+#[tokio::test]
+async fn a_kind_that_cannot_be_listed_is_left_and_named_the_rest_goes() {
+    let ns = "/apis/metallb.io/v1beta1/namespaces/metallb-system";
+    // Listing BGPPeers goes through MetalLB's conversion webhook: with its controller
+    // down the API server fails the list (seen on a real v1.24 API server).
+    let conversion_failed = mock::status(
+        500,
+        "InternalError",
+        "conversion webhook for metallb.io/v1beta2, Kind=BGPPeer failed: Post \"https://metallb-webhook-service.metallb-system.svc:443/convert?timeout=30s\": dial tcp 10.0.0.2:443: connect: connection refused",
+    );
+    let (client, server) = mock::serve(vec![
+        get(
+            "/api/v1/namespaces",
+            json!({ "apiVersion": "v1", "kind": "NamespaceList", "metadata": {}, "items": [] }),
+        ),
+        get("/apis", metallb_groups()),
+        get(&format!("/apis/{V1BETA1}"), metallb_resources()),
+        get(
+            &format!("{ns}/ipaddresspools"),
+            list(
+                "IPAddressPool",
+                vec![object("IPAddressPool", "demo", Some("kapi"))],
+            ),
+        ),
+        expect(
+            Method::GET,
+            &format!("{ns}/bgppeers"),
+            500,
+            conversion_failed,
+        ),
+        get(
+            "/api/v1/namespaces/metallb-system/configmaps",
+            json!({ "apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [] }),
+        ),
+        expect(
+            Method::DELETE,
+            &format!("{ns}/ipaddresspools/demo"),
+            200,
+            object("IPAddressPool", "demo", Some("kapi")),
+        ),
+    ]);
+    let (removed, left) = crate::engine::in_cluster::remove_lab_objects(&client, "kapi").await;
+    server.finish(client).await;
+    assert_eq!(removed, ["IPAddressPool metallb-system/demo"]);
+    assert_eq!(left.len(), 1);
+    assert!(
+        left[0].starts_with("BGPPeers could not be listed: conversion webhook for metallb.io/v1beta2, Kind=BGPPeer failed"),
+        "{left:?}"
+    );
 }
