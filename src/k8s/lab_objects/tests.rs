@@ -188,3 +188,45 @@ async fn a_kind_that_cannot_be_listed_is_left_and_named_the_rest_goes() {
         "{left:?}"
     );
 }
+
+#[tokio::test]
+async fn a_second_lab_finds_the_first_labs_configuration_on_the_cluster() {
+    let ns = "/apis/metallb.io/v1beta1/namespaces/metallb-system";
+    // What the API server holds after `up` of lab kapi: its objects, labelled.
+    let (client, server) = mock::serve(vec![
+        get("/apis", metallb_groups()),
+        get(&format!("/apis/{V1BETA1}"), metallb_resources()),
+        get(
+            &format!("{ns}/ipaddresspools"),
+            list(
+                "IPAddressPool",
+                vec![object("IPAddressPool", "demo", Some("kapi"))],
+            ),
+        ),
+        get(
+            &format!("{ns}/bgppeers"),
+            list("BGPPeer", vec![object("BGPPeer", "frr1", Some("kapi"))]),
+        ),
+        get(
+            "/api/v1/namespaces/metallb-system/configmaps",
+            json!({ "apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [] }),
+        ),
+    ]);
+    let listing = config_objects(&client, None).await;
+    server.finish(client).await;
+    let listing = listing.unwrap();
+    assert!(listing.unreadable.is_empty());
+    // Lab kapi2 renders objects of the same names: refused, naming kapi.
+    let ours = [
+        rendered("IPAddressPool", "demo"),
+        rendered("BGPPeer", "frr1"),
+    ];
+    assert_eq!(
+        configuration_conflicts(&listing.objects, "kapi2", &ours),
+        [
+            "lab kapi configures MetalLB on this cluster (IPAddressPool metallb-system/demo, BGPPeer metallb-system/frr1)"
+        ]
+    );
+    // Lab kapi itself (a second `up`) is not in its own way.
+    assert!(configuration_conflicts(&listing.objects, "kapi", &ours).is_empty());
+}
