@@ -93,7 +93,7 @@ pub async fn start_in_cluster_routers(
         )),
         Err(e) => {
             step.failed();
-            return Err(k8s_error(e));
+            return Err(service_range_hint(k8s_error(e)));
         }
     }
 
@@ -136,6 +136,22 @@ pub async fn start_in_cluster_routers(
             ),
         ),
     ))
+}
+
+/// A cluster whose Service range does not hold the in-cluster routers' fixed ClusterIPs
+/// refuses their Services ("the provided IP … is not in the valid range. The range of
+/// valid IPs is 10.0.0.0/24"): say why metallab asked for that address and what to do.
+fn service_range_hint(error: EngineError) -> EngineError {
+    if !error.to_string().contains("is not in the valid range") {
+        return error;
+    }
+    EngineError::setup(
+        error.to_string(),
+        "in-cluster routers take a fixed ClusterIP from 10.96.0.100–199, inside the Service \
+         range of kind, Minikube and kubeadm (10.96.0.0/12); this cluster's range (in the \
+         message) does not hold it. Run the router in Docker instead, with a route the \
+         nodes reach it by",
+    )
 }
 
 async fn load_image(
@@ -295,6 +311,23 @@ pub async fn reconcile_in_cluster(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_service_range_without_the_fixed_addresses_gets_a_hint() {
+        let refused = EngineError::setup(
+            "apply Service metallab-kapi3/bird1: Service \"bird1\" is invalid: spec.clusterIPs: Invalid value: []string{\"10.96.0.167\"}: failed to allocate IP 10.96.0.167: the provided IP (10.96.0.167) is not in the valid range. The range of valid IPs is 10.0.0.0/24",
+            "old",
+        );
+        let hinted = service_range_hint(refused);
+        assert!(
+            hinted
+                .hint()
+                .unwrap()
+                .starts_with("in-cluster routers take a fixed ClusterIP")
+        );
+        let other = service_range_hint(EngineError::setup("apply Service x: forbidden", "old"));
+        assert_eq!(other.hint().as_deref(), Some("old"));
+    }
     use crate::cli::ProgressMode;
     use crate::cluster::ClusterPlan;
     use crate::cluster::command::recording::RecordingRunner;
