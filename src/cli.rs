@@ -45,19 +45,8 @@ pub struct GlobalOpts {
     pub offline: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProgressMode {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorMode {
-    Auto,
-    Always,
-    Never,
-}
+pub use crate::progress::ProgressMode;
+pub use crate::view::table::ColorMode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -206,7 +195,7 @@ pub struct SpyArgs {
     /// Lab name, topology file or built-in name [default: the only running lab].
     pub lab: Option<String>,
     /// Address and port to serve on; port 0 picks a free one (the URL is printed).
-    #[arg(long, value_name = "ADDR:PORT", default_value = crate::spy::DEFAULT_LISTEN, value_parser = crate::spy::parse_listen)]
+    #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_LISTEN, value_parser = parse_listen)]
     pub listen: std::net::SocketAddr,
 }
 
@@ -278,6 +267,25 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 2m, 1m30s)"))
 }
 
+/// The default `--listen`: loopback only, the dashboard has no authentication.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7472";
+
+/// `--listen`: `ADDR:PORT` (`127.0.0.1:7472`, `[::1]:7472`, `0.0.0.0:7472`) or
+/// `localhost:PORT`.
+pub fn parse_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Some(port) = text.strip_prefix("localhost:") {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("`{port}` is not a port number (0-65535)"))?;
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse().map_err(|_| {
+        format!(
+            "expected ADDRESS:PORT such as {DEFAULT_LISTEN} or [::1]:7472 (port 0 picks a free one)"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,5 +349,26 @@ mod tests {
             Command::Check(a) => assert_eq!(a.timeout, Some(std::time::Duration::from_secs(90))),
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(
+            parse_listen("127.0.0.1:0"),
+            Ok("127.0.0.1:0".parse().unwrap())
+        );
+        assert_eq!(
+            parse_listen("[::1]:7472"),
+            Ok("[::1]:7472".parse().unwrap())
+        );
+        assert_eq!(
+            parse_listen("localhost:8080"),
+            Ok("127.0.0.1:8080".parse().unwrap())
+        );
+        assert_eq!(
+            parse_listen("7472").unwrap_err(),
+            "expected ADDRESS:PORT such as 127.0.0.1:7472 or [::1]:7472 (port 0 picks a free one)"
+        );
+        assert!(parse_listen("localhost:http").is_err());
     }
 }

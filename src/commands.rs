@@ -23,6 +23,8 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 /// Documented exit codes.
+pub mod doctor;
+
 pub mod exit {
     pub const OK: i32 = 0;
     pub const CHECKS_FAILED: i32 = 1;
@@ -109,7 +111,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Images(c) => cmd_images(g, &progress, c).await,
         Command::Topologies(a) => cmd_topologies(g, a),
         Command::Spy(a) => cmd_spy(&state, a).await,
-        Command::Doctor => crate::doctor::run(g).await,
+        Command::Doctor => doctor::run(g).await,
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(

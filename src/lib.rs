@@ -18,7 +18,6 @@ pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
-pub mod doctor;
 pub mod drivers;
 pub mod duration_text;
 pub mod engine;

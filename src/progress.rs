@@ -1,11 +1,18 @@
 //! Per-step progress: indicatif spinners on a terminal, plain timestamped lines otherwise
 //! (pipes, CI logs). Every step also goes to `tracing` so `-v` logs tell the same story.
 
-use crate::cli::ProgressMode;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+/// When to draw spinners (`--progress`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    Auto,
+    Always,
+    Never,
+}
 
 /// How progress is shown, decided once from the flag and the environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -198,6 +198,10 @@ async fn run_check<P: LabProbe>(
     let mut last_failure = None;
     loop {
         attempts += 1;
+        // Attempts start every poll interval, however long the reading took: a reading
+        // through `docker exec` takes a good part of it, and waiting a whole interval
+        // after it would see a change that much later.
+        let attempt_started = Instant::now();
         let remaining = deadline.saturating_sub(started.elapsed());
         // A hung CLI must not hold the check past its deadline.
         if let Ok(verdict) = tokio::time::timeout(remaining, attempt(reader, check)).await {
@@ -227,7 +231,11 @@ async fn run_check<P: LabProbe>(
             break;
         }
         // The last attempt lands on the deadline itself.
-        tokio::time::sleep(opts.poll_interval.min(remaining)).await;
+        let pause = opts
+            .poll_interval
+            .saturating_sub(attempt_started.elapsed())
+            .min(remaining);
+        tokio::time::sleep(pause).await;
     }
 
     let (reason, mut evidence) = match last_failure {

@@ -8,8 +8,8 @@
 
 use super::evaluate::Verdict;
 use super::text::{indent, list, or_dash, table};
-use crate::k8s::state::METALLB_CONFIG_KINDS;
 use crate::k8s::{LEGACY_CONFIGMAP, METALLB_NAMESPACE};
+use crate::metallb::CONFIG_KINDS as METALLB_CONFIG_KINDS;
 use crate::plan::CheckKind;
 use crate::state::ClusterState;
 use crate::state::cluster::{EventInfo, ServiceInfo};

@@ -5,6 +5,7 @@
 //! failed, which is when a bug report needs it most.
 
 use super::probe::RouterExec;
+pub use super::probe::container_condition;
 use crate::drivers::query;
 use crate::plan::{Plan, PlannedRouter};
 use crate::runtime::docker::{ContainerInfo, DockerRuntime};
@@ -49,16 +50,6 @@ pub struct RouterReading {
     pub state: Option<Result<RouterState, String>>,
     /// Every state command with its output, also when the state could not be built.
     pub raw: Vec<RawRun>,
-}
-
-/// The container's condition from the lab's container list.
-pub fn container_condition(containers: &[ContainerInfo], name: &str) -> ContainerCondition {
-    match containers.iter().find(|c| c.name == name) {
-        None => ContainerCondition::Missing,
-        Some(c) if c.running => ContainerCondition::Running,
-        Some(c) if c.state.is_empty() => ContainerCondition::Stopped("stopped".into()),
-        Some(c) => ContainerCondition::Stopped(c.state.clone()),
-    }
 }
 
 /// Runs the driver's state commands in a running router and builds its state.

@@ -4,7 +4,6 @@
 //! dashboard all read routers through here.
 
 use super::cluster::ClusterLink;
-use super::inspect::container_condition;
 use crate::check::runner::LabProbe;
 use crate::drivers::query;
 use crate::in_cluster::KubeExec;
@@ -18,6 +17,16 @@ use crate::view::problems::ContainerCondition;
 use std::future::Future;
 use std::net::IpAddr;
 use std::time::Duration;
+
+/// The container's condition from the lab's container list.
+pub fn container_condition(containers: &[ContainerInfo], name: &str) -> ContainerCondition {
+    match containers.iter().find(|c| c.name == name) {
+        None => ContainerCondition::Missing,
+        Some(c) if c.running => ContainerCondition::Running,
+        Some(c) if c.state.is_empty() => ContainerCondition::Stopped("stopped".into()),
+        Some(c) => ContainerCondition::Stopped(c.state.clone()),
+    }
+}
 
 const QUERY_TIMEOUT: Duration = Duration::from_secs(15);
 

@@ -5,7 +5,6 @@
 //! own objects, and snapshots keep to the lab.
 
 use super::apply::{ObjectRef, object_ref};
-use super::state::METALLB_CONFIG_KINDS;
 use super::{K8sError, LEGACY_CONFIGMAP, METALLB_NAMESPACE};
 use crate::plan::labels;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
@@ -14,8 +13,6 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::core::TypeMeta;
 use kube::discovery::ApiResource;
 use std::collections::BTreeMap;
-
-const METALLB_GROUP: &str = "metallb.io";
 
 /// One of MetalLB's configuration objects as the cluster has it.
 #[derive(Debug, Clone)]
@@ -40,7 +37,7 @@ pub struct ConfigListing {
 }
 
 /// Every MetalLB configuration object in `metallb-system`: the CRs of
-/// [`METALLB_CONFIG_KINDS`] where the cluster serves them (v0.13 and later), and the
+/// [`crate::metallb::CONFIG_KINDS`] where the cluster serves them (v0.13 and later), and the
 /// legacy `config` ConfigMap when present. `selector` narrows them by label. A kind that
 /// cannot be listed is reported in [`ConfigListing::unreadable`], not an error: the
 /// others still count.
@@ -53,10 +50,10 @@ pub async fn config_objects(
         None => ListParams::default(),
     };
     let mut found = ConfigListing::default();
-    match kube::discovery::group(client, METALLB_GROUP).await {
+    match kube::discovery::group(client, crate::metallb::GROUP).await {
         Ok(group) => {
             let resources = group.resources_by_stability();
-            for kind in METALLB_CONFIG_KINDS {
+            for kind in crate::metallb::CONFIG_KINDS {
                 let Some((resource, _)) = resources.iter().find(|(r, _)| r.kind == kind) else {
                     continue;
                 };

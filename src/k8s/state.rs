@@ -17,18 +17,6 @@ use std::net::IpAddr;
 /// The annotation MetalLB (v0.13 and later) sets on a Service it gave an address to.
 pub const POOL_ANNOTATION: &str = "metallb.io/ip-allocated-from-pool";
 
-/// MetalLB's configuration kinds (group `metallb.io`), in the order a reader wants them.
-pub const METALLB_CONFIG_KINDS: [&str; 6] = [
-    "IPAddressPool",
-    "BGPPeer",
-    "BGPAdvertisement",
-    "BFDProfile",
-    "Community",
-    "L2Advertisement",
-];
-
-const METALLB_GROUP: &str = "metallb.io";
-
 /// The namespaces whose pods are MetalLB's: `metallb-system`, plus `frr-k8s-system` in
 /// frr-k8s mode (listing a namespace that does not exist just yields no pods).
 pub fn pod_namespaces(mode: Option<MetallbMode>) -> Vec<&'static str> {
@@ -109,7 +97,7 @@ fn is_metallb_config_object(object: &k8s_openapi::api::core::v1::ObjectReference
         .as_deref()
         .and_then(|v| v.split_once('/'))
         .map(|(group, _)| group);
-    (kind == "ConfigMap" && name == LEGACY_CONFIGMAP) || group == Some(METALLB_GROUP)
+    (kind == "ConfigMap" && name == LEGACY_CONFIGMAP) || group == Some(crate::metallb::GROUP)
 }
 
 /// When the event last happened: `lastTimestamp` (core events), `eventTime` (events

@@ -20,3 +20,16 @@ pub use version::{LATEST, MetallbSetup, MetallbVersion, VersionError, mode_name}
 
 /// The namespace MetalLB's manifests install into and its configuration lives in.
 pub const NAMESPACE: &str = "metallb-system";
+
+/// The API group of MetalLB's custom resources (v0.13 and later).
+pub const GROUP: &str = "metallb.io";
+
+/// MetalLB's configuration kinds (group [`GROUP`]), in the order a reader wants them.
+pub const CONFIG_KINDS: [&str; 6] = [
+    "IPAddressPool",
+    "BGPPeer",
+    "BGPAdvertisement",
+    "BFDProfile",
+    "Community",
+    "L2Advertisement",
+];

@@ -108,25 +108,6 @@ impl SpyError {
     }
 }
 
-/// The default `--listen`: loopback only, the dashboard has no authentication.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:7472";
-
-/// `--listen`: `ADDR:PORT` (`127.0.0.1:7472`, `[::1]:7472`, `0.0.0.0:7472`) or
-/// `localhost:PORT`.
-pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
-    if let Some(port) = text.strip_prefix("localhost:") {
-        let port: u16 = port
-            .parse()
-            .map_err(|_| format!("`{port}` is not a port number (0-65535)"))?;
-        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    text.parse().map_err(|_| {
-        format!(
-            "expected ADDRESS:PORT such as {DEFAULT_LISTEN} or [::1]:7472 (port 0 picks a free one)"
-        )
-    })
-}
-
 /// Binds the dashboard's socket, saying plainly when the port is taken.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, SpyError> {
     TcpListener::bind(addr).await.map_err(|source| {

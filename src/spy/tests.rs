@@ -453,27 +453,6 @@ async fn a_router_that_does_not_answer_is_unreadable_for_the_round() {
 }
 
 #[test]
-fn listen_addresses() {
-    assert_eq!(
-        parse_listen("127.0.0.1:0"),
-        Ok("127.0.0.1:0".parse().unwrap())
-    );
-    assert_eq!(
-        parse_listen("[::1]:7472"),
-        Ok("[::1]:7472".parse().unwrap())
-    );
-    assert_eq!(
-        parse_listen("localhost:8080"),
-        Ok("127.0.0.1:8080".parse().unwrap())
-    );
-    assert_eq!(
-        parse_listen("7472").unwrap_err(),
-        "expected ADDRESS:PORT such as 127.0.0.1:7472 or [::1]:7472 (port 0 picks a free one)"
-    );
-    assert!(parse_listen("localhost:http").is_err());
-}
-
-#[test]
 fn the_page_needs_nothing_from_the_internet() {
     for (name, text) in [
         ("index.html", include_str!("assets/index.html")),

@@ -90,7 +90,7 @@ impl Builtin {
 
     /// The topology; built-ins are tested to parse and validate.
     pub fn topology(&self) -> Topology {
-        super::load::parse(&self.source_label(), self.yaml)
+        super::yaml::parse_topology(&self.source_label(), self.yaml)
             .unwrap_or_else(|e| panic!("built-in topology {} is broken: {e}", self.name))
     }
 }

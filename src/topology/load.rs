@@ -224,7 +224,7 @@ fn checked(
     text: &str,
     apps_dir: Option<&AppsDir>,
 ) -> Result<Topology, Box<TopologyErrors>> {
-    let mut read = read_topology(text);
+    let mut read = yaml::read_topology(text);
     let mut errors = std::mem::take(&mut read.errors);
     if let Some(topology) = &read.value {
         errors.extend(
@@ -280,22 +280,7 @@ pub fn lab_name_in(text: &str) -> Option<String> {
         })
 }
 
-/// Strict YAML → model, without the semantic rules: every reading error of the file
-/// (syntax, unknown and duplicate keys, missing fields, values of the wrong type).
-pub fn parse(file: &str, text: &str) -> Result<Topology, Box<TopologyErrors>> {
-    let read = read_topology(text);
-    match read.value {
-        Some(topology) if read.errors.is_empty() => Ok(topology),
-        _ => Err(Box::new(TopologyErrors::new(file, text, read.errors))),
-    }
-}
-
-fn read_topology(text: &str) -> yaml::Read<Topology> {
-    yaml::read(text, || {
-        FieldError::new("", "the topology file is empty")
-            .help("a topology starts with `name: my-lab`; `metallab topologies show default` prints a complete one")
-    })
-}
+pub use super::yaml::parse_topology as parse;
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,13 @@
 //! column alignment must measure what the eye sees, so every width here ignores escape
 //! sequences.
 
-use crate::cli::ColorMode;
+/// When to colour output (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorMode {
+    Auto,
+    Always,
+    Never,
+}
 
 /// Whether stdout gets colours (pure): `always`/`never` as told; `auto` only on a
 /// terminal, outside CI (some CI systems pretend to be terminals), without `NO_COLOR`

@@ -231,5 +231,30 @@ fn recover(
     true
 }
 
+/// Reads a topology file: the model where it could be built, and every reading error.
+pub fn read_topology(text: &str) -> Read<super::model::Topology> {
+    read(text, || {
+        FieldError::new("", "the topology file is empty")
+            .help("a topology starts with `name: my-lab`; `metallab topologies show default` prints a complete one")
+    })
+}
+
+/// Strict YAML → topology model, without the semantic rules: every reading error of the
+/// file (syntax, unknown and duplicate keys, missing fields, values of the wrong type).
+pub fn parse_topology(
+    file: &str,
+    text: &str,
+) -> Result<super::model::Topology, Box<super::diagnostics::TopologyErrors>> {
+    let read = read_topology(text);
+    match read.value {
+        Some(topology) if read.errors.is_empty() => Ok(topology),
+        _ => Err(Box::new(super::diagnostics::TopologyErrors::new(
+            file,
+            text,
+            read.errors,
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,9 @@
 //! `metallab doctor`: what this machine has and lacks for metallab, each with a fix.
 
+use super::Failure;
 use crate::cli::{GlobalOpts, OutputFormat};
 use crate::cluster::kind::INSTALL_URL as KIND_INSTALL_URL;
 use crate::cluster::kind_fetch::{KIND_RELEASE, KindFetch, KindSource, OFFLINE_ENV, Unavailable};
-use crate::commands::Failure;
 use crate::runtime::docker::DockerRuntime;
 use crate::runtime::images;
 use serde::Serialize;
