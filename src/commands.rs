@@ -138,7 +138,7 @@ pub fn load(arg: Option<&str>) -> Result<Loaded> {
     let loaded =
         topology::load::load(arg, &cwd).map_err(|e| Failure::Input(miette::Report::new(e)))?;
     Ok(Loaded {
-        plan: loaded.plan(),
+        plan: crate::plan::from_loaded(&loaded),
         source_text: loaded.text,
     })
 }
@@ -848,9 +848,9 @@ fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {
         }
         // MetalLB's configuration as it will be applied (CRs, or the legacy ConfigMap).
         if plan.metallb.is_some() {
-            let objects = crate::metallb::render(plan)
+            let objects = crate::render::metallb::render(plan)
                 .map_err(|e| Failure::msg(e.to_string(), "check the `metallb:` section"))?;
-            outln!("### metallb\n{}", crate::metallb::to_yaml(&objects));
+            outln!("### metallb\n{}", crate::render::metallb::to_yaml(&objects));
         }
         // Routers placed in the cluster: their Namespace, ConfigMap, Service, Deployment.
         if plan
@@ -862,7 +862,7 @@ fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {
                 .map_err(|e| Failure::msg(e.to_string(), e.hint()))?;
             outln!(
                 "### in-cluster routers\n{}",
-                crate::metallb::to_yaml(&objects)
+                crate::render::metallb::to_yaml(&objects)
             );
         }
     }

@@ -23,8 +23,8 @@
 //! Pure: no Docker, no network.
 
 use jsonschema::{Draft, Validator};
-use metallab::metallb::config::render;
-use metallab::metallb::{MetallbSetup, MetallbVersion};
+use metallab::metallb::MetallbVersion;
+use metallab::render::metallb::render;
 use metallab::topology::builtin;
 use metallab::topology::load::parse_and_validate;
 use metallab::topology::model::MetallbMode;
@@ -363,7 +363,7 @@ fn render_topology(label: &str, text: &str) -> Option<(MetallbVersion, Vec<Value
         parse_and_validate(label, text).unwrap_or_else(|e| panic!("{}", e.render_plain()));
     let plan = metallab::plan::build(&topology, label, Path::new("/labs"));
     let spec = plan.metallb.as_ref()?;
-    let version = MetallbSetup::of(spec).unwrap().version;
+    let version = spec.setup().unwrap().version;
     let objects = render(&plan).unwrap_or_else(|e| panic!("{label}: {e}"));
     Some((version, objects))
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub const INSTALL_URL: &str = "https://kind.sigs.k8s.io/docs/user/quick-start/#installation";
+pub use super::kind_fetch::INSTALL_URL;
 /// Environment variable that makes kind put its nodes on another Docker network.
 pub const NETWORK_ENV: &str = "KIND_EXPERIMENTAL_DOCKER_NETWORK";
 /// How long `kind create cluster` waits for the control plane to be Ready. kind only warns

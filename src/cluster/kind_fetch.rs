@@ -6,7 +6,8 @@
 //! of it (refused when offline). The table and the choice are pure; [`download`] and
 //! [`KindFetch`] are the I/O edge.
 
-use super::kind::INSTALL_URL;
+/// Where kind's installation is explained.
+pub const INSTALL_URL: &str = "https://kind.sigs.k8s.io/docs/user/quick-start/#installation";
 use crate::error_chain::error_chain;
 use sha2::{Digest, Sha256};
 use std::ffi::OsString;
@@ -364,7 +365,7 @@ impl KindFetch {
             path_var: std::env::var_os("PATH"),
             os,
             arch,
-            cache_dir: crate::metallb::manifests::default_cache_dir().ok(),
+            cache_dir: crate::fetch::metallb_manifests::default_cache_dir().ok(),
             asset: pinned_asset(std::env::consts::OS, std::env::consts::ARCH),
             offline: offline_requested(offline_flag, std::env::var(OFFLINE_ENV).ok().as_deref()),
             base_url: std::env::var(MIRROR_ENV)

@@ -212,7 +212,7 @@ impl ClusterPlan {
         }
         self.node_ip_range()?;
         if self.provider == Provider::Minikube {
-            super::minikube::check_addresses(self, network)?;
+            check_minikube_addresses(self, network)?;
         }
         Ok(())
     }
@@ -258,6 +258,105 @@ fn anchor_path(path: &str, source: &str) -> PathBuf {
         Some(dir) => dir.join(p),
         None => p.to_path_buf(),
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Minikube's node addresses (planned here: minikube decides them, metallab must know them)
+// ---------------------------------------------------------------------------------------
+
+/// The minikube machine (= container = Kubernetes node) name of node `index` (1-based):
+/// the profile, then `<profile>-m02`, `-m03`… (`config.MachineName`).
+pub fn machine_name(profile: &str, index: u32) -> String {
+    if index <= 1 {
+        profile.to_string()
+    } else {
+        format!("{profile}-m{index:02}")
+    }
+}
+
+pub fn node_count(plan: &ClusterPlan) -> u32 {
+    1 + plan.workers
+}
+
+/// The `--static-ip` of a single-node cluster: the first address of the node range whose
+/// last octet minikube accepts (2–254). `None` for multi-node clusters (see module docs).
+pub fn static_ip(plan: &ClusterPlan) -> Result<Option<Ipv4Addr>, ClusterError> {
+    if node_count(plan) > 1 {
+        return Ok(None);
+    }
+    let Some(range) = plan.node_ip_range()? else {
+        return Ok(None);
+    };
+    let network = plan.node_network()?;
+    let taken = |ip: &Ipv4Addr| {
+        *ip == network.gateway
+            || *ip == network.subnet.network()
+            || *ip == network.subnet.broadcast()
+            || plan.reserved.iter().any(|(_, r)| r == ip)
+    };
+    // Every address of the block in order: the block's own first and last addresses are
+    // ordinary hosts of the larger subnet.
+    let ip = (u32::from(range.network())..=u32::from(range.broadcast()))
+        .map(Ipv4Addr::from)
+        .find(|ip| (2..=254).contains(&ip.octets()[3]) && !taken(ip));
+    Ok(ip)
+}
+
+/// Where minikube puts each node of a multi-node cluster: gateway + node index.
+pub fn multi_node_addresses(plan: &ClusterPlan, network: &NodeNetwork) -> Vec<(String, Ipv4Addr)> {
+    crate::topology::model::addresses_after_gateway(network.gateway, node_count(plan))
+        .into_iter()
+        .zip(1..)
+        .map(|(ip, i)| (machine_name(&plan.name, i), ip))
+        .collect()
+}
+
+/// The node addresses minikube will use must be free and acceptable to it.
+pub(super) fn check_minikube_addresses(
+    plan: &ClusterPlan,
+    network: &NodeNetwork,
+) -> Result<(), ClusterError> {
+    if let Some(ip) = static_ip(plan)? {
+        if !ip.is_private() {
+            return Err(ClusterError::MinikubeStaticIpNotPrivate {
+                ip,
+                network: network.name.clone(),
+            });
+        }
+        return Ok(());
+    }
+    if node_count(plan) == 1 {
+        return Err(ClusterError::NoRoomForNodes {
+            network: network.name.clone(),
+            subnet: network.subnet.to_string(),
+            needed: 1,
+        });
+    }
+    // kic.go refuses a last octet above 253 (it keeps 254 for an HA VIP).
+    if u32::from(network.gateway.octets()[3]) + node_count(plan) > 253 {
+        return Err(ClusterError::MinikubeAddressOverflow {
+            network: network.name.clone(),
+            gateway: network.gateway,
+            nodes: node_count(plan),
+        });
+    }
+    for (node, ip) in multi_node_addresses(plan, network) {
+        if !network.subnet.contains(&ip) || ip == network.subnet.broadcast() {
+            return Err(ClusterError::MinikubeAddressOverflow {
+                network: network.name.clone(),
+                gateway: network.gateway,
+                nodes: node_count(plan),
+            });
+        }
+        if let Some((router, _)) = plan.reserved.iter().find(|(_, r)| *r == ip) {
+            return Err(ClusterError::MinikubeAddressTaken {
+                node,
+                ip,
+                router: router.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,10 +12,12 @@ use crate::cluster::{
     ClusterPlan, ClusterProvider, CommandRunner, DiscoveredNode, TokioCommandRunner,
     apply_node_routes, provider_for,
 };
+use crate::fetch::metallb_manifests::{
+    ManifestFetcher, ManifestRequest, Manifests, install_extras,
+};
 use crate::k8s::K8sError;
 use crate::k8s::apply::{self, WaitOptions, WebhookRetry};
 use crate::k8s::client::connect_kubeconfig;
-use crate::metallb::manifests::{ManifestFetcher, ManifestRequest, Manifests, install_extras};
 use crate::metallb::version::MetallbSetup;
 use crate::plan::Plan;
 use crate::plan::nodes::ClusterNode;
@@ -173,7 +175,7 @@ pub async fn prepare(
                 install_extras(setup.version, &plan.lab),
                 "MetalLB's memberlist Secret",
             )?);
-            let config = crate::metallb::config::render(plan)
+            let config = crate::render::metallb::render(plan)
                 .map_err(|e| EngineError::setup(e.to_string(), "check the `metallb:` section"))?;
             Some(PreparedMetallb {
                 setup,

@@ -24,9 +24,9 @@
 //! pod has a single interface, so reverse-path filtering and redirects have nothing to
 //! choose between. The pod spec therefore sets no sysctls.
 
-use super::address::service_ip;
 use super::{BGP_PORT, CONTAINER, NODE_IP_ENV};
 use crate::drivers;
+use crate::plan::service_address::service_ip;
 use crate::plan::{Plan, PlannedRouter, labels};
 use crate::render::{self, ConfigFile, RenderError};
 use crate::topology::model::Placement;

@@ -30,17 +30,16 @@
 //!
 //! Assumes kube-proxy in iptables or nftables mode (kind's and Minikube's default).
 
-pub mod address;
 pub mod exec;
 pub mod manifests;
 pub mod start;
 
-pub use address::{SERVICE_NETWORK, service_ip};
+pub use crate::plan::service_address::{SERVICE_NETWORK, service_ip};
 pub use exec::KubeExec;
 pub use manifests::{ManifestError, lab_manifests, namespace, router_manifests};
 
 /// The BGP port the Service forwards and the daemons listen on.
-pub const BGP_PORT: u16 = 179;
+pub use crate::topology::model::BGP_PORT;
 
 /// The container of the router pod (one per pod).
 pub const CONTAINER: &str = "router";

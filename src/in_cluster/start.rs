@@ -3,11 +3,11 @@
 //! driver's start commands, exactly as the Docker engine runs them, then waiting until the
 //! daemon answers. The command lists are pure; the functions running them are thin.
 
-use super::address::service_ip;
 use super::exec::{ExecError, KubeExec};
 use super::{BGP_PORT, NODE_IP_ENV};
 use crate::drivers;
 use crate::drivers::lifecycle::{self, READY_QUERY_TIMEOUT, StartFailure};
+use crate::plan::service_address::service_ip;
 use crate::plan::{PeerRef, PlannedRouter};
 use crate::runtime::ExecOutput;
 use futures::future::BoxFuture;

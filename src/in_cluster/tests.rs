@@ -90,7 +90,8 @@ fn the_plan_gives_an_in_cluster_router_its_cluster_ip_as_its_address() {
     assert_eq!(
         service_ip(bird),
         Some(IpAddr::V4(
-            address::service_addresses("tutorial", &["bird", "frr"]).unwrap()[0]
+            crate::plan::service_address::service_addresses("tutorial", &["bird", "frr"]).unwrap()
+                [0]
         ))
     );
 }

@@ -1,22 +1,15 @@
-//! MetalLB's side of a lab, as pure code plus one I/O edge (DESIGN.md §6):
+//! What metallab knows of MetalLB itself (pure, and below the topology, whose validation
+//! asks it what each release accepts):
 //! - [`version`]: releases and what each can do (CRDs or ConfigMap, modes, fields);
-//! - [`manifests`]: the upstream install manifests per version and mode, fetched through
-//!   a cache or taken from the topology's override;
-//! - [`config`]: MetalLB's configuration rendered from the plan, as CRDs (v0.13 and
-//!   later) or the legacy `metallb-system/config` ConfigMap.
+//! - [`names`]: object names and durations as MetalLB spells them.
 //!
-//! Topology validation of the `metallb:` section lives in `topology::validate::metallb`
-//! and uses [`version`] for what each release accepts.
+//! MetalLB's configuration rendered from a plan is `render::metallb`; its install
+//! manifests are fetched by `fetch::metallb_manifests`.
 
-pub mod config;
-pub mod manifests;
+pub mod names;
 pub mod version;
 
-pub use config::{ConfigError, MetallbPeer, render, resolve_peers, to_yaml};
-pub use manifests::{
-    ManifestError, ManifestFetcher, ManifestOrigin, ManifestRequest, Manifests, install_extras,
-};
-pub use version::{LATEST, MetallbSetup, MetallbVersion, VersionError, mode_name};
+pub use version::{LATEST, MetallbMode, MetallbSetup, MetallbVersion, VersionError, mode_name};
 
 /// The namespace MetalLB's manifests install into and its configuration lives in.
 pub const NAMESPACE: &str = "metallb-system";

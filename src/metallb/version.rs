@@ -18,10 +18,20 @@
 //! `metallb.manifests`) falls on the same side of every boundary as the nearest known
 //! release below it, and gets that release's rules.
 
-use crate::topology::model::MetallbMode;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
+
+/// Which speaker a MetalLB deployment runs (`metallb.mode`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetallbMode {
+    Native,
+    #[default]
+    Frr,
+    FrrK8s,
+}
 
 /// A MetalLB release, `v0.14.8`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -629,7 +639,7 @@ impl MetallbSetup {
     /// `any_release` takes a well-formed version metallab does not know (the user brings
     /// its manifests); it gets the rules of the nearest known release below it (see the
     /// module documentation).
-    fn resolve_with(
+    pub fn resolve_with(
         version: Option<&str>,
         mode: Option<MetallbMode>,
         any_release: bool,
@@ -649,11 +659,6 @@ impl MetallbSetup {
             return Err(VersionError::ModeUnavailable { version, mode });
         }
         Ok(MetallbSetup { version, mode })
-    }
-
-    /// The topology's setup: with `metallb.manifests`, any well-formed version.
-    pub fn of(spec: &crate::topology::model::MetallbSpec) -> Result<MetallbSetup, VersionError> {
-        Self::resolve_with(spec.version.as_deref(), spec.mode, spec.manifests.is_some())
     }
 
     /// BFD needs an FRR-based speaker.
@@ -942,7 +947,7 @@ mod tests {
             spec.manifests = manifests.map(str::to_string);
             spec
         };
-        let error = MetallbSetup::of(&spec("v0.12.2", None)).unwrap_err();
+        let error = spec("v0.12.2", None).setup().unwrap_err();
         assert_eq!(error, VersionError::Unknown(v("v0.12.2")));
         assert_eq!(
             error.to_string(),
@@ -963,23 +968,23 @@ mod tests {
         );
         // Old enough is checked first.
         assert_eq!(
-            MetallbSetup::of(&spec("v0.9.1", None)).unwrap_err(),
+            spec("v0.9.1", None).setup().unwrap_err(),
             VersionError::TooOld(v("v0.9.1"))
         );
         // Tags whose publication is only inferred install from their manifests.
-        assert!(MetallbSetup::of(&spec("v0.13.0", None)).is_ok());
-        assert!(MetallbSetup::of(&spec("v0.16.1", None)).is_ok());
+        assert!(spec("v0.13.0", None).setup().is_ok());
+        assert!(spec("v0.16.1", None).setup().is_ok());
         // Without a spec (manifest URLs for a version), any well-formed one resolves.
         assert!(MetallbSetup::resolve(Some("v0.14.99"), None).is_ok());
         assert_eq!(
-            MetallbSetup::of(&spec("v0.17.0", None)).unwrap_err(),
+            spec("v0.17.0", None).setup().unwrap_err(),
             VersionError::Unknown(v("v0.17.0"))
         );
-        let setup = MetallbSetup::of(&spec("v0.17.0", Some("./metallb.yaml"))).unwrap();
+        let setup = spec("v0.17.0", Some("./metallb.yaml")).setup().unwrap();
         assert_eq!(setup.version, v("v0.17.0"));
         assert_eq!(setup.mode, MetallbMode::Frr);
         assert!(matches!(
-            MetallbSetup::of(&spec("v0.17", Some("./metallb.yaml"))),
+            spec("v0.17", Some("./metallb.yaml")).setup(),
             Err(VersionError::Malformed(_))
         ));
     }

@@ -16,8 +16,16 @@ use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
-/// Networks written without a subnet get a free /24 from here.
-pub const SUBNET_POOL: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(10, 201, 0, 0), 16);
+pub use crate::topology::model::SUBNET_POOL;
+
+/// The plan of a loaded topology file (or built-in).
+pub fn from_loaded(loaded: &crate::topology::load::LoadedTopology) -> Plan {
+    build(
+        &loaded.topology,
+        &loaded.origin.source_label(),
+        &loaded.base_dir,
+    )
+}
 const ALLOCATED_PREFIX: u8 = 24;
 
 /// The image tag of metallab's own router image for a kind; the engine swaps the
@@ -35,7 +43,7 @@ pub fn build(topology: &Topology, source: &str, base_dir: &Path) -> Plan {
         .iter()
         .map(|(name, spec)| plan_router(topology, &networks, name, spec))
         .collect();
-    crate::in_cluster::address::add_service_interfaces(&topology.name, &mut routers);
+    super::service_address::add_service_interfaces(&topology.name, &mut routers);
     allocate_addresses(topology, &networks, &mut routers);
     for router in &mut routers {
         if router.router_id.is_unspecified() {
@@ -258,12 +266,7 @@ fn bfd_timers(t: &Topology, setting: &Option<BfdSetting>) -> Option<BfdTimers> {
     }
 }
 
-/// A config-safe identifier: letters, digits and `_`.
-pub(crate) fn session_id(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
-}
+pub(crate) use super::model::session_id;
 
 fn planned<'p>(routers: &'p [PlannedRouter], name: &str) -> &'p PlannedRouter {
     routers

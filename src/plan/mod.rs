@@ -3,5 +3,6 @@
 pub mod build;
 pub mod model;
 pub mod nodes;
-pub use build::build;
+pub mod service_address;
+pub use build::{build, from_loaded};
 pub use model::*;

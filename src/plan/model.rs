@@ -44,7 +44,7 @@ pub struct Plan {
     /// The cluster's nodes once it is up (what `nodes` stands for in sessions and checks);
     /// empty before, and for labs without a cluster.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cluster_nodes: Vec<super::nodes::ClusterNode>,
+    pub cluster_nodes: Vec<ClusterNode>,
 }
 
 impl Plan {
@@ -58,7 +58,7 @@ impl Plan {
 
     /// Docker container name of a router: `metallab-<lab>-<router>`.
     pub fn container_name(lab: &str, router: &str) -> String {
-        format!("metallab-{lab}-{router}")
+        crate::topology::model::container_name(lab, router)
     }
 }
 
@@ -105,7 +105,7 @@ pub struct PlannedRouter {
     pub exec: Vec<String>,
     /// Docker container (default) or Deployment in the cluster. An in-cluster router's
     /// only interface is its Service's ClusterIP on the pseudo network
-    /// `in_cluster::SERVICE_NETWORK` (see `in_cluster::address`).
+    /// `service_address::SERVICE_NETWORK` (see `plan::service_address`).
     #[serde(default, skip_serializing_if = "is_docker")]
     pub placement: Placement,
 }
@@ -209,10 +209,7 @@ pub struct SessionTemplate {
     pub hold_time: Option<u16>,
 }
 
-/// Hold time of sessions that do not set one. Daemon defaults (90–240 s) would leave a
-/// stopped router "established" at its peers for minutes; a lab wants to see failures
-/// within seconds (MetalLB's own e2e uses 3 s). Keepalives go out every third of it.
-pub const DEFAULT_HOLD_TIME: u16 = 9;
+pub use crate::topology::model::DEFAULT_HOLD_TIME;
 
 /// Default per-check deadline (DESIGN.md §7).
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -295,4 +292,19 @@ mod humantime_serde_secs {
         let secs = f64::deserialize(d)?;
         Ok(Duration::from_secs_f64(secs))
     }
+}
+
+/// A cluster node as the routers see it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClusterNode {
+    pub name: String,
+    /// The node's address on the network the routers peer over.
+    pub ip: IpAddr,
+}
+
+/// A config-safe identifier: letters, digits and `_`.
+pub(crate) fn session_id(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }

@@ -3,18 +3,9 @@
 //! Pure, like the rest of the plan; the engine calls it after node discovery and renders
 //! router configs from the result.
 
-use super::build::session_id;
-use super::model::{PeerRef, Plan, PlannedSession};
-use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
+use super::model::{PeerRef, Plan, PlannedSession, session_id};
 
-/// A cluster node as the routers see it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ClusterNode {
-    pub name: String,
-    /// The node's address on the network the routers peer over.
-    pub ip: IpAddr,
-}
+pub use super::model::ClusterNode;
 
 /// The plan with every node session template expanded into one session per node, in the
 /// nodes' order. Templates stay in place, so expanding again (after nodes change) starts
@@ -52,6 +43,7 @@ mod tests {
     use super::*;
     use crate::topology::load::parse;
     use crate::topology::validate::validate;
+    use std::net::IpAddr;
     use std::path::Path;
 
     const LAB: &str = r#"

@@ -4,6 +4,7 @@
 //! out. The templates live in `templates/<kind>/` and are embedded by build.rs, so an
 //! installed binary needs no template directory.
 
+pub mod metallb;
 mod view;
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use super::diagnostics::{FieldError, TopologyErrors, did_you_mean};
 use super::model::Topology;
 use super::validate::validate_read;
 use super::yaml;
-use crate::plan::Plan;
 use miette::Diagnostic;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -65,12 +64,6 @@ pub struct LoadedTopology {
     /// App manifests are relative to this (the file's directory; the working directory
     /// for built-ins).
     pub base_dir: PathBuf,
-}
-
-impl LoadedTopology {
-    pub fn plan(&self) -> Plan {
-        crate::plan::build(&self.topology, &self.origin.source_label(), &self.base_dir)
-    }
 }
 
 #[derive(Debug, Error, Diagnostic)]
@@ -363,9 +356,12 @@ mod tests {
         std::fs::write(dir.path().join("app.yaml"), "kind: List\n").unwrap();
         let loaded = load(Some("lab.yaml"), dir.path()).unwrap();
         assert_eq!(loaded.base_dir, dir.path());
-        assert_eq!(loaded.plan().apps, [dir.path().join("app.yaml")]);
         assert_eq!(
-            loaded.plan().source,
+            crate::plan::from_loaded(&loaded).apps,
+            [dir.path().join("app.yaml")]
+        );
+        assert_eq!(
+            crate::plan::from_loaded(&loaded).source,
             dir.path().join("lab.yaml").display().to_string()
         );
     }
@@ -408,7 +404,7 @@ mod tests {
     fn builtins_load_and_plan() {
         let dir = tempfile::tempdir().unwrap();
         let loaded = load(Some("next-hop"), dir.path()).unwrap();
-        assert_eq!(loaded.plan().source, "builtin:next-hop");
+        assert_eq!(crate::plan::from_loaded(&loaded).source, "builtin:next-hop");
     }
 
     #[test]

@@ -9,6 +9,27 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
 
+/// Hold time of sessions that do not set one. Daemon defaults (90–240 s) would leave a
+/// stopped router "established" at its peers for minutes; a lab wants to see failures
+/// within seconds (MetalLB's own e2e uses 3 s). Keepalives go out every third of it.
+pub const DEFAULT_HOLD_TIME: u16 = 9;
+
+/// Docker container name of a router: `metallab-<lab>-<router>`.
+pub fn container_name(lab: &str, router: &str) -> String {
+    format!("metallab-{lab}-{router}")
+}
+
+/// Networks written without a subnet get a free /24 from here.
+pub const SUBNET_POOL: ipnet::Ipv4Net =
+    ipnet::Ipv4Net::new_assert(std::net::Ipv4Addr::new(10, 201, 0, 0), 16);
+
+/// BGP's TCP port.
+pub const BGP_PORT: u16 = 179;
+
+/// How many routers of a lab may run in the cluster: each takes one of this many fixed
+/// Service addresses (see `plan::service_address`).
+pub const IN_CLUSTER_ROUTER_LIMIT: u32 = 100;
+
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Topology {
@@ -344,14 +365,7 @@ pub struct NodesSpec {
     pub routes: Vec<RouteSpec>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum MetallbMode {
-    Native,
-    #[default]
-    Frr,
-    FrrK8s,
-}
+pub use crate::metallb::version::MetallbMode;
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -375,6 +389,18 @@ pub struct MetallbSpec {
     /// Community aliases: name → `65000:100` or `large:1:2:3`.
     #[serde(default)]
     pub communities: IndexMap<String, String>,
+}
+
+impl MetallbSpec {
+    /// The release and mode this section asks for: with `manifests:`, any well-formed
+    /// version.
+    pub fn setup(&self) -> Result<crate::metallb::MetallbSetup, crate::metallb::VersionError> {
+        crate::metallb::MetallbSetup::resolve_with(
+            self.version.as_deref(),
+            self.mode,
+            self.manifests.is_some(),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

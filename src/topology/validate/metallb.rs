@@ -11,9 +11,9 @@
 
 use super::neighbors::unknown_bfd_profile;
 use super::*;
-use crate::metallb::config::{bgp_peer_names, dns_name, parse_bgp_duration};
+use crate::metallb::names::{bgp_peer_names, dns_name, parse_bgp_duration};
 use crate::metallb::version::{MetallbSetup, MetallbVersion, VersionError};
-use crate::plan::DEFAULT_HOLD_TIME;
+use crate::topology::model::DEFAULT_HOLD_TIME;
 use std::fmt;
 use std::time::Duration;
 
@@ -99,7 +99,7 @@ fn asn_zero_help() -> String {
 /// The release and mode; None when the version cannot be read or is not a release
 /// metallab knows (rules that depend on the release are then skipped).
 fn setup(v: &mut Validator, metallb: &MetallbSpec) -> Option<MetallbSetup> {
-    match MetallbSetup::of(metallb) {
+    match metallb.setup() {
         Ok(setup) => Some(setup),
         Err(error) => {
             let path = match error {

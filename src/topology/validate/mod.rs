@@ -6,11 +6,10 @@
 //! in [`RULES`].
 
 use super::diagnostics::{FieldError, unknown_name_help};
+use super::model::SUBNET_POOL;
 use super::model::*;
 use super::source::is_within;
 use super::target::{NODES, Target};
-use crate::plan::Plan;
-use crate::plan::build::SUBNET_POOL;
 use crate::state::{BfdState, SessionState};
 use indexmap::IndexMap;
 use ipnet::{IpNet, Ipv4Net};

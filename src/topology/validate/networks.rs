@@ -42,7 +42,7 @@ pub(super) fn names(v: &mut Validator) {
             );
             continue;
         }
-        let container = Plan::container_name(&t.name, name);
+        let container = crate::topology::model::container_name(&t.name, name);
         if container.len() > MAX_NAME_LEN && is_dns_label(&t.name) {
             v.report(
                 FieldError::new(

@@ -3,7 +3,7 @@
 //! whose speakers open every session (see `crate::in_cluster` for why).
 
 use super::*;
-use crate::in_cluster::address::SERVICE_SLOTS;
+use crate::topology::model::IN_CLUSTER_ROUTER_LIMIT as SERVICE_SLOTS;
 
 fn in_cluster(router: &RouterSpec) -> bool {
     router.placement == Some(Placement::Cluster)
@@ -196,7 +196,7 @@ fn metallb_peers(v: &mut Validator) {
         }
         if peer
             .port
-            .is_some_and(|port| port != crate::in_cluster::BGP_PORT)
+            .is_some_and(|port| port != crate::topology::model::BGP_PORT)
         {
             v.report(
                 FieldError::new(

@@ -85,7 +85,7 @@ metallb:
 
 #[test]
 fn the_rich_lab_of_the_renderer_is_valid() {
-    assert_eq!(errors(crate::metallb::config::tests::RICH), vec![]);
+    assert_eq!(errors(crate::render::metallb::tests::RICH), vec![]);
     assert_eq!(
         errors(&with_frr1_bfd(lab(
             "  peers: [{ router: frr1, bfd: fast }, { router: bird1 }, { router: far, multihop: true }]\n  pools: { a: { addresses: [203.0.113.0/28] } }\n  bfd-profiles: { fast: {} }\n"

@@ -40,7 +40,7 @@ pub const FIRST_SERVICE_IP: Ipv4Addr = Ipv4Addr::new(10, 96, 0, 100);
 
 /// How many addresses the block holds: 10.96.0.100–10.96.0.199. Validation caps the
 /// number of in-cluster routers of a lab at this.
-pub const SERVICE_SLOTS: u32 = 100;
+pub const SERVICE_SLOTS: u32 = crate::topology::model::IN_CLUSTER_ROUTER_LIMIT;
 
 /// The slot a router would like: a hash of lab and router name.
 fn preferred_slot(lab: &str, router: &str) -> u32 {

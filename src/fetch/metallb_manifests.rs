@@ -12,8 +12,8 @@
 //! Released tags never change, so a cached file is used forever; files are written to a
 //! temporary name and renamed, so a crash never leaves half a manifest in the cache.
 
-use super::version::{MetallbSetup, MetallbVersion, OLDEST_SUPPORTED, VersionError};
 use crate::error_chain::error_chain;
+use crate::metallb::version::{MetallbSetup, MetallbVersion, OLDEST_SUPPORTED, VersionError};
 use crate::topology::model::{MetallbMode, MetallbSpec};
 use regex::Regex;
 use std::fmt;
@@ -174,7 +174,7 @@ impl<'a> ManifestRequest<'a> {
         base_dir: &'a Path,
     ) -> Result<ManifestRequest<'a>, ManifestError> {
         Ok(ManifestRequest {
-            setup: MetallbSetup::of(spec)?,
+            setup: spec.setup()?,
             override_location: spec.manifests.as_deref(),
             base_dir,
         })
@@ -410,7 +410,7 @@ pub fn memberlist_secret(secret_key: &str) -> serde_json::Value {
     serde_json::json!({
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": { "name": "memberlist", "namespace": super::NAMESPACE },
+        "metadata": { "name": "memberlist", "namespace": crate::metallb::NAMESPACE },
         "stringData": { "secretkey": secret_key },
     })
 }

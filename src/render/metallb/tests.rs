@@ -395,7 +395,7 @@ metallb:
     let plan = plan(text);
     let objects = render(&plan).unwrap();
     insta::assert_snapshot!(to_yaml(&objects));
-    let setup = MetallbSetup::of(plan.metallb.as_ref().unwrap()).unwrap();
+    let setup = plan.metallb.as_ref().unwrap().setup().unwrap();
     assert_eq!(setup.mode, crate::topology::model::MetallbMode::Native);
     assert!(setup.version.needs_memberlist_secret());
 }
