@@ -1,6 +1,6 @@
 //! metallab: MetalLB test labs from one topology file.
 //!
-//! The layout follows the pure-core / I/O-edge split of DESIGN.md §8:
+//! The layout is a pure core with I/O at the edges:
 //! - pure: `metallb` (what each MetalLB release accepts, its names), `topology` (model,
 //!   parsing, validation), `plan` (topology → decided lab), `render` (router configs and
 //!   MetalLB's configuration), `drivers` (per-kind commands), `parse` (router CLI output →
