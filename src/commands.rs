@@ -199,15 +199,22 @@ async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs
         offline: g.offline,
         deadline,
     };
-    match up::up(&rt, state, progress, plan, &loaded.source_text, &opts).await? {
-        UpOutcome::Created { seconds } => progress.println(format!(
-            "lab {} is up ({} router(s), {} network(s)) in {seconds:.1}s",
-            plan.lab,
-            plan.routers.len(),
-            plan.networks.len()
-        )),
-        UpOutcome::AlreadyUp => progress.println(format!("lab {} was already up", plan.lab)),
-    }
+    // Checks run against the plan `up` made: node sessions expanded, nodes known.
+    let made = match up::up(&rt, state, progress, plan, &loaded.source_text, &opts).await? {
+        UpOutcome::Created { seconds, plan } => {
+            progress.println(format!(
+                "lab {} is up ({} router(s), {} network(s)) in {seconds:.1}s",
+                plan.lab,
+                plan.routers.len(),
+                plan.networks.len()
+            ));
+            plan
+        }
+        UpOutcome::AlreadyUp { plan } => {
+            progress.println(format!("lab {} was already up", plan.lab));
+            plan
+        }
+    };
     if a.no_check || plan.checks.is_empty() {
         progress.println(format!(
             "next: metallab status {0}   metallab down {0}",
@@ -218,8 +225,7 @@ async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs
         }
         return Ok(());
     }
-    // Checks read the plan as `up` left it: node sessions expanded, nodes known.
-    let plan = &state.load_plan(&plan.lab).unwrap_or_else(|| plan.clone());
+    let plan = &*made;
     // `up` listens for Ctrl-C while it creates (to roll back), which replaces the default
     // of dying at once: keep Ctrl-C working here. The lab is complete and stays up.
     tokio::select! {

@@ -76,8 +76,11 @@ pub(super) fn look_closer(retain: bool, how: &str) -> String {
 }
 
 pub enum UpOutcome {
-    Created { seconds: f64 },
-    AlreadyUp,
+    /// The lab was created; `plan` is the plan as it ended up (node sessions expanded
+    /// once the cluster's nodes were known), what its checks run against.
+    Created { seconds: f64, plan: Box<Plan> },
+    /// The lab was up already (and repaired where needed); `plan` is its plan.
+    AlreadyUp { plan: Box<Plan> },
 }
 
 pub async fn up(
@@ -135,6 +138,7 @@ pub async fn up(
     save_state(state, &plan, topology_source, &configs)?;
     Ok(UpOutcome::Created {
         seconds: started.elapsed().as_secs_f64(),
+        plan: Box::new(plan),
     })
 }
 
@@ -849,7 +853,9 @@ async fn reconcile(
     } else {
         step.done(repaired.join("; "));
     }
-    Ok(UpOutcome::AlreadyUp)
+    Ok(UpOutcome::AlreadyUp {
+        plan: Box::new(plan.clone()),
+    })
 }
 
 /// Whether the router's daemon answers its own CLI now (kinds without a daemon always do).
