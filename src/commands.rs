@@ -55,6 +55,9 @@ pub enum Failure {
         message: String,
         hint: Option<String>,
     },
+    /// The command `metallab exec` ran for the user exited non-zero: metallab exits with
+    /// its code (clamped to 1–255) and adds nothing to what it printed.
+    Passthrough(i32),
 }
 
 impl Failure {
@@ -64,6 +67,7 @@ impl Failure {
             Failure::ProblemsFound => exit::PROBLEMS_FOUND,
             Failure::Input(_) | Failure::Error { .. } => exit::ERROR,
             Failure::Interrupted { .. } => exit::INTERRUPTED,
+            Failure::Passthrough(code) => (*code).clamp(1, 255),
         }
     }
 
@@ -606,7 +610,7 @@ async fn cmd_exec(state: &StateDir, a: ExecArgs) -> Result<()> {
     if interactive && which("docker") {
         let mut docker = std::process::Command::new("docker");
         docker.args(["exec", "-it", &r.container]).args(&a.command);
-        return Err(run_tool_and_exit(docker, "docker"));
+        return run_tool(docker, "docker");
     }
     let out = rt.exec(&r.container, &a.command, EXEC_TIMEOUT).await?;
     print_exec_output(&out)
@@ -615,15 +619,15 @@ async fn cmd_exec(state: &StateDir, a: ExecArgs) -> Result<()> {
 /// How long a non-interactive `metallab exec` may run.
 const EXEC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// Runs an interactive tool with this terminal and exits with its code; returns only
-/// when the tool cannot be run.
-fn run_tool_and_exit(mut command: std::process::Command, tool: &str) -> Failure {
+/// Runs an interactive tool with this terminal; metallab then exits with its code.
+fn run_tool(mut command: std::process::Command, tool: &str) -> Result<()> {
     match command.status() {
-        Ok(status) => std::process::exit(status.code().unwrap_or(exit::ERROR)),
-        Err(e) => Failure::msg(
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(Failure::Passthrough(status.code().unwrap_or(exit::ERROR))),
+        Err(e) => Err(Failure::msg(
             format!("cannot run {tool}: {e}"),
             format!("is the {tool} CLI installed?"),
-        ),
+        )),
     }
 }
 
@@ -632,7 +636,7 @@ fn print_exec_output(out: &crate::runtime::ExecOutput) -> Result<()> {
     err!("{}", out.stderr);
     let _ = std::io::stdout().flush();
     if out.exit_code != 0 {
-        std::process::exit(out.exit_code.clamp(1, 255) as i32);
+        return Err(Failure::Passthrough(out.exit_code.clamp(1, 255) as i32));
     }
     Ok(())
 }
@@ -659,7 +663,7 @@ async fn exec_in_cluster(
             .arg(format!("deploy/{}", r.name))
             .args(["-c", crate::in_cluster::CONTAINER, "--"])
             .args(command);
-        return Err(run_tool_and_exit(kubectl, "kubectl"));
+        return run_tool(kubectl, "kubectl");
     }
     let Some(cluster) = crate::engine::cluster::connect_lab(rt, state, plan).await? else {
         return Err(Failure::msg(
