@@ -889,7 +889,7 @@ fn cmd_validate(g: &GlobalOpts, a: ValidateArgs) -> Result<()> {
 
 fn parse_kinds(kinds: &[String]) -> Result<Vec<RouterKind>> {
     if kinds.is_empty() {
-        return Ok(images::kinds_built_by_default().to_vec());
+        return Ok(images::kinds_built_by_default());
     }
     kinds
         .iter()
@@ -902,7 +902,7 @@ fn parse_kinds(kinds: &[String]) -> Result<Vec<RouterKind>> {
                     format!("metallab has no built-in image for {kind}"),
                     format!(
                         "give the router an `image:` of your own (buildable here: {})",
-                        kind_list(images::kinds_with_images())
+                        kind_list(&images::kinds_with_images())
                     ),
                 ));
             }

@@ -30,6 +30,7 @@ pub mod error_report;
 pub mod fetch;
 pub mod in_cluster;
 pub mod k8s;
+pub mod kinds;
 pub mod metallb;
 pub mod parse;
 pub mod plan;

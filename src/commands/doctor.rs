@@ -52,7 +52,7 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
                 detail: if has_base { "present".into() } else { "missing (pulled on first image build)".into() },
                 hint: (!has_base).then(|| format!("docker pull {base} (offline: debootstrap bookworm DIR && tar -C DIR -c . | docker import - {base})")),
             });
-            for &kind in images::kinds_with_images() {
+            for kind in images::kinds_with_images() {
                 let Ok(tag) = images::image_tag(kind, &base) else {
                     continue;
                 };

@@ -23,7 +23,7 @@ pub mod paths {
     pub const BIRD_CONF: &str = "/etc/bird/bird.conf";
     pub const BIRD_RUN_DIR: &str = "/run/bird";
     pub const GOBGP_CONF: &str = "/etc/gobgp/gobgpd.toml";
-    pub const GOBGP_LOG: &str = "/var/log/gobgpd.log";
+    pub const GOBGP_LOG: &str = crate::kinds::gobgp::LOG;
     pub const QUAGGA_ZEBRA_CONF: &str = "/etc/quagga/zebra.conf";
     pub const QUAGGA_BGPD_CONF: &str = "/etc/quagga/bgpd.conf";
     pub const QUAGGA_RUN_DIR: &str = "/run/quagga";
@@ -58,16 +58,9 @@ pub fn container_command(_kind: RouterKind) -> Vec<String> {
     argv(&["sleep", "infinity"])
 }
 
-/// Linux capabilities the container needs (never `--privileged`).
-/// - NET_ADMIN: `ip route`, daemons installing routes, TCP MD5 keys on sockets.
-/// - NET_RAW: `ping` checks from the router, FRR/Quagga privilege setup.
-/// - SYS_ADMIN: FRR's and Quagga's privilege code keeps it in its capability set and
-///   refuses to start when the bounding set lacks it.
+/// Linux capabilities the container needs (never `--privileged`): the kind's profile.
 pub fn capabilities(kind: RouterKind) -> &'static [&'static str] {
-    match kind {
-        RouterKind::Frr | RouterKind::Quagga => &["NET_ADMIN", "NET_RAW", "SYS_ADMIN"],
-        RouterKind::Bird | RouterKind::Gobgp | RouterKind::Linux => &["NET_ADMIN", "NET_RAW"],
-    }
+    kind.profile().capabilities
 }
 
 /// Namespaced sysctls set when the container is created (/proc/sys is read-only inside).

@@ -111,13 +111,7 @@ pub fn snapshot_name(lab: &str, now: SystemTime) -> String {
 
 /// Daemon log files inside a router container (where the rendered configs send them).
 pub fn daemon_logs(kind: RouterKind) -> &'static [&'static str] {
-    match kind {
-        RouterKind::Frr => &["/var/log/frr/frr.log"],
-        RouterKind::Bird => &["/var/log/bird.log"],
-        RouterKind::Gobgp => &[crate::drivers::paths::GOBGP_LOG],
-        RouterKind::Quagga => &["/var/log/quagga/zebra.log", "/var/log/quagga/bgpd.log"],
-        RouterKind::Linux => &[],
-    }
+    kind.profile().daemon_logs
 }
 
 /// Extra commands worth having in a bug report besides the state commands.

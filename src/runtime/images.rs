@@ -51,27 +51,27 @@ pub const QUAGGA_SOURCE_URL: &str =
     "https://download.savannah.gnu.org/releases/quagga/quagga-1.2.4.tar.gz";
 
 /// The router kinds metallab can build an image for.
-pub fn kinds_with_images() -> &'static [RouterKind] {
-    &[
-        RouterKind::Frr,
-        RouterKind::Bird,
-        RouterKind::Gobgp,
-        RouterKind::Linux,
-        RouterKind::Quagga,
-    ]
+pub fn kinds_with_images() -> Vec<RouterKind> {
+    RouterKind::ALL
+        .into_iter()
+        .filter(|k| k.profile().image.is_some())
+        .collect()
 }
 
 /// What `metallab images build` without arguments builds: every kind whose image comes
 /// from the base image's package repository. Quagga is compiled from a source tarball
 /// downloaded at build time, so it is built only when asked for (or by `up` for a lab
 /// that has a Quagga router), never on an offline machine by default.
-pub fn kinds_built_by_default() -> &'static [RouterKind] {
-    &[
-        RouterKind::Frr,
-        RouterKind::Bird,
-        RouterKind::Gobgp,
-        RouterKind::Linux,
-    ]
+pub fn kinds_built_by_default() -> Vec<RouterKind> {
+    RouterKind::ALL
+        .into_iter()
+        .filter(|k| {
+            k.profile()
+                .image
+                .as_ref()
+                .is_some_and(|i| i.built_by_default)
+        })
+        .collect()
 }
 
 /// The embedded build context of a kind, if metallab ships one.
@@ -369,9 +369,9 @@ mod tests {
     #[test]
     fn builtin_tags_exist_for_kinds_with_images() {
         for kind in kinds_with_images() {
-            let tag = image_tag(*kind, DEFAULT_BASE_IMAGE).unwrap();
+            let tag = image_tag(kind, DEFAULT_BASE_IMAGE).unwrap();
             assert!(tag.starts_with(&format!("metallab/{kind}:")), "{tag}");
-            assert_ne!(tag, image_tag(*kind, "debian:trixie").unwrap());
+            assert_ne!(tag, image_tag(kind, "debian:trixie").unwrap());
         }
     }
 
@@ -381,7 +381,7 @@ mod tests {
         assert!(kinds_with_images().contains(&RouterKind::Quagga));
         assert!(!kinds_built_by_default().contains(&RouterKind::Quagga));
         for kind in kinds_built_by_default() {
-            assert!(kinds_with_images().contains(kind), "{kind}");
+            assert!(kinds_with_images().contains(&kind), "{kind}");
         }
     }
 

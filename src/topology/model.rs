@@ -169,78 +169,7 @@ pub struct NetworkSpec {
     pub internal: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[serde(rename_all = "kebab-case")]
-pub enum RouterKind {
-    Frr,
-    Bird,
-    Gobgp,
-    Quagga,
-    Linux,
-}
-
-impl RouterKind {
-    pub const ALL: [RouterKind; 5] = [
-        RouterKind::Frr,
-        RouterKind::Bird,
-        RouterKind::Gobgp,
-        RouterKind::Quagga,
-        RouterKind::Linux,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RouterKind::Frr => "frr",
-            RouterKind::Bird => "bird",
-            RouterKind::Gobgp => "gobgp",
-            RouterKind::Quagga => "quagga",
-            RouterKind::Linux => "linux",
-        }
-    }
-
-    /// Whether this kind runs a BGP daemon at all.
-    pub fn speaks_bgp(self) -> bool {
-        !matches!(self, RouterKind::Linux)
-    }
-
-    /// Whether the daemon implements BFD (GoBGP and Quagga do not).
-    pub fn has_bfd(self) -> bool {
-        matches!(self, RouterKind::Frr | RouterKind::Bird)
-    }
-
-    /// Whether the routes metallab reads carry communities. Quagga 1.2.4's table
-    /// (`show ip bgp`) has none; only the per-prefix view shows them, one command per
-    /// prefix on every poll.
-    pub fn reads_communities(self) -> bool {
-        matches!(self, RouterKind::Frr | RouterKind::Bird | RouterKind::Gobgp)
-    }
-
-    /// Whether learned routes are installed into the container's kernel table.
-    pub fn installs_kernel_routes(self) -> bool {
-        matches!(
-            self,
-            RouterKind::Frr | RouterKind::Bird | RouterKind::Quagga
-        )
-    }
-}
-
-impl std::fmt::Display for RouterKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for RouterKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RouterKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown router kind `{s}` (expected frr, bird, gobgp, quagga or linux)")
-            })
-    }
-}
+pub use crate::kinds::RouterKind;
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
