@@ -47,6 +47,36 @@ fn rendered(kind: &str, name: &str) -> DynamicObject {
     serde_json::from_value(object(kind, name, Some("kapi"))).unwrap()
 }
 
+const NS: &str = "/apis/metallb.io/v1beta1/namespaces/metallb-system";
+
+/// The API server's answers to listing MetalLB's configuration after `up` of lab kapi:
+/// discovery, its pool, `bgppeers` (the answer given), no legacy ConfigMap.
+fn kapi_configuration(bgppeers: mock::Exchange) -> Vec<mock::Exchange> {
+    vec![
+        get("/apis", metallb_groups()),
+        get(&format!("/apis/{V1BETA1}"), metallb_resources()),
+        get(
+            &format!("{NS}/ipaddresspools"),
+            list(
+                "IPAddressPool",
+                vec![object("IPAddressPool", "demo", Some("kapi"))],
+            ),
+        ),
+        bgppeers,
+        get(
+            "/api/v1/namespaces/metallb-system/configmaps",
+            json!({ "apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [] }),
+        ),
+    ]
+}
+
+fn kapi_peers() -> mock::Exchange {
+    get(
+        &format!("{NS}/bgppeers"),
+        list("BGPPeer", vec![object("BGPPeer", "frr1", Some("kapi"))]),
+    )
+}
+
 #[test]
 fn another_labs_configuration_and_same_named_foreign_objects_are_in_the_way() {
     let existing = [
@@ -72,8 +102,7 @@ fn another_labs_configuration_and_same_named_foreign_objects_are_in_the_way() {
 #[tokio::test]
 async fn down_deletes_the_labs_configuration_and_namespaces_by_label() {
     let selector = "labelSelector=io.metallab.lab%3Dkapi";
-    let ns = "/apis/metallb.io/v1beta1/namespaces/metallb-system";
-    let (client, server) = mock::serve(vec![
+    let mut exchanges = vec![
         // Namespaces by label (the in-cluster routers').
         get(
             "/api/v1/namespaces",
@@ -87,38 +116,25 @@ async fn down_deletes_the_labs_configuration_and_namespaces_by_label() {
             200,
             json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": "metallab-kapi" }, "status": { "phase": "Terminating" } }),
         ),
-        // MetalLB's configuration by label.
-        get("/apis", metallb_groups()),
-        get(&format!("/apis/{V1BETA1}"), metallb_resources()),
-        get(
-            &format!("{ns}/ipaddresspools"),
-            list(
-                "IPAddressPool",
-                vec![object("IPAddressPool", "demo", Some("kapi"))],
-            ),
-        ),
-        get(
-            &format!("{ns}/bgppeers"),
-            list("BGPPeer", vec![object("BGPPeer", "frr1", Some("kapi"))]),
-        ),
-        get(
-            "/api/v1/namespaces/metallb-system/configmaps",
-            json!({ "apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [] }),
-        ),
+    ];
+    // MetalLB's configuration by label.
+    exchanges.extend(kapi_configuration(kapi_peers()));
+    exchanges.extend([
         expect(
             Method::DELETE,
-            &format!("{ns}/ipaddresspools/demo"),
+            &format!("{NS}/ipaddresspools/demo"),
             200,
             object("IPAddressPool", "demo", Some("kapi")),
         ),
         // Gone already (another `down`): no error.
         expect(
             Method::DELETE,
-            &format!("{ns}/bgppeers/frr1"),
+            &format!("{NS}/bgppeers/frr1"),
             404,
             mock::status(404, "NotFound", "bgppeers.metallb.io \"frr1\" not found"),
         ),
     ]);
+    let (client, server) = mock::serve(exchanges);
     let (removed, left) = crate::engine::in_cluster::remove_lab_objects(&client, "kapi").await;
     let recorded = server.finish(client).await;
     assert!(left.is_empty(), "{left:?}");
@@ -140,7 +156,6 @@ async fn down_deletes_the_labs_configuration_and_namespaces_by_label() {
 
 #[tokio::test]
 async fn a_kind_that_cannot_be_listed_is_left_and_named_the_rest_goes() {
-    let ns = "/apis/metallb.io/v1beta1/namespaces/metallb-system";
     // Listing BGPPeers goes through MetalLB's conversion webhook: with its controller
     // down the API server fails the list (seen on a real v1.24 API server).
     let conversion_failed = mock::status(
@@ -148,37 +163,23 @@ async fn a_kind_that_cannot_be_listed_is_left_and_named_the_rest_goes() {
         "InternalError",
         "conversion webhook for metallb.io/v1beta2, Kind=BGPPeer failed: Post \"https://metallb-webhook-service.metallb-system.svc:443/convert?timeout=30s\": dial tcp 10.0.0.2:443: connect: connection refused",
     );
-    let (client, server) = mock::serve(vec![
-        get(
-            "/api/v1/namespaces",
-            json!({ "apiVersion": "v1", "kind": "NamespaceList", "metadata": {}, "items": [] }),
-        ),
-        get("/apis", metallb_groups()),
-        get(&format!("/apis/{V1BETA1}"), metallb_resources()),
-        get(
-            &format!("{ns}/ipaddresspools"),
-            list(
-                "IPAddressPool",
-                vec![object("IPAddressPool", "demo", Some("kapi"))],
-            ),
-        ),
-        expect(
-            Method::GET,
-            &format!("{ns}/bgppeers"),
-            500,
-            conversion_failed,
-        ),
-        get(
-            "/api/v1/namespaces/metallb-system/configmaps",
-            json!({ "apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [] }),
-        ),
-        expect(
-            Method::DELETE,
-            &format!("{ns}/ipaddresspools/demo"),
-            200,
-            object("IPAddressPool", "demo", Some("kapi")),
-        ),
-    ]);
+    let mut exchanges = vec![get(
+        "/api/v1/namespaces",
+        json!({ "apiVersion": "v1", "kind": "NamespaceList", "metadata": {}, "items": [] }),
+    )];
+    exchanges.extend(kapi_configuration(expect(
+        Method::GET,
+        &format!("{NS}/bgppeers"),
+        500,
+        conversion_failed,
+    )));
+    exchanges.push(expect(
+        Method::DELETE,
+        &format!("{NS}/ipaddresspools/demo"),
+        200,
+        object("IPAddressPool", "demo", Some("kapi")),
+    ));
+    let (client, server) = mock::serve(exchanges);
     let (removed, left) = crate::engine::in_cluster::remove_lab_objects(&client, "kapi").await;
     server.finish(client).await;
     assert_eq!(removed, ["IPAddressPool metallb-system/demo"]);
@@ -191,27 +192,8 @@ async fn a_kind_that_cannot_be_listed_is_left_and_named_the_rest_goes() {
 
 #[tokio::test]
 async fn a_second_lab_finds_the_first_labs_configuration_on_the_cluster() {
-    let ns = "/apis/metallb.io/v1beta1/namespaces/metallb-system";
     // What the API server holds after `up` of lab kapi: its objects, labelled.
-    let (client, server) = mock::serve(vec![
-        get("/apis", metallb_groups()),
-        get(&format!("/apis/{V1BETA1}"), metallb_resources()),
-        get(
-            &format!("{ns}/ipaddresspools"),
-            list(
-                "IPAddressPool",
-                vec![object("IPAddressPool", "demo", Some("kapi"))],
-            ),
-        ),
-        get(
-            &format!("{ns}/bgppeers"),
-            list("BGPPeer", vec![object("BGPPeer", "frr1", Some("kapi"))]),
-        ),
-        get(
-            "/api/v1/namespaces/metallb-system/configmaps",
-            json!({ "apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [] }),
-        ),
-    ]);
+    let (client, server) = mock::serve(kapi_configuration(kapi_peers()));
     let listing = config_objects(&client, None).await;
     server.finish(client).await;
     let listing = listing.unwrap();
