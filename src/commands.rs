@@ -8,7 +8,7 @@ use crate::cli::{
     RoutesArgs, SnapshotArgs, SpyArgs, StatusArgs, TopologiesArgs, TopologiesCommand, UpArgs,
     ValidateArgs,
 };
-use crate::engine::cluster::ClusterLink;
+use crate::engine::cluster_side::ClusterLink;
 use crate::engine::probe::{DockerProbe, RouterExec};
 use crate::engine::state_dir::StateDir;
 use crate::engine::up::{UpOptions, UpOutcome};
@@ -653,7 +653,8 @@ async fn exec_in_cluster(
 ) -> Result<()> {
     let namespace = crate::in_cluster::namespace(&plan.lab);
     if interactive && which("kubectl") {
-        let (context, kubeconfig) = crate::engine::cluster::kubectl_access(state, plan).await?;
+        let (context, kubeconfig) =
+            crate::engine::cluster_side::kubectl_access(state, plan).await?;
         let mut kubectl = std::process::Command::new("kubectl");
         if let Some(kubeconfig) = kubeconfig {
             kubectl.env("KUBECONFIG", kubeconfig);
@@ -665,7 +666,7 @@ async fn exec_in_cluster(
             .args(command);
         return run_tool(kubectl, "kubectl");
     }
-    let Some(cluster) = crate::engine::cluster::connect_lab(rt, state, plan).await? else {
+    let Some(cluster) = crate::engine::cluster_side::connect_lab(rt, state, plan).await? else {
         return Err(Failure::msg(
             format!(
                 "router {} runs in the cluster, but lab {} has none",

@@ -4,7 +4,7 @@
 use super::command::LineSink;
 use super::error::ClusterError;
 use super::nodes::{DiscoveredNode, NodeRole};
-use super::plan::{ClusterPlan, ExistingCluster, KubeconfigLocation};
+use super::spec::{ClusterPlan, ExistingCluster, KubeconfigLocation};
 use super::{ClusterAccess, ClusterFuture, ClusterProvider, Preflight, Provider};
 use crate::runtime::docker::DockerRuntime;
 use kube::config::Kubeconfig;

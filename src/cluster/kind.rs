@@ -8,7 +8,7 @@ use super::command::{CommandOutput, CommandRunner, CommandSpec, LineSink, Progre
 use super::error::ClusterError;
 use super::kind_fetch::{KindFetch, KindSource};
 use super::nodes::{self, DiscoveredNode, NodeSelector};
-use super::plan::ClusterPlan;
+use super::spec::ClusterPlan;
 use super::version::{KIND_MINIMUM, Version, parse_kind_version};
 use super::{ClusterAccess, ClusterFuture, ClusterProvider, Preflight, Provider, run_tool};
 use crate::runtime::docker::DockerRuntime;

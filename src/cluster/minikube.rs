@@ -21,7 +21,7 @@ use super::command::{
 };
 use super::error::ClusterError;
 use super::nodes::{self, DiscoveredNode, NodeSelector};
-use super::plan::ClusterPlan;
+use super::spec::ClusterPlan;
 use super::version::{MINIKUBE_MINIMUM, Version, parse_minikube_version};
 use super::{ClusterAccess, ClusterFuture, ClusterProvider, Preflight, Provider, run_tool};
 use crate::runtime::docker::DockerRuntime;
@@ -42,7 +42,7 @@ const LOAD_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// the profile does not exist.
 const EXIT_PROFILE_NOT_FOUND: i32 = 85;
 
-pub use super::plan::{machine_name, multi_node_addresses, node_count, static_ip};
+pub use super::spec::{machine_name, multi_node_addresses, node_count, static_ip};
 
 /// `minikube start` for the plan. `--wait=all` makes start return only once the nodes are
 /// Ready and the system pods run, like kind's `--wait`.

@@ -2,7 +2,7 @@
 //! CLIs, or an existing cluster reached by kubeconfig. Provider `none` has no cluster
 //! plan at all ([`ClusterPlan::from_plan`] returns `None`) and the engine skips the phase.
 //!
-//! - [`plan`]: `ClusterPlan`, decided from the lab plan (pure);
+//! - [`spec`]: `ClusterPlan`, decided from the lab plan (pure);
 //! - [`command`]: the `CommandRunner` edge every CLI call goes through;
 //! - [`kind`], [`minikube`], [`existing`]: the providers (command lines are pure functions);
 //! - [`kind_fetch`]: which kind binary runs, and the pinned download when there is none;
@@ -17,7 +17,7 @@ pub mod kind;
 pub mod kind_fetch;
 pub mod minikube;
 pub mod nodes;
-pub mod plan;
+pub mod spec;
 pub mod version;
 
 pub use command::{CommandRunner, LineSink, TokioCommandRunner, ignore_lines};
@@ -26,7 +26,7 @@ pub use nodes::{
     DiscoveredNode, FoundCluster, NodeRole, apply_node_routes, find_lab_clusters,
     node_route_commands,
 };
-pub use plan::ClusterPlan;
+pub use spec::ClusterPlan;
 
 use crate::runtime::docker::DockerRuntime;
 use command::{CommandError, CommandOutput, CommandSpec};

@@ -3,7 +3,7 @@
 //! crash).
 
 use super::error::ClusterError;
-use super::plan::ClusterPlan;
+use super::spec::ClusterPlan;
 use super::{Provider, minikube};
 use crate::plan::labels as metallab_labels;
 use crate::plan::model::StaticRoute;

@@ -120,12 +120,12 @@ pub async fn remove_lab(
         None => state.load_plan(lab),
     };
     let plan = plan.or(saved.as_ref());
-    let clusters = super::cluster::delete_lab_clusters(rt, state, lab).await?;
+    let clusters = super::cluster_side::delete_lab_clusters(rt, state, lab).await?;
     let mut found = lab_resources(rt, lab).await?;
     found.clusters = clusters;
     if let Some(plan) = plan {
         let (removed, left) =
-            super::in_cluster::remove_from_existing_cluster(rt, state, plan).await;
+            super::pod_routers::remove_from_existing_cluster(rt, state, plan).await;
         found.cluster_objects.extend(removed);
         found.left_behind.extend(left);
     }

@@ -1,11 +1,11 @@
 //! The lab lifecycle: executes a plan against Docker (up), finds labs by label (down,
 //! status), reads router state through the drivers' CLI commands (routes, check).
 
-pub mod cluster;
+pub mod cluster_side;
 pub mod down;
 pub mod firewall;
-pub mod in_cluster;
 pub mod inspect;
+pub mod pod_routers;
 pub mod probe;
 pub mod snapshot;
 pub mod state_dir;

@@ -3,7 +3,7 @@
 //! normalized `RouterState`. The check runner, `status`, `routes`, `snapshot` and the
 //! dashboard all read routers through here.
 
-use super::cluster::ClusterLink;
+use super::cluster_side::ClusterLink;
 use crate::check::runner::LabProbe;
 use crate::drivers::query;
 use crate::in_cluster::KubeExec;
@@ -234,7 +234,7 @@ impl LabProbe for DockerProbe<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::cluster::LabCluster;
+    use crate::engine::cluster_side::LabCluster;
     use crate::topology::load::parse_and_validate;
     use std::path::Path;
     use std::sync::Arc;

@@ -110,7 +110,7 @@ pub async fn up(
     // The cluster's tool, MetalLB's manifests and config, the apps: all before creating.
     // Downloads happen here, so the deadline covers this too (nothing to roll back yet).
     let prepared = tokio::select! {
-        prepared = super::cluster::prepare(state, progress, plan, !opts.offline) => {
+        prepared = super::cluster_side::prepare(state, progress, plan, !opts.offline) => {
             prepared.map_err(|e| ran_out(e, opts.deadline))?
         }
         running = cut_off(progress, opts.deadline) => return Err(out_of_time(&running, opts.deadline)),
@@ -391,14 +391,14 @@ async fn create(
     rt: &DockerRuntime,
     progress: &Progress,
     plan: &Plan,
-    prepared: Option<&super::cluster::Prepared>,
+    prepared: Option<&super::cluster_side::Prepared>,
     opts: &UpOptions,
 ) -> Result<(Plan, Vec<(String, Vec<ConfigFile>)>), EngineError> {
     // Images build while the networks and the cluster come up: neither needs the other.
     let cluster_side = async {
         create_networks(rt, progress, plan).await?;
         match prepared {
-            Some(p) => super::cluster::bring_up(rt, progress, plan, p, opts.deadline)
+            Some(p) => super::cluster_side::bring_up(rt, progress, plan, p, opts.deadline)
                 .await
                 .map(Some),
             None => Ok(None),
@@ -417,7 +417,7 @@ async fn create(
     let metallb = async {
         match (prepared, &cluster) {
             (Some(p), Some(c)) => {
-                super::cluster::install_metallb_and_apps(progress, p, c, opts.deadline).await
+                super::cluster_side::install_metallb_and_apps(progress, p, c, opts.deadline).await
             }
             _ => Ok(()),
         }
@@ -425,7 +425,7 @@ async fn create(
     let in_cluster = async {
         match (prepared, &cluster) {
             (Some(p), Some(c)) => {
-                super::in_cluster::start_in_cluster_routers(progress, p, c, &plan, &tags, opts)
+                super::pod_routers::start_in_cluster_routers(progress, p, c, &plan, &tags, opts)
                     .await
             }
             _ => Ok(()),
@@ -455,7 +455,7 @@ async fn start_routers(
         .iter()
         .filter(|r| r.placement == Placement::Docker)
         .map(|r| {
-            let image = super::in_cluster::router_image(r, tags);
+            let image = super::pod_routers::router_image(r, tags);
             let files = configs.get(r.name.as_str()).copied();
             async move {
                 let step = progress.step("router", format!("{} ({})", r.name, r.kind));
@@ -813,8 +813,8 @@ async fn reconcile(
             None => missing.push(r.name.clone()),
         }
     }
-    if !super::in_cluster::in_cluster_routers(plan).is_empty() {
-        let Some(cluster) = super::cluster::connect_lab(rt, state, plan).await? else {
+    if !super::pod_routers::in_cluster_routers(plan).is_empty() {
+        let Some(cluster) = super::cluster_side::connect_lab(rt, state, plan).await? else {
             return Err(EngineError::setup(
                 format!("lab {} has routers in the cluster but no cluster", plan.lab),
                 format!(
@@ -823,7 +823,7 @@ async fn reconcile(
                 ),
             ));
         };
-        let (again, gone) = super::in_cluster::reconcile_in_cluster(&cluster, plan, &step).await?;
+        let (again, gone) = super::pod_routers::reconcile_in_cluster(&cluster, plan, &step).await?;
         restarted.extend(again);
         missing.extend(gone);
     }

@@ -3,7 +3,7 @@
 
 use super::LabSource;
 use crate::check::runner::LabProbe;
-use crate::engine::cluster::ClusterLink;
+use crate::engine::cluster_side::ClusterLink;
 use crate::engine::probe::DockerProbe;
 use crate::plan::Plan;
 use crate::runtime::docker::DockerRuntime;

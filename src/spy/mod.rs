@@ -191,7 +191,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 pub async fn run(
     rt: crate::runtime::docker::DockerRuntime,
     plan: Plan,
-    cluster: crate::engine::cluster::ClusterLink,
+    cluster: crate::engine::cluster_side::ClusterLink,
     listen: SocketAddr,
 ) -> Result<(), SpyError> {
     // Listening for Ctrl-C before the URL is printed: from then on it stops cleanly.

@@ -135,7 +135,7 @@ async fn down_deletes_the_labs_configuration_and_namespaces_by_label() {
         ),
     ]);
     let (client, server) = mock::serve(exchanges);
-    let (removed, left) = crate::engine::in_cluster::remove_lab_objects(&client, "kapi").await;
+    let (removed, left) = crate::engine::pod_routers::remove_lab_objects(&client, "kapi").await;
     let recorded = server.finish(client).await;
     assert!(left.is_empty(), "{left:?}");
     assert_eq!(
@@ -180,7 +180,7 @@ async fn a_kind_that_cannot_be_listed_is_left_and_named_the_rest_goes() {
         object("IPAddressPool", "demo", Some("kapi")),
     ));
     let (client, server) = mock::serve(exchanges);
-    let (removed, left) = crate::engine::in_cluster::remove_lab_objects(&client, "kapi").await;
+    let (removed, left) = crate::engine::pod_routers::remove_lab_objects(&client, "kapi").await;
     server.finish(client).await;
     assert_eq!(removed, ["IPAddressPool metallb-system/demo"]);
     assert_eq!(left.len(), 1);

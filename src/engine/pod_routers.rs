@@ -6,7 +6,7 @@
 //! Docker routers and the MetalLB install: BGP retries until both ends are up.
 
 use super::EngineError;
-use super::cluster::{LabCluster, Prepared, k8s_error, to_objects};
+use super::cluster_side::{LabCluster, Prepared, k8s_error, to_objects};
 use crate::in_cluster::{self, KubeExec, start};
 use crate::k8s::apply::{self, WaitOptions};
 use crate::plan::{Plan, PlannedRouter};
@@ -83,7 +83,7 @@ pub async fn start_in_cluster_routers(
     // The Deployments turn ready only once their daemons are started below.
     let wait = WaitOptions {
         rollouts: false,
-        ..super::cluster::wait_options(opts.deadline)
+        ..super::cluster_side::wait_options(opts.deadline)
     };
     match apply::apply_manifests(&cluster.client, &objects, &wait, &on_progress).await {
         Ok(report) => step.done(format!(
@@ -241,7 +241,7 @@ pub async fn remove_from_existing_cluster(
         "the lab's objects on the cluster (kubectl delete namespace -l {0}={lab}; kubectl -n metallb-system delete ipaddresspools,bgppeers,bgpadvertisements,bfdprofiles,communities,l2advertisements,configmaps -l {0}={lab})",
         crate::plan::labels::LAB
     );
-    let cluster = match super::cluster::connect_lab(rt, state, plan).await {
+    let cluster = match super::cluster_side::connect_lab(rt, state, plan).await {
         Ok(Some(cluster)) => cluster,
         Ok(None) => return (vec![], None),
         Err(e) => return (vec![], Some(format!("{by_hand}: {e}"))),
