@@ -6,7 +6,6 @@ use super::error::ClusterError;
 use super::nodes::{DiscoveredNode, NodeRole};
 use super::spec::{ClusterPlan, ExistingCluster, KubeconfigLocation};
 use super::{ClusterAccess, ClusterFuture, ClusterProvider, Preflight, Provider};
-use crate::runtime::docker::DockerRuntime;
 use kube::config::Kubeconfig;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -157,7 +156,7 @@ impl ClusterProvider for Existing {
 
     fn nodes<'a>(
         &'a self,
-        _rt: &'a DockerRuntime,
+        _rt: &'a dyn crate::runtime::ContainerEngine,
         plan: &'a ClusterPlan,
     ) -> ClusterFuture<'a, Vec<DiscoveredNode>> {
         Box::pin(async move { Ok(listed_nodes(&spec(plan))) })

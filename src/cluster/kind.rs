@@ -11,7 +11,6 @@ use super::nodes::{self, DiscoveredNode, NodeSelector};
 use super::spec::ClusterPlan;
 use super::version::{KIND_MINIMUM, Version, parse_kind_version};
 use super::{ClusterAccess, ClusterFuture, ClusterProvider, Preflight, Provider, run_tool};
-use crate::runtime::docker::DockerRuntime;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -311,7 +310,7 @@ impl ClusterProvider for Kind {
 
     fn nodes<'a>(
         &'a self,
-        rt: &'a DockerRuntime,
+        rt: &'a dyn crate::runtime::ContainerEngine,
         plan: &'a ClusterPlan,
     ) -> ClusterFuture<'a, Vec<DiscoveredNode>> {
         Box::pin(async move {

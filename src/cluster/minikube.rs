@@ -24,7 +24,6 @@ use super::nodes::{self, DiscoveredNode, NodeSelector};
 use super::spec::ClusterPlan;
 use super::version::{MINIKUBE_MINIMUM, Version, parse_minikube_version};
 use super::{ClusterAccess, ClusterFuture, ClusterProvider, Preflight, Provider, run_tool};
-use crate::runtime::docker::DockerRuntime;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -255,7 +254,7 @@ impl ClusterProvider for Minikube {
 
     fn nodes<'a>(
         &'a self,
-        rt: &'a DockerRuntime,
+        rt: &'a dyn crate::runtime::ContainerEngine,
         plan: &'a ClusterPlan,
     ) -> ClusterFuture<'a, Vec<DiscoveredNode>> {
         Box::pin(async move {

@@ -28,7 +28,6 @@ pub use nodes::{
 };
 pub use spec::ClusterPlan;
 
-use crate::runtime::docker::DockerRuntime;
 use command::{CommandError, CommandOutput, CommandSpec};
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -143,7 +142,7 @@ pub trait ClusterProvider: Send + Sync {
     /// without `node-addresses`: read the nodes' InternalIPs through the API then.
     fn nodes<'a>(
         &'a self,
-        rt: &'a DockerRuntime,
+        rt: &'a dyn crate::runtime::ContainerEngine,
         plan: &'a ClusterPlan,
     ) -> ClusterFuture<'a, Vec<DiscoveredNode>>;
 

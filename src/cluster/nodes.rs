@@ -7,7 +7,7 @@ use super::spec::ClusterPlan;
 use super::{Provider, minikube};
 use crate::plan::labels as metallab_labels;
 use crate::plan::model::StaticRoute;
-use crate::runtime::docker::{ContainerInfo, DockerRuntime};
+use crate::runtime::docker::ContainerInfo;
 use bollard::models::ContainerInspectResponse;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -210,7 +210,7 @@ pub fn discover_nodes(
 
 /// Lists the candidate containers through Docker and discovers the nodes among them.
 pub async fn discover(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     selector: &NodeSelector,
     network: &str,
 ) -> Result<Vec<DiscoveredNode>, ClusterError> {
@@ -250,7 +250,7 @@ const ROUTE_TIMEOUT: Duration = Duration::from_secs(30);
 /// clusters have no containers metallab may touch: that is an error naming the commands
 /// to run by hand (the engine may report it as a warning).
 pub async fn apply_node_routes(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     plan: &ClusterPlan,
     nodes: &[DiscoveredNode],
 ) -> Result<usize, ClusterError> {
@@ -355,7 +355,7 @@ pub fn lab_clusters(
 
 /// The lab's clusters, from Docker labels (see [`lab_clusters`] for the rule).
 pub async fn find_lab_clusters(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     lab: &str,
 ) -> Result<Vec<FoundCluster>, ClusterError> {
     let lab_networks: BTreeSet<String> = rt

@@ -366,7 +366,7 @@ impl LabCluster {
 
 /// Creates the cluster (unless it already runs), connects to it and discovers its nodes.
 pub async fn bring_up(
-    rt: &crate::runtime::docker::DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     progress: &Progress,
     plan: &Plan,
     prepared: &Prepared,
@@ -445,7 +445,7 @@ pub async fn bring_up(
 }
 
 async fn connect_cluster(
-    rt: &crate::runtime::docker::DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     plan: &Plan,
     cplan: &ClusterPlan,
     provider: &dyn ClusterProvider,
@@ -623,7 +623,7 @@ fn report_apply_notes(progress: &Progress, report: &apply::ApplyReport) {
 /// Connects to a running lab's cluster (for `status`, `check`, `snapshot`, `spy`). None
 /// when the lab has no cluster.
 pub async fn connect_lab(
-    rt: &crate::runtime::docker::DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     state: &StateDir,
     plan: &Plan,
 ) -> Result<Option<LabCluster>, EngineError> {
@@ -660,7 +660,7 @@ pub async fn kubectl_access(
 /// Deletes the clusters `down` finds for a lab (kind or Minikube nodes named after it and
 /// attached to its labelled networks); returns their names.
 pub async fn delete_lab_clusters(
-    rt: &crate::runtime::docker::DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     state: &StateDir,
     lab: &str,
 ) -> Result<Vec<String>, EngineError> {
@@ -693,7 +693,7 @@ impl ClusterLink {
     /// Connects to the lab's cluster, if it has one; never fails: an unreachable cluster is
     /// a fact `status` and checks report.
     pub async fn connect(
-        rt: &crate::runtime::docker::DockerRuntime,
+        rt: &dyn crate::runtime::ContainerEngine,
         state: &StateDir,
         plan: &Plan,
     ) -> ClusterLink {

@@ -8,7 +8,6 @@ use super::EngineError;
 use super::state_dir::StateDir;
 use crate::plan::{Plan, labels};
 use crate::runtime::RuntimeError;
-use crate::runtime::docker::DockerRuntime;
 use std::collections::BTreeSet;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -79,7 +78,10 @@ impl LabResources {
     }
 }
 
-pub async fn lab_resources(rt: &DockerRuntime, lab: &str) -> Result<LabResources, EngineError> {
+pub async fn lab_resources(
+    rt: &dyn crate::runtime::ContainerEngine,
+    lab: &str,
+) -> Result<LabResources, EngineError> {
     let filter = [(labels::LAB, Some(lab))];
     let containers = rt.list_containers(&filter, true).await?;
     let networks = rt.list_networks(&filter).await?;
@@ -91,7 +93,9 @@ pub async fn lab_resources(rt: &DockerRuntime, lab: &str) -> Result<LabResources
 }
 
 /// Every lab that has at least one labelled container or network.
-pub async fn running_labs(rt: &DockerRuntime) -> Result<Vec<String>, EngineError> {
+pub async fn running_labs(
+    rt: &dyn crate::runtime::ContainerEngine,
+) -> Result<Vec<String>, EngineError> {
     let filter = [(labels::LAB, None)];
     let mut labs = BTreeSet::new();
     for c in rt.list_containers(&filter, true).await? {
@@ -110,7 +114,7 @@ pub async fn running_labs(rt: &DockerRuntime) -> Result<Vec<String>, EngineError
 /// Removes everything of `lab`. `plan` is the lab's plan when the caller has it (a failed
 /// `up` has not saved it yet); else the saved one is used, if any.
 pub async fn remove_lab(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     state: &StateDir,
     lab: &str,
     plan: Option<&Plan>,
@@ -146,7 +150,7 @@ pub async fn remove_lab(
     for r in futures::future::join_all(removals).await {
         r.or_else(already_gone)?;
     }
-    if let Err(e) = super::firewall::remove_rules(lab).await {
+    if let Err(e) = rt.remove_routing_rules(lab).await {
         found.left_behind.push(format!(
             "the DOCKER-USER rules commented metallab:lab={lab} ({e}; list them with `iptables -S DOCKER-USER` and remove each with `iptables -D DOCKER-USER …`)"
         ));

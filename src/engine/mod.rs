@@ -3,13 +3,17 @@
 
 pub mod cluster_side;
 pub mod down;
-pub mod firewall;
 pub mod inspect;
 pub mod pod_routers;
 pub mod probe;
 pub mod snapshot;
 pub mod state_dir;
 pub mod up;
+
+#[cfg(test)]
+mod lifecycle_tests;
+#[cfg(test)]
+pub(crate) mod recording;
 
 use crate::runtime::docker::RuntimeError;
 

@@ -225,7 +225,7 @@ fn describe(r: &PlannedRouter, pod: &str) -> String {
 /// `IPAddressPool metallb-system/demo`…) and, apart, what is left with the commands that
 /// remove it.
 pub async fn remove_from_existing_cluster(
-    rt: &crate::runtime::docker::DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     state: &super::state_dir::StateDir,
     plan: &Plan,
 ) -> (Vec<String>, Option<String>) {

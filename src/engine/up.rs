@@ -9,7 +9,7 @@ use crate::plan::{Plan, PlannedNetwork, PlannedRouter, labels};
 use crate::progress::Progress;
 use crate::render::{self, ConfigFile};
 use crate::runtime::RuntimeError;
-use crate::runtime::docker::{ContainerSpec, DockerRuntime, NetworkSpec};
+use crate::runtime::docker::{ContainerSpec, NetworkSpec};
 use crate::runtime::images;
 use crate::topology::model::{Placement, RouterKind};
 use std::collections::{BTreeMap, BTreeSet};
@@ -84,7 +84,7 @@ pub enum UpOutcome {
 }
 
 pub async fn up(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     state: &StateDir,
     progress: &Progress,
     plan: &Plan,
@@ -146,7 +146,7 @@ pub async fn up(
 /// --retain) and returns the error to report, saying what was done. A second Ctrl-C
 /// during the rollback stops at once and says how to finish the cleanup.
 async fn roll_back(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     state: &StateDir,
     progress: &Progress,
     plan: &Plan,
@@ -296,7 +296,10 @@ fn render_all(plan: &Plan) -> Result<Vec<(String, Vec<ConfigFile>)>, EngineError
 
 /// Refuse before creating anything when Docker already holds something in the way:
 /// a subnet another network uses, or a container name taken by something not ours.
-async fn preflight(rt: &DockerRuntime, plan: &Plan) -> Result<(), EngineError> {
+async fn preflight(
+    rt: &dyn crate::runtime::ContainerEngine,
+    plan: &Plan,
+) -> Result<(), EngineError> {
     let networks = rt.list_networks(&[]).await?;
     let mut problems = vec![];
     for planned in &plan.networks {
@@ -388,7 +391,7 @@ fn own_images(plan: &Plan) -> BTreeSet<&str> {
 /// Creates the lab; returns the plan as it ended up (node sessions expanded once the
 /// cluster's nodes are known) and the configs rendered from it.
 async fn create(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     progress: &Progress,
     plan: &Plan,
     prepared: Option<&super::cluster_side::Prepared>,
@@ -440,7 +443,7 @@ async fn create(
 }
 
 async fn start_routers(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     progress: &Progress,
     plan: &Plan,
     configs: &[(String, Vec<ConfigFile>)],
@@ -522,7 +525,7 @@ fn describe_router(r: &PlannedRouter) -> String {
 }
 
 async fn ensure_images(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     progress: &Progress,
     plan: &Plan,
     base_image: &str,
@@ -560,7 +563,7 @@ async fn ensure_images(
 }
 
 async fn create_networks(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     progress: &Progress,
     plan: &Plan,
 ) -> Result<(), EngineError> {
@@ -573,7 +576,7 @@ async fn create_networks(
                     n.subnet,
                     if n.internal { " internal" } else { "" }
                 ));
-                Ok(super::firewall::bridge_name(&id))
+                Ok(crate::runtime::firewall::bridge_name(&id))
             }
             Err(e) => {
                 step.failed();
@@ -588,7 +591,7 @@ async fn create_networks(
     // Routed traffic inside a lab network (via a next hop or a BGP router) must survive
     // Docker's isolation rules; see `firewall`. Without the rule, single-hop labs still work,
     // so a failure is a warning with the command to run.
-    if let Err(e) = super::firewall::allow_routing_within(&plan.lab, &bridges).await {
+    if let Err(e) = rt.allow_routing_within(&plan.lab, &bridges).await {
         progress.println(format!(
             "warning: cannot add the DOCKER-USER rule that lets traffic be routed inside the lab's networks: {e}"
         ));
@@ -644,7 +647,7 @@ pub fn container_spec(plan: &Plan, r: &PlannedRouter, image: &str) -> ContainerS
 }
 
 async fn start_router(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     step: &crate::progress::Step,
     plan: &Plan,
     r: &PlannedRouter,
@@ -662,7 +665,7 @@ async fn start_router(
 }
 
 async fn upload(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     r: &PlannedRouter,
     files: &[ConfigFile],
 ) -> Result<(), EngineError> {
@@ -680,7 +683,7 @@ async fn upload(
 /// Everything after the container runs: start commands in order (routes, daemons,
 /// announcements, services, user commands), then wait until the daemon answers.
 async fn configure_running(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     step: &crate::progress::Step,
     r: &PlannedRouter,
     deadline: super::Deadline,
@@ -727,7 +730,7 @@ fn start_failure(r: &PlannedRouter, failure: StartFailure<RuntimeError>) -> Engi
 /// `up` on a lab that exists: same plan → make sure everything runs; another plan → say
 /// what differs and how to rebuild.
 async fn reconcile(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     state: &StateDir,
     progress: &Progress,
     plan: &Plan,
@@ -859,7 +862,7 @@ async fn reconcile(
 }
 
 /// Whether the router's daemon answers its own CLI now (kinds without a daemon always do).
-async fn daemon_answers(rt: &DockerRuntime, r: &PlannedRouter) -> bool {
+async fn daemon_answers(rt: &dyn crate::runtime::ContainerEngine, r: &PlannedRouter) -> bool {
     let Some(argv) = drivers::ready_command(r.kind) else {
         return true;
     };

@@ -6,7 +6,7 @@
 //! tag and the next `up` builds it, while an unchanged context is never rebuilt.
 
 use crate::plan::model::labels;
-use crate::runtime::docker::{BuildSpec, DockerRuntime, ImageInfo};
+use crate::runtime::docker::{BuildSpec, ImageInfo};
 use crate::runtime::error::RuntimeError;
 use crate::topology::model::RouterKind;
 use sha2::{Digest, Sha256};
@@ -169,11 +169,11 @@ pub fn image_tag(kind: RouterKind, base_image: &str) -> Result<String, RuntimeEr
 /// rebuilds it without the build cache (fresh packages). Build output lines go to
 /// `progress`. Returns the tag.
 pub async fn ensure_image(
-    rt: &DockerRuntime,
+    rt: &dyn crate::runtime::ContainerEngine,
     kind: RouterKind,
     base_image: &str,
     force: bool,
-    progress: impl Fn(&str),
+    progress: impl Fn(&str) + Send + Sync,
 ) -> Result<String, RuntimeError> {
     let files = build_context(kind).ok_or(RuntimeError::NoImageForKind { kind })?;
     let tag = image_tag(kind, base_image)?;
@@ -190,7 +190,7 @@ pub async fn ensure_image(
         ]),
         no_cache: force,
     };
-    rt.build_image(&spec, progress)
+    rt.build_image(&spec, &progress)
         .await
         .map_err(|e| explain_build_failure(kind, e))
 }
@@ -251,7 +251,9 @@ pub fn stale_references(images: &[MetallabImage]) -> Vec<String> {
 }
 
 /// metallab's images present in the engine (for `metallab images list`), newest first.
-pub async fn list_images(rt: &DockerRuntime) -> Result<Vec<MetallabImage>, RuntimeError> {
+pub async fn list_images(
+    rt: &dyn crate::runtime::ContainerEngine,
+) -> Result<Vec<MetallabImage>, RuntimeError> {
     let images = rt.list_images(&[(labels::IMAGE, None)]).await?;
     Ok(images.iter().filter_map(describe_image).collect())
 }
@@ -267,7 +269,7 @@ pub struct PruneReport {
 
 /// Removes metallab's images whose tag is no longer current (for `metallab images prune`).
 /// An image Docker refuses to remove (in use) is reported and the others still go.
-pub async fn prune(rt: &DockerRuntime) -> Result<PruneReport, RuntimeError> {
+pub async fn prune(rt: &dyn crate::runtime::ContainerEngine) -> Result<PruneReport, RuntimeError> {
     let images = list_images(rt).await?;
     let mut report = PruneReport::default();
     for reference in stale_references(&images) {

@@ -16,8 +16,11 @@ impl ExecOutput {
 
 pub mod archive;
 pub mod docker;
+pub mod engine;
 pub mod error;
+pub mod firewall;
 pub mod images;
 
 pub use docker::{ContainerInfo, ContainerSpec, DockerRuntime, NetworkInfo, NetworkSpec};
+pub use engine::ContainerEngine;
 pub use error::RuntimeError;
