@@ -166,6 +166,18 @@ impl Diagnostic for WithoutRelated<'_> {
     }
 }
 
+impl crate::topology::diagnostics::TopologyErrors {
+    /// The graphical report without colours, as tests and logs want it.
+    pub fn render_plain(&self) -> String {
+        render_plain(self)
+    }
+}
+
+/// Renders any diagnostic as metallab prints it, without colours or wrapping.
+pub fn render_plain(diagnostic: &dyn miette::Diagnostic) -> String {
+    render_diagnostic(diagnostic, ReportStyle::PLAIN)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

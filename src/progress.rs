@@ -48,22 +48,7 @@ struct Inner {
     next_id: std::sync::atomic::AtomicU64,
 }
 
-/// A step, or one part of a step (`part` set: what `set_message` said it was doing), as
-/// offsets from the start of the command.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Span {
-    pub phase: String,
-    pub what: String,
-    pub part: Option<String>,
-    pub start: Duration,
-    pub end: Duration,
-}
-
-impl Span {
-    pub fn seconds(&self) -> f64 {
-        (self.end - self.start).as_secs_f64()
-    }
-}
+pub use crate::view::timings::Span;
 
 impl Progress {
     pub fn new(mode: ProgressMode) -> Progress {

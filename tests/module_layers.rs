@@ -219,3 +219,46 @@ fn the_reader_finds_paths_and_circles() {
     edges.entry("c".into()).or_default().insert("a".into());
     assert_eq!(circles(&edges), [vec!["a".to_string(), "b".to_string()]]);
 }
+
+/// The pure core: the topology, what is built from it, and what is read back.
+const CORE: &[&str] = &[
+    "kinds", "metallb", "topology", "plan", "render", "drivers", "parse", "state", "check", "view",
+];
+
+/// Modules that do I/O (Docker, Kubernetes, the providers' CLIs, downloads, the terminal)
+/// or drive the app.
+const EDGES_AND_APP: &[&str] = &[
+    "runtime",
+    "cluster",
+    "k8s",
+    "in_cluster",
+    "fetch",
+    "engine",
+    "commands",
+    "cli",
+    "progress",
+    "spy",
+    "error_report",
+    "output",
+];
+
+#[test]
+fn the_core_imports_no_edge() {
+    let edges = graph(1);
+    let mut wrong = Vec::new();
+    for core in CORE {
+        let Some(targets) = edges.get(*core) else {
+            panic!("no module {core}: is the list current?");
+        };
+        for target in targets {
+            if EDGES_AND_APP.contains(&target.as_str()) {
+                wrong.push(format!("{core} -> {target}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "core modules importing edges:\n{}",
+        wrong.join("\n")
+    );
+}

@@ -10,7 +10,7 @@
 
 use super::text::{age, indent, list, or_dash, set, table};
 use crate::plan::{CheckKind, Expected};
-use crate::runtime::ExecOutput;
+use crate::state::ExecOutput;
 use crate::state::{BfdState, Path, Route, RouterState, SessionState};
 use ipnet::IpNet;
 use std::collections::BTreeSet;

@@ -176,7 +176,7 @@ mod tests {
     use super::*;
     use crate::check::evaluate::{Verdict, evaluate_probe, evaluate_state};
     use crate::plan::{CheckKind, Expected};
-    use crate::runtime::ExecOutput;
+    use crate::state::ExecOutput;
     use crate::state::{Path, Route, RouterState, Session, SessionState};
     use crate::test_support::ip;
 

@@ -11,7 +11,7 @@ use super::evaluate::{
 use super::service::evaluate_service;
 use super::text::elapsed;
 use crate::plan::{CheckKind, PlannedCheck};
-use crate::runtime::ExecOutput;
+use crate::state::ExecOutput;
 use crate::state::{ClusterState, RouterState};
 use futures::future::{BoxFuture, FutureExt, Shared, join_all};
 use std::collections::HashMap;

@@ -8,8 +8,8 @@
 
 use super::evaluate::Verdict;
 use super::text::{indent, list, or_dash, table};
-use crate::k8s::{LEGACY_CONFIGMAP, METALLB_NAMESPACE};
 use crate::metallb::CONFIG_KINDS as METALLB_CONFIG_KINDS;
+use crate::metallb::{LEGACY_CONFIGMAP, NAMESPACE as METALLB_NAMESPACE};
 use crate::plan::CheckKind;
 use crate::state::ClusterState;
 use crate::state::cluster::{EventInfo, ServiceInfo};

@@ -5,7 +5,7 @@
 
 use super::{is_ready, ready_command};
 use crate::plan::PlannedRouter;
-use crate::runtime::ExecOutput;
+use crate::state::ExecOutput;
 use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;

@@ -10,7 +10,7 @@ pub mod lifecycle;
 pub mod query;
 
 use crate::plan::model::PlannedRouter;
-use crate::runtime::ExecOutput;
+use crate::state::ExecOutput;
 use crate::topology::model::RouterKind;
 use std::collections::BTreeMap;
 

@@ -7,7 +7,7 @@
 //! 1.2.4 recorded separately).
 
 use crate::parse::{self, ParseError, Tool};
-use crate::runtime::ExecOutput;
+use crate::state::ExecOutput;
 use crate::state::RouterState;
 use crate::topology::model::RouterKind;
 use ipnet::IpNet;

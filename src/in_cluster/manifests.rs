@@ -58,9 +58,6 @@ const CONFIG_MAP_MAX_BYTES: usize = 1024 * 1024;
 /// Longest ConfigMap key.
 const MAX_KEY_LEN: usize = 253;
 
-/// Longest namespace name (a DNS label).
-const MAX_NAMESPACE_LEN: usize = 63;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("router {router} is not placed in the cluster")]
@@ -110,18 +107,7 @@ impl ManifestError {
     }
 }
 
-/// The lab's namespace: `metallab-<lab>`; a lab name too long for a DNS label is cut and
-/// suffixed with a hash of the whole name, so the result stays unique and valid.
-pub fn namespace(lab: &str) -> String {
-    let full = format!("metallab-{lab}");
-    if full.len() <= MAX_NAMESPACE_LEN {
-        return full;
-    }
-    let hash = hex::encode(&Sha256::digest(lab.as_bytes())[..4]);
-    let room = MAX_NAMESPACE_LEN - "metallab-".len() - 1 - hash.len();
-    let cut = lab[..room].trim_end_matches('-');
-    format!("metallab-{cut}-{hash}")
-}
+pub use crate::plan::model::lab_namespace as namespace;
 
 /// The ConfigMap of a router: `<router>-config`.
 pub fn config_map_name(router: &str) -> String {

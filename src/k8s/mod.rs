@@ -44,7 +44,7 @@ pub const FRR_K8S_NAMESPACE: &str = "frr-k8s-system";
 pub const FIELD_MANAGER: &str = "metallab";
 
 /// The legacy configuration ConfigMap (MetalLB up to v0.12): `metallb-system/config`.
-pub const LEGACY_CONFIGMAP: &str = "config";
+pub use crate::metallb::LEGACY_CONFIGMAP;
 
 /// "namespace/name", or the bare name of a cluster-scoped object.
 pub(crate) fn qualified(namespace: Option<&str>, name: &str) -> String {

@@ -14,6 +14,9 @@ pub use version::{LATEST, MetallbMode, MetallbSetup, MetallbVersion, VersionErro
 /// The namespace MetalLB's manifests install into and its configuration lives in.
 pub const NAMESPACE: &str = "metallb-system";
 
+/// The legacy configuration ConfigMap (MetalLB up to v0.12): `metallb-system/config`.
+pub const LEGACY_CONFIGMAP: &str = "config";
+
 /// The API group of MetalLB's custom resources (v0.13 and later).
 pub const GROUP: &str = "metallb.io";
 

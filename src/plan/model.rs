@@ -308,3 +308,19 @@ pub(crate) fn session_id(text: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()
 }
+
+/// The longest Kubernetes namespace name (a DNS label).
+const MAX_LAB_NAMESPACE_LEN: usize = 63;
+
+/// The lab's namespace: `metallab-<lab>`; a lab name too long for a DNS label is cut and
+/// suffixed with a hash of the whole name, so the result stays unique and valid.
+pub fn lab_namespace(lab: &str) -> String {
+    let full = format!("metallab-{lab}");
+    if full.len() <= MAX_LAB_NAMESPACE_LEN {
+        return full;
+    }
+    let hash = hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(lab.as_bytes())[..4]);
+    let room = MAX_LAB_NAMESPACE_LEN - "metallab-".len() - 1 - hash.len();
+    let cut = lab[..room].trim_end_matches('-');
+    format!("metallab-{cut}-{hash}")
+}

@@ -229,3 +229,17 @@ pub struct RawOutput {
     pub command: String,
     pub output: String,
 }
+
+/// What a command run inside a router (a container or a pod) returned.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.exit_code == 0
+    }
+}

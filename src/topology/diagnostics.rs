@@ -140,16 +140,6 @@ impl TopologyErrors {
     pub fn located(&self) -> &[LocatedError] {
         &self.located
     }
-
-    /// The graphical report without colours, as tests and logs want it.
-    pub fn render_plain(&self) -> String {
-        render_plain(self)
-    }
-}
-
-/// Renders any diagnostic as metallab prints it, without colours or wrapping.
-pub fn render_plain(diagnostic: &dyn Diagnostic) -> String {
-    crate::error_report::render_diagnostic(diagnostic, crate::error_report::ReportStyle::PLAIN)
 }
 
 /// A source line longer than this is not quoted in a report: echoing a minified or

@@ -425,7 +425,7 @@ mod tests {
         let error = load(Some("lab.yaml"), dir.path()).unwrap_err();
         // The CLI turns load errors into miette reports (Send + Sync + 'static).
         let report = miette::Report::from(error);
-        let rendered = super::super::diagnostics::render_plain(report.as_ref());
+        let rendered = crate::error_report::render_plain(report.as_ref());
         assert!(
             rendered.contains("invalid topology lab.yaml: 2 errors"),
             "{rendered}"

@@ -317,7 +317,7 @@ impl Workload {
         match r.placement {
             Placement::Docker => Workload::Container(r.container.clone()),
             Placement::Cluster => Workload::Pod {
-                namespace: crate::in_cluster::namespace(lab),
+                namespace: crate::plan::model::lab_namespace(lab),
                 router: r.name.clone(),
             },
         }

@@ -1,9 +1,25 @@
 //! `up --timings`: where the time of an `up` went, per step and per router, and when the
 //! checks saw the sessions come up.
 
-use crate::progress::Span;
 use std::fmt::Write;
 use std::time::Duration;
+
+/// A step, or one part of a step (`part` set: what `set_message` said it was doing), as
+/// offsets from the start of the command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    pub phase: String,
+    pub what: String,
+    pub part: Option<String>,
+    pub start: Duration,
+    pub end: Duration,
+}
+
+impl Span {
+    pub fn seconds(&self) -> f64 {
+        (self.end - self.start).as_secs_f64()
+    }
+}
 
 /// A check that passed, placed on the command's clock.
 #[derive(Debug, Clone, PartialEq)]
