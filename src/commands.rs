@@ -2,12 +2,12 @@
 //! results, and maps every outcome to the documented exit codes.
 
 use crate::check::report;
-use crate::check::runner::{RunOptions, run_checks};
 use crate::cli::{
     CheckArgs, Cli, Command, DownArgs, ExecArgs, GlobalOpts, ImagesCommand, OutputFormat,
     RoutesArgs, SnapshotArgs, SpyArgs, StatusArgs, TopologiesArgs, TopologiesCommand, UpArgs,
     ValidateArgs,
 };
+use crate::engine::check_runner::{RunOptions, run_checks};
 use crate::engine::cluster_side::ClusterLink;
 use crate::engine::probe::{DockerProbe, RouterExec};
 use crate::engine::state_dir::StateDir;

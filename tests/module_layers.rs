@@ -262,3 +262,40 @@ fn the_core_imports_no_edge() {
         wrong.join("\n")
     );
 }
+
+/// Crates of the edges: Docker, Kubernetes, downloads, the dashboard, the async runtime.
+const EDGE_CRATES: &[&str] = &["tokio", "bollard", "kube", "k8s_openapi", "reqwest", "axum"];
+
+#[test]
+fn the_core_uses_no_edge_crate() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut wrong = Vec::new();
+    for core in CORE {
+        let mut files = Vec::new();
+        let dir = src.join(core);
+        if dir.is_dir() {
+            rust_files(&dir, &mut files);
+        }
+        let file = src.join(format!("{core}.rs"));
+        if file.is_file() {
+            files.push(file);
+        }
+        for file in files {
+            if file.file_name().is_some_and(|n| n == "tests.rs")
+                || file.components().any(|c| c.as_os_str() == "tests")
+            {
+                continue;
+            }
+            let code = production_code(&std::fs::read_to_string(&file).unwrap());
+            for krate in EDGE_CRATES {
+                if !references(&code, &format!("{krate}::")).is_empty() {
+                    wrong.push(format!(
+                        "{} uses {krate}",
+                        file.strip_prefix(&src).unwrap().display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

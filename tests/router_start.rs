@@ -12,10 +12,11 @@
 
 mod support;
 
-use metallab::drivers::{self, lifecycle};
+use metallab::drivers;
 use metallab::plan::build;
 use metallab::runtime::docker::DockerRuntime;
 use metallab::runtime::images::{DEFAULT_BASE_IMAGE, ensure_image};
+use metallab::runtime::router_start as lifecycle;
 use metallab::topology::load::parse_and_validate;
 use metallab::topology::model::RouterKind;
 use std::path::Path;

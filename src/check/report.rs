@@ -1,7 +1,7 @@
 //! Check reports: for people (`metallab check`), for scripts (`-o json`) and for CI
 //! (`--junit FILE`). Pure: results in, text or JSON out.
 
-use super::runner::{CheckResult, Outcome};
+use super::result::{CheckResult, Outcome};
 use super::text::{elapsed, indent, pad};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde_json::{Value, json};

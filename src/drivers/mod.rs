@@ -6,7 +6,6 @@
 //! the rendered files, runs `start_commands()` in order with `docker exec`, then polls
 //! `ready_command()` until `is_ready()`.
 
-pub mod lifecycle;
 pub mod query;
 
 use crate::plan::model::PlannedRouter;

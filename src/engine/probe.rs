@@ -4,8 +4,8 @@
 //! dashboard all read routers through here.
 
 use super::cluster_side::ClusterLink;
-use crate::check::runner::LabProbe;
 use crate::drivers::query;
+use crate::engine::check_runner::LabProbe;
 use crate::in_cluster::KubeExec;
 use crate::in_cluster::exec::ExecError;
 use crate::plan::{Plan, PlannedRouter};

@@ -4,13 +4,13 @@
 use super::state_dir::StateDir;
 use super::{EngineError, bounded};
 use crate::drivers;
-use crate::drivers::lifecycle::{self, StartFailure};
 use crate::plan::{Plan, PlannedNetwork, PlannedRouter, labels};
 use crate::progress::Progress;
 use crate::render::{self, ConfigFile};
 use crate::runtime::RuntimeError;
 use crate::runtime::docker::{ContainerSpec, NetworkSpec};
 use crate::runtime::images;
+use crate::runtime::router_start::{self as lifecycle, StartFailure};
 use crate::topology::model::{Placement, RouterKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};

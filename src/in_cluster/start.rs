@@ -6,10 +6,10 @@
 use super::exec::{ExecError, KubeExec};
 use super::{BGP_PORT, NODE_IP_ENV};
 use crate::drivers;
-use crate::drivers::lifecycle::{self, READY_QUERY_TIMEOUT, StartFailure};
 use crate::plan::service_address::service_ip;
 use crate::plan::{PeerRef, PlannedRouter};
 use crate::runtime::ExecOutput;
+use crate::runtime::router_start::{self as lifecycle, READY_QUERY_TIMEOUT, StartFailure};
 use futures::future::BoxFuture;
 use std::collections::BTreeSet;
 use std::net::IpAddr;

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod firewall;
 pub mod images;
+pub mod router_start;
 
 pub use docker::{ContainerInfo, ContainerSpec, DockerRuntime, NetworkInfo, NetworkSpec};
 pub use engine::ContainerEngine;

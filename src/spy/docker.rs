@@ -2,7 +2,7 @@
 //! through the same probe the checks, `status` and `routes` use.
 
 use super::LabSource;
-use crate::check::runner::LabProbe;
+use crate::engine::check_runner::LabProbe;
 use crate::engine::cluster_side::ClusterLink;
 use crate::engine::probe::DockerProbe;
 use crate::plan::Plan;

@@ -3,7 +3,7 @@
 //! then polling the driver's ready command until the daemon answers. The engine and the
 //! in-cluster starter pass their own exec and turn a [`StartFailure`] into their errors.
 
-use super::{is_ready, ready_command};
+use crate::drivers::{is_ready, ready_command};
 use crate::plan::PlannedRouter;
 use crate::state::ExecOutput;
 use std::future::Future;

@@ -5,11 +5,12 @@
 //! are shared between the checks that need it within a short time-to-live, so twenty checks
 //! on one router cost one `vtysh` call per round, not twenty.
 
-use super::evaluate::{
+use crate::check::evaluate::{
     Verdict, evaluate_probe, evaluate_state, kind_label, needs_node_ips, probe_command, subject,
 };
-use super::service::evaluate_service;
-use super::text::elapsed;
+pub use crate::check::result::{CheckResult, Outcome};
+use crate::check::service::evaluate_service;
+use crate::check::text::elapsed;
 use crate::plan::{CheckKind, PlannedCheck};
 use crate::state::ExecOutput;
 use crate::state::{ClusterState, RouterState};
@@ -87,51 +88,6 @@ impl Default for RunOptions {
             // it are shared by every check of the round (see `ReadCache`).
             poll_interval: Duration::from_millis(100),
             state_ttl: Duration::from_millis(100),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckResult {
-    pub name: String,
-    /// `session`, `route`, … (see [`kind_label`]).
-    pub kind: String,
-    /// The router the check reads or runs in; None for cluster checks.
-    pub subject: Option<String>,
-    pub outcome: Outcome,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Passed {
-        /// Time from the start of the run to the passing attempt.
-        after: Duration,
-        attempts: u32,
-        detail: String,
-    },
-    Failed {
-        after: Duration,
-        attempts: u32,
-        /// From the last completed attempt.
-        reason: String,
-        evidence: String,
-    },
-}
-
-impl CheckResult {
-    pub fn passed(&self) -> bool {
-        matches!(self.outcome, Outcome::Passed { .. })
-    }
-
-    pub fn after(&self) -> Duration {
-        match self.outcome {
-            Outcome::Passed { after, .. } | Outcome::Failed { after, .. } => after,
-        }
-    }
-
-    pub fn attempts(&self) -> u32 {
-        match self.outcome {
-            Outcome::Passed { attempts, .. } | Outcome::Failed { attempts, .. } => attempts,
         }
     }
 }
