@@ -7,7 +7,7 @@ use crate::cli::{
     RoutesArgs, SnapshotArgs, SpyArgs, StatusArgs, TopologiesArgs, TopologiesCommand, UpArgs,
     ValidateArgs,
 };
-use crate::engine::check_runner::{RunOptions, run_checks};
+use crate::engine::check_runner::{CheckEvent, RunOptions, run_checks_with_progress};
 use crate::engine::cluster_side::ClusterLink;
 use crate::engine::probe::{DockerProbe, RouterExec};
 use crate::engine::state_dir::StateDir;
@@ -21,6 +21,7 @@ use crate::topology;
 use crate::topology::model::{Placement, RouterKind};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Documented exit codes.
 pub mod doctor;
@@ -313,7 +314,32 @@ async fn run_and_report(
         ..RunOptions::default()
     };
     let checks_started = progress.elapsed();
-    let results = run_checks(&probe, &checks, opts).await;
+    // The step says how far the run is as each check finishes (spinners; lines stay quiet).
+    let (passed, failed_so_far) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let total = checks.len();
+    let results = run_checks_with_progress(&probe, &checks, opts, |event| {
+        if let CheckEvent::Finished(result) = event {
+            let counter = if result.passed() {
+                &passed
+            } else {
+                &failed_so_far
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            let (p, f) = (
+                passed.load(Ordering::Relaxed),
+                failed_so_far.load(Ordering::Relaxed),
+            );
+            step.show(format!(
+                "{p}/{total} passed{}",
+                if f > 0 {
+                    format!(", {f} failed")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    })
+    .await;
     let failed = results.iter().filter(|r| !r.passed()).count();
     if failed == 0 {
         step.done("all passed");

@@ -219,6 +219,18 @@ impl Step {
         self.close_part(previous, now);
     }
 
+    /// Shows how far the step is (spinners only), without starting a part of it: for
+    /// counts that change often ("12/48 passed"), which `--timings` has no use for.
+    pub fn show(&self, msg: impl AsRef<str>) {
+        if let Some(pb) = &self.bar {
+            pb.set_message(format!("{} — {}", self.what, msg.as_ref()));
+        }
+        self.progress.set_running(
+            self.id,
+            Some(format!("{} {} ({})", self.phase, self.what, msg.as_ref())),
+        );
+    }
+
     fn close_part(&self, part: Option<(String, Duration)>, now: Duration) {
         if let Some((name, start)) = part {
             self.progress.record(Span {
@@ -312,6 +324,21 @@ impl Drop for Step {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_shown_on_a_step_are_no_parts_of_its_timings() {
+        let progress = Progress::new(ProgressMode::Never);
+        let step = progress.step("check", "48 check(s) on lab x");
+        step.show("12/48 passed");
+        assert_eq!(
+            progress.running(),
+            ["check 48 check(s) on lab x (12/48 passed)"]
+        );
+        step.done("all passed");
+        let spans = progress.spans();
+        assert_eq!(spans.len(), 1);
+        assert_eq!(spans[0].part, None);
+    }
 
     #[test]
     fn running_steps_say_what_they_do_until_they_finish() {
