@@ -892,16 +892,31 @@ fn selector_of(match_labels: Option<&std::collections::BTreeMap<String, String>>
 }
 
 /// One poll of a workload.
-struct RolloutPoll {
+struct RolloutPoll<'w> {
+    workload: &'w ObjectRef,
     /// Ok when rolled out, else what it waits for.
     state: Result<(), String>,
     /// Its pods' label selector.
     selector: String,
-    /// For a DaemonSet: how many nodes it schedules pods on.
-    scheduled: Option<i32>,
+    /// The DaemonSet as read (for a DaemonSet): where it schedules pods, and why not
+    /// elsewhere.
+    daemonset: Option<DaemonSet>,
 }
 
-async fn rollout_of(client: &Client, workload: &ObjectRef) -> Result<RolloutPoll, K8sError> {
+impl RolloutPoll<'_> {
+    /// For a DaemonSet: how many nodes it schedules pods on.
+    fn scheduled(&self) -> Option<i32> {
+        self.daemonset
+            .as_ref()
+            .and_then(|d| d.status.as_ref())
+            .map(|s| s.desired_number_scheduled)
+    }
+}
+
+async fn rollout_of<'w>(
+    client: &Client,
+    workload: &'w ObjectRef,
+) -> Result<RolloutPoll<'w>, K8sError> {
     let namespace = workload.namespace.as_deref().unwrap_or("default");
     let read_error = |e| K8sError::request(format!("read {workload}"), e);
     if workload.kind == "Deployment" {
@@ -910,6 +925,7 @@ async fn rollout_of(client: &Client, workload: &ObjectRef) -> Result<RolloutPoll
             .await
             .map_err(read_error)?;
         Ok(RolloutPoll {
+            workload,
             state: deployment_rollout(&deployment),
             selector: selector_of(
                 deployment
@@ -917,7 +933,7 @@ async fn rollout_of(client: &Client, workload: &ObjectRef) -> Result<RolloutPoll
                     .as_ref()
                     .and_then(|s| s.selector.match_labels.as_ref()),
             ),
-            scheduled: None,
+            daemonset: None,
         })
     } else {
         let daemonset = Api::<DaemonSet>::namespaced(client.clone(), namespace)
@@ -925,6 +941,7 @@ async fn rollout_of(client: &Client, workload: &ObjectRef) -> Result<RolloutPoll
             .await
             .map_err(read_error)?;
         Ok(RolloutPoll {
+            workload,
             state: daemonset_rollout(&daemonset),
             selector: selector_of(
                 daemonset
@@ -932,26 +949,19 @@ async fn rollout_of(client: &Client, workload: &ObjectRef) -> Result<RolloutPoll
                     .as_ref()
                     .and_then(|s| s.selector.match_labels.as_ref()),
             ),
-            scheduled: daemonset
-                .status
-                .as_ref()
-                .map(|s| s.desired_number_scheduled),
+            daemonset: Some(daemonset),
         })
     }
 }
 
 /// Why a DaemonSet schedules fewer pods than there are nodes: the nodes it leaves out.
-async fn daemonset_findings(client: &Client, workload: &ObjectRef) -> Vec<String> {
-    let namespace = workload.namespace.as_deref().unwrap_or("default");
-    let daemonset = Api::<DaemonSet>::namespaced(client.clone(), namespace)
-        .get(&workload.name)
-        .await;
-    let nodes = Api::<Node>::all(client.clone())
+async fn daemonset_findings(client: &Client, daemonset: &DaemonSet) -> Vec<String> {
+    match Api::<Node>::all(client.clone())
         .list(&ListParams::default())
-        .await;
-    match (daemonset, nodes) {
-        (Ok(daemonset), Ok(nodes)) => nodes_left_out(&daemonset, &nodes.items),
-        (Err(e), _) | (_, Err(e)) => vec![format!("(could not read the nodes: {e})")],
+        .await
+    {
+        Ok(nodes) => nodes_left_out(daemonset, &nodes.items),
+        Err(e) => vec![format!("(could not read the nodes: {e})")],
     }
 }
 
@@ -972,29 +982,29 @@ async fn wait_for_rollouts(
         let mut waiting = Vec::new();
         for workload in pending {
             let poll = rollout_of(client, workload).await?;
-            match poll.state {
-                Err(why) => waiting.push((workload, why, poll.selector)),
-                Ok(()) => {
-                    if let (Some(scheduled), Some(nodes)) = (poll.scheduled, wait.nodes)
-                        && usize::try_from(scheduled).unwrap_or(0) < nodes
-                    {
-                        let findings = daemonset_findings(client, workload).await;
-                        warnings.push(format!(
-                            "{workload} runs on {scheduled} of the lab's {nodes} nodes: sessions from the others will not come up{}",
-                            Indented(&findings)
-                        ));
-                    }
-                }
+            if poll.state.is_err() {
+                waiting.push(poll);
+                continue;
+            }
+            if let (Some(scheduled), Some(nodes), Some(daemonset)) =
+                (poll.scheduled(), wait.nodes, &poll.daemonset)
+                && usize::try_from(scheduled).unwrap_or(0) < nodes
+            {
+                let findings = daemonset_findings(client, daemonset).await;
+                warnings.push(format!(
+                    "{workload} runs on {scheduled} of the lab's {nodes} nodes: sessions from the others will not come up{}",
+                    Indented(&findings)
+                ));
             }
         }
-        if waiting.is_empty() {
+        let Some(first) = waiting.first() else {
             on_progress(&format!(
                 "{} rolled out",
                 counted(workloads.len(), "workload")
             ));
             return Ok(warnings);
-        }
-        let (first, why, _) = &waiting[0];
+        };
+        let why = first.state.as_ref().err().map_or("", String::as_str);
         let more = match waiting.len() {
             1 => String::new(),
             n => format!(" (and {} more)", n - 1),
@@ -1002,7 +1012,7 @@ async fn wait_for_rollouts(
         report_change(
             on_progress,
             &mut last_progress,
-            format!("waiting for {first}: {why}{more}"),
+            format!("waiting for {}: {why}{more}", first.workload),
         );
         let remaining = clip(
             wait.rollout_timeout.saturating_sub(started.elapsed()),
@@ -1012,24 +1022,28 @@ async fn wait_for_rollouts(
             return Err(rollout_timeout(client, &waiting, started.elapsed()).await);
         }
         tokio::time::sleep(wait.poll_interval.min(remaining)).await;
-        pending = waiting.into_iter().map(|(w, _, _)| w).collect();
+        pending = waiting.into_iter().map(|p| p.workload).collect();
     }
 }
 
 /// The timeout error: per workload what it waits for, and its pods' problems.
 async fn rollout_timeout(
     client: &Client,
-    waiting: &[(&ObjectRef, String, String)],
+    waiting: &[RolloutPoll<'_>],
     waited: Duration,
 ) -> K8sError {
     let mut details = Vec::new();
     let mut hint = None;
     let mut image_pull = false;
-    for (workload, why, selector) in waiting {
+    for poll in waiting {
+        let workload = poll.workload;
+        let why = poll.state.as_ref().err().map_or("", String::as_str);
         details.push(format!("{workload}: {why}"));
         let namespace = workload.namespace.as_deref().unwrap_or("default");
-        if workload.kind == "DaemonSet" && why.starts_with("schedules no pod") {
-            let findings = daemonset_findings(client, workload).await;
+        if let Some(daemonset) = &poll.daemonset
+            && poll.scheduled() == Some(0)
+        {
+            let findings = daemonset_findings(client, daemonset).await;
             if hint.is_none() && !findings.is_empty() {
                 hint = Some(
                     "kubectl describe nodes (Taints:); remove a taint with `kubectl taint nodes NODE KEY:EFFECT-`"
@@ -1040,7 +1054,7 @@ async fn rollout_timeout(
             continue;
         }
         let pods = Api::<Pod>::namespaced(client.clone(), namespace)
-            .list(&ListParams::default().labels(selector))
+            .list(&ListParams::default().labels(&poll.selector))
             .await;
         match pods {
             Ok(pods) => {
@@ -1063,7 +1077,7 @@ async fn rollout_timeout(
         }
     }
     let mut hint = hint.unwrap_or_else(|| {
-        let (workload, _, _) = waiting[0];
+        let workload = waiting[0].workload;
         format!(
             "kubectl -n {} describe {} {}",
             workload.namespace.as_deref().unwrap_or("default"),

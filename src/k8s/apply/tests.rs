@@ -1155,7 +1155,7 @@ async fn a_daemonset_kept_off_every_node_times_out_naming_the_nodes_and_why() {
         patch(DAEMONSET_PATH, 200, applied(&parsed[4])),
     ];
     exchanges.extend((0..4).map(|_| get(DAEMONSET_PATH, unscheduled_daemonset())));
-    exchanges.push(get(DAEMONSET_PATH, unscheduled_daemonset()));
+    // The nodes, to say which ones the DaemonSet (as last read) leaves out and why.
     exchanges.push(get("/api/v1/nodes", tainted_nodes()));
     let (client, server) = mock::serve(exchanges);
     let result = apply_manifests(&client, &speaker_only, &wait_options(), &|_| {}).await;
@@ -1195,7 +1195,6 @@ async fn a_daemonset_on_fewer_nodes_than_the_lab_has_is_a_warning_naming_the_res
     let (client, server) = mock::serve(vec![
         get("/apis/apps/v1", apps_v1()),
         patch(DAEMONSET_PATH, 200, applied(&parsed[4])),
-        get(DAEMONSET_PATH, on_one.clone()),
         get(DAEMONSET_PATH, on_one),
         get("/api/v1/nodes", nodes),
     ]);
