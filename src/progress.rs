@@ -202,14 +202,8 @@ impl Step {
     /// Update what the step is doing now (spinners only; lines stay quiet until the end).
     /// It also starts a new part of the step for `--timings`.
     pub fn set_message(&self, msg: impl AsRef<str>) {
-        if let Some(pb) = &self.bar {
-            pb.set_message(format!("{} — {}", self.what, msg.as_ref()));
-        }
+        self.show(msg.as_ref());
         tracing::debug!(phase = %self.phase, what = %self.what, "{}", msg.as_ref());
-        self.progress.set_running(
-            self.id,
-            Some(format!("{} {} ({})", self.phase, self.what, msg.as_ref())),
-        );
         let now = self.progress.elapsed();
         let previous = self
             .part

@@ -1,6 +1,7 @@
 //! `up` and `down` against the recording engine: what is created in which order, with
 //! which labels, what a failed step rolls back, and what `down` removes.
 
+use super::EngineError;
 use super::down::remove_lab;
 use super::recording::RecordingEngine;
 use super::state_dir::StateDir;
@@ -23,6 +24,19 @@ fn plan() -> Plan {
     crate::plan::build(&topology, "unit.yaml", std::path::Path::new(""))
 }
 
+/// `up` of the unit lab against `engine`.
+async fn up_unit(engine: &RecordingEngine, state: &StateDir) -> Result<UpOutcome, EngineError> {
+    up(
+        engine,
+        state,
+        &Progress::new(ProgressMode::Never),
+        &plan(),
+        LAB,
+        &UpOptions::for_tests(),
+    )
+    .await
+}
+
 fn position(calls: &[String], call: &str) -> usize {
     calls
         .iter()
@@ -35,16 +49,7 @@ async fn up_creates_the_network_first_labels_everything_and_saves_the_plan() {
     let dir = tempfile::tempdir().unwrap();
     let state = StateDir::resolve(Some(dir.path()));
     let engine = RecordingEngine::default();
-    let outcome = up(
-        &engine,
-        &state,
-        &Progress::new(ProgressMode::Never),
-        &plan(),
-        LAB,
-        &UpOptions::for_tests(),
-    )
-    .await
-    .unwrap();
+    let outcome = up_unit(&engine, &state).await.unwrap();
     assert!(matches!(outcome, UpOutcome::Created { .. }));
 
     let calls = engine.calls();
@@ -70,15 +75,7 @@ async fn a_failed_step_rolls_back_everything_this_run_created() {
     let dir = tempfile::tempdir().unwrap();
     let state = StateDir::resolve(Some(dir.path()));
     let engine = RecordingEngine::failing_to_create("metallab-unit-h2");
-    let result = up(
-        &engine,
-        &state,
-        &Progress::new(ProgressMode::Never),
-        &plan(),
-        LAB,
-        &UpOptions::for_tests(),
-    )
-    .await;
+    let result = up_unit(&engine, &state).await;
     let error = result.err().expect("up fails");
     assert!(
         error.to_string().contains("metallab-unit-h2"),
@@ -100,16 +97,7 @@ async fn down_removes_what_the_lab_labelled_containers_before_networks() {
     let dir = tempfile::tempdir().unwrap();
     let state = StateDir::resolve(Some(dir.path()));
     let engine = RecordingEngine::default();
-    up(
-        &engine,
-        &state,
-        &Progress::new(ProgressMode::Never),
-        &plan(),
-        LAB,
-        &UpOptions::for_tests(),
-    )
-    .await
-    .unwrap();
+    up_unit(&engine, &state).await.unwrap();
     engine.add_foreign_container("metallab-other-r1", &[(labels::LAB, "other")]);
     engine.add_foreign_container("someones-db", &[]);
 

@@ -107,6 +107,13 @@ fn not_found(kind: ResourceKind, name: &str) -> RuntimeError {
     }
 }
 
+/// Removes the item called `name`; `None` when there was none (Docker's 404).
+fn remove_named<T>(items: &mut Vec<T>, name: &str, name_of: impl Fn(&T) -> &String) -> Option<()> {
+    let before = items.len();
+    items.retain(|item| name_of(item) != name);
+    (items.len() < before).then_some(())
+}
+
 impl ContainerEngine for RecordingEngine {
     fn create_network<'a>(&'a self, spec: &'a NetworkSpec) -> EngineFuture<'a, String> {
         self.record(format!("create_network {}", spec.name));
@@ -123,16 +130,8 @@ impl ContainerEngine for RecordingEngine {
     }
     fn remove_network<'a>(&'a self, name: &'a str) -> EngineFuture<'a, ()> {
         self.record(format!("remove_network {name}"));
-        let mut state = self.state.lock().unwrap();
-        let before = state.networks.len();
-        state.networks.retain(|n| n.name != name);
-        let removed = state.networks.len() < before;
-        drop(state);
-        ready(if removed {
-            Ok(())
-        } else {
-            Err(not_found(ResourceKind::Network, name))
-        })
+        let removed = remove_named(&mut self.state.lock().unwrap().networks, name, |n| &n.name);
+        ready(removed.ok_or_else(|| not_found(ResourceKind::Network, name)))
     }
     fn list_networks<'a>(&'a self, labels: LabelFilters<'a>) -> EngineFuture<'a, Vec<NetworkInfo>> {
         let state = self.state.lock().unwrap();
@@ -197,16 +196,10 @@ impl ContainerEngine for RecordingEngine {
         _volumes: bool,
     ) -> EngineFuture<'a, ()> {
         self.record(format!("remove_container {name}"));
-        let mut state = self.state.lock().unwrap();
-        let before = state.containers.len();
-        state.containers.retain(|c| c.name != name);
-        let removed = state.containers.len() < before;
-        drop(state);
-        ready(if removed {
-            Ok(())
-        } else {
-            Err(not_found(ResourceKind::Container, name))
-        })
+        let removed = remove_named(&mut self.state.lock().unwrap().containers, name, |c| {
+            &c.name
+        });
+        ready(removed.ok_or_else(|| not_found(ResourceKind::Container, name)))
     }
     fn list_containers<'a>(
         &'a self,
