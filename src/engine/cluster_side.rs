@@ -3,8 +3,9 @@
 //! and the connection `status`, `check` and `snapshot` use to read a running lab's cluster.
 //!
 //! The pieces live in their own modules — `cluster` (the providers' CLIs), `k8s` (kube-rs
-//! apply, waits, state), `metallb` (manifests and config) — and this file only orders them,
-//! turns their errors into the engine's, and reports progress.
+//! apply, waits, state), `fetch` (MetalLB's manifests), `render::metallb` (its config) —
+//! and this file only orders them, turns their errors into the engine's, and reports
+//! progress.
 
 use super::EngineError;
 use super::state_dir::StateDir;
@@ -217,13 +218,9 @@ async fn refuse_shared_configuration(
     config: &[DynamicObject],
 ) -> Result<(), EngineError> {
     let access = provider.access(cplan).await.map_err(cluster_error)?;
-    let client = connect_kubeconfig(
-        access.kubeconfig.clone(),
-        Some(&access.context),
-        &access.origin,
-    )
-    .await
-    .map_err(k8s_error)?;
+    let client = connect_kubeconfig(access.kubeconfig, Some(&access.context), &access.origin)
+        .await
+        .map_err(k8s_error)?;
     let existing = crate::k8s::lab_objects::config_objects(&client, None)
         .await
         .map_err(k8s_error)?;
@@ -310,9 +307,12 @@ impl LabCluster {
 /// peer of the lab (its InternalIP is no address the routers use).
 pub fn merge_nodes(api_nodes: &mut [NodeInfo], lab_nodes: &[ClusterNode], listed: bool) {
     for node in api_nodes {
-        let known = lab_nodes
-            .iter()
-            .find(|n| n.name == node.name || node.api_addresses.contains(&n.ip));
+        // By name first: a lab node named after another API node must not win by address.
+        let known = lab_nodes.iter().find(|n| n.name == node.name).or_else(|| {
+            lab_nodes
+                .iter()
+                .find(|n| node.api_addresses.contains(&n.ip))
+        });
         match known {
             Some(known) => node.ip = Some(known.ip),
             None if listed => node.ip = None,
@@ -890,6 +890,30 @@ routers:
             "{:?}",
             crate::view::problems::cluster_problems(&state)
         );
+    }
+
+    #[test]
+    fn a_lab_node_of_the_same_name_wins_over_one_at_an_address_the_api_gives() {
+        let ip = |text: &str| text.parse::<std::net::IpAddr>().unwrap();
+        let mut api = vec![NodeInfo {
+            name: "lab-worker".into(),
+            ip: Some(ip("172.18.0.3")),
+            api_addresses: vec![ip("172.18.0.3"), ip("10.0.0.3")],
+            roles: vec![],
+            ready: true,
+        }];
+        let lab = [
+            ClusterNode {
+                name: "lab-control-plane".into(),
+                ip: ip("10.0.0.3"),
+            },
+            ClusterNode {
+                name: "lab-worker".into(),
+                ip: ip("10.0.0.4"),
+            },
+        ];
+        merge_nodes(&mut api, &lab, false);
+        assert_eq!(api[0].ip, Some(ip("10.0.0.4")));
     }
 
     #[test]
