@@ -124,14 +124,16 @@ pub async fn up(
     // Ctrl-C (or SIGTERM) while creating is a failed `up`: what this run created is
     // rolled back, unless --retain.
     let result = tokio::select! {
-        result = create(rt, progress, plan, prepared.as_ref(), opts) => result,
+        result = create(rt, progress, plan, prepared.as_ref(), opts) => {
+            result.map_err(|e| ran_out(e, opts.deadline))
+        }
         () = super::interrupted() => Err(EngineError::Interrupted {
             message: format!("interrupted: lab {} was not finished", plan.lab),
             hint: None,
         }),
         running = cut_off(progress, opts.deadline) => Err(out_of_time(&running, opts.deadline)),
     };
-    let (plan, configs) = match result.map_err(|e| ran_out(e, opts.deadline)) {
+    let (plan, configs) = match result {
         Ok(done) => done,
         Err(e) => return Err(roll_back(rt, state, progress, plan, opts, e).await),
     };
@@ -220,12 +222,8 @@ fn ran_out(error: EngineError, deadline: super::Deadline) -> EngineError {
         return error;
     }
     let timeout = crate::duration_text::rounded(deadline.timeout().unwrap_or_default());
-    let message = error.to_string();
-    if message.starts_with("up did not finish within") {
-        return error;
-    }
     EngineError::Setup {
-        message: format!("up did not finish within --timeout {timeout}: {message}"),
+        message: format!("up did not finish within --timeout {timeout}: {error}"),
         hint: error.hint(),
     }
 }
