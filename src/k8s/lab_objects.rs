@@ -22,8 +22,8 @@ pub struct ConfigObject {
     pub lab: Option<String>,
     /// The object itself, with apiVersion and kind set (list items may lack them).
     pub value: DynamicObject,
-    /// How to reach it again (to delete it); None for the legacy ConfigMap.
-    resource: Option<ApiResource>,
+    /// How to reach it again (to delete it).
+    resource: ApiResource,
 }
 
 /// MetalLB's configuration objects as far as they could be read.
@@ -49,72 +49,56 @@ pub async fn config_objects(
         Some(selector) => ListParams::default().labels(selector),
         None => ListParams::default(),
     };
-    let mut found = ConfigListing::default();
+    let mut resources = Vec::new();
     match kube::discovery::group(client, crate::metallb::GROUP).await {
         Ok(group) => {
-            let resources = group.resources_by_stability();
-            for kind in crate::metallb::CONFIG_KINDS {
-                let Some((resource, _)) = resources.iter().find(|(r, _)| r.kind == kind) else {
-                    continue;
-                };
-                let list = Api::<DynamicObject>::namespaced_with(
-                    client.clone(),
-                    METALLB_NAMESPACE,
-                    resource,
-                )
-                .list(&params)
-                .await;
-                let list = match list {
-                    Ok(list) => list,
-                    Err(kube::Error::Api(status)) => {
-                        found.unreadable.push((kind.to_string(), status.message));
-                        continue;
-                    }
-                    Err(e) => return Err(K8sError::request(format!("list {kind}s"), e)),
-                };
-                for mut object in list.items {
-                    object.types = Some(TypeMeta {
-                        api_version: resource.api_version.clone(),
-                        kind: resource.kind.clone(),
-                    });
-                    found
-                        .objects
-                        .push(config_object(object, Some(resource.clone())));
-                }
-            }
+            let served = group.resources_by_stability();
+            resources.extend(crate::metallb::CONFIG_KINDS.iter().filter_map(|kind| {
+                served
+                    .iter()
+                    .find(|(r, _)| r.kind == *kind)
+                    .map(|(r, _)| (r.clone(), params.clone()))
+            }));
         }
         // Before v0.13 MetalLB had no CRDs: only the ConfigMap below.
         Err(kube::Error::Discovery(_)) => {}
         Err(e) => return Err(K8sError::request("discover MetalLB's CRDs", e)),
     }
-    let configmaps = Api::<ConfigMap>::namespaced(client.clone(), METALLB_NAMESPACE)
-        .list(
-            &params
-                .clone()
-                .fields(&format!("metadata.name={LEGACY_CONFIGMAP}")),
-        )
-        .await
-        .map_err(|e| {
-            K8sError::request(
-                format!("read ConfigMap {METALLB_NAMESPACE}/{LEGACY_CONFIGMAP}"),
-                e,
-            )
-        })?;
-    for configmap in configmaps.items {
-        let mut value: DynamicObject = serde_json::from_value(
-            serde_json::to_value(&configmap).expect("a ConfigMap serializes"),
-        )
-        .expect("a ConfigMap is an object");
-        value.types = Some(TypeMeta {
-            api_version: "v1".into(),
-            kind: "ConfigMap".into(),
-        });
-        found.objects.push(config_object(value, None));
+    resources.push((
+        ApiResource::erase::<ConfigMap>(&()),
+        params.fields(&format!("metadata.name={LEGACY_CONFIGMAP}")),
+    ));
+    let mut found = ConfigListing::default();
+    for (resource, params) in resources {
+        let listed =
+            Api::<DynamicObject>::namespaced_with(client.clone(), METALLB_NAMESPACE, &resource)
+                .list(&params)
+                .await;
+        let list = match listed {
+            Ok(list) => list,
+            Err(kube::Error::Api(status)) => {
+                found
+                    .unreadable
+                    .push((resource.kind.clone(), status.message));
+                continue;
+            }
+            Err(e) => {
+                return Err(K8sError::request(format!("list {}s", resource.kind), e));
+            }
+        };
+        for mut object in list.items {
+            // List items may come without apiVersion and kind; a dump needs them.
+            object.types = Some(TypeMeta {
+                api_version: resource.api_version.clone(),
+                kind: resource.kind.clone(),
+            });
+            found.objects.push(config_object(object, resource.clone()));
+        }
     }
     Ok(found)
 }
 
-fn config_object(value: DynamicObject, resource: Option<ApiResource>) -> ConfigObject {
+fn config_object(value: DynamicObject, resource: ApiResource) -> ConfigObject {
     let lab = value
         .metadata
         .labels
@@ -193,20 +177,15 @@ pub async fn delete_lab_config(client: &Client, lab: &str) -> Result<Deleted, K8
     };
     for found in listing.objects {
         let name = &found.object.name;
-        let result = match &found.resource {
-            Some(resource) => {
-                Api::<DynamicObject>::namespaced_with(client.clone(), METALLB_NAMESPACE, resource)
-                    .delete(name, &DeleteParams::default())
-                    .await
-                    .map(|_| ())
-            }
-            None => Api::<ConfigMap>::namespaced(client.clone(), METALLB_NAMESPACE)
-                .delete(name, &DeleteParams::default())
-                .await
-                .map(|_| ()),
-        };
+        let result = Api::<DynamicObject>::namespaced_with(
+            client.clone(),
+            METALLB_NAMESPACE,
+            &found.resource,
+        )
+        .delete(name, &DeleteParams::default())
+        .await;
         match result {
-            Ok(()) => deleted.objects.push(found.object),
+            Ok(_) => deleted.objects.push(found.object),
             Err(kube::Error::Api(status)) if status.code == 404 => {}
             Err(e) => return Err(K8sError::request(format!("delete {}", found.object), e)),
         }

@@ -39,7 +39,11 @@ fn list(kind: &str, items: Vec<Value>) -> Value {
 fn found(kind: &str, name: &str, lab: Option<&str>) -> ConfigObject {
     config_object(
         serde_json::from_value(object(kind, name, lab)).unwrap(),
-        None,
+        ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
+            "metallb.io",
+            "v1beta1",
+            kind,
+        )),
     )
 }
 
