@@ -79,21 +79,26 @@ fn remove_in_list(value: &mut Value, rest: &str) -> bool {
     }
 }
 
-/// The index of the `]` closing the selector at the start of `rest`, skipping brackets
-/// inside quoted values.
-fn closing_bracket(rest: &str) -> Option<usize> {
+/// The positions of `wanted` in `text` outside double-quoted values (where `\"` does not
+/// end the quotes).
+fn unquoted(text: &str, wanted: char) -> impl Iterator<Item = usize> + '_ {
     let mut quoted = false;
     let mut escaped = false;
-    for (i, c) in rest.char_indices().skip(1) {
+    text.char_indices().filter_map(move |(i, c)| {
         match c {
             _ if escaped => escaped = false,
             '\\' if quoted => escaped = true,
             '"' => quoted = !quoted,
-            ']' if !quoted => return Some(i),
+            c if c == wanted && !quoted => return Some(i),
             _ => {}
         }
-    }
-    None
+        None
+    })
+}
+
+/// The index of the `]` closing the selector that opens `rest`.
+fn closing_bracket(rest: &str) -> Option<usize> {
+    unquoted(rest, ']').next()
 }
 
 /// Whether a list element is the one `selector` names: `=VALUE`, `N` or `k=v,k2=v2`.
@@ -112,19 +117,9 @@ fn selects(selector: &str, item: &Value) -> bool {
 fn split_keys(selector: &str) -> Option<Vec<(String, Value)>> {
     let mut fields = Vec::new();
     let mut start = 0;
-    let mut quoted = false;
-    let mut escaped = false;
-    for (i, c) in selector.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            ',' if !quoted => {
-                fields.push(key_value(&selector[start..i])?);
-                start = i + 1;
-            }
-            _ => {}
-        }
+    for comma in unquoted(selector, ',') {
+        fields.push(key_value(&selector[start..comma])?);
+        start = comma + 1;
     }
     fields.push(key_value(&selector[start..])?);
     Some(fields)
@@ -190,6 +185,16 @@ mod tests {
         assert_eq!(
             service["spec"]["ports"],
             json!([{"port": 80, "protocol": "TCP", "targetPort": 8080}])
+        );
+    }
+
+    #[test]
+    fn brackets_and_commas_inside_quoted_keys_are_part_of_the_key() {
+        let mut hooks = json!({"webhooks": [{"name": "a,]b", "x": 1}, {"name": "a", "x": 2}]});
+        assert!(drop_field(&mut hooks, r#".webhooks[name="a,]b"].x"#));
+        assert_eq!(
+            hooks["webhooks"],
+            json!([{"name": "a,]b"}, {"name": "a", "x": 2}])
         );
     }
 
