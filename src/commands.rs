@@ -56,8 +56,8 @@ pub enum Failure {
         message: String,
         hint: Option<String>,
     },
-    /// The command `metallab exec` ran for the user exited non-zero: metallab exits with
-    /// its code (clamped to 1–255) and adds nothing to what it printed.
+    /// The command `metallab exec` ran for the user exited non-zero (1–255): metallab
+    /// exits with its code and adds nothing to what it printed.
     Passthrough(i32),
 }
 
@@ -68,7 +68,7 @@ impl Failure {
             Failure::ProblemsFound => exit::PROBLEMS_FOUND,
             Failure::Input(_) | Failure::Error { .. } => exit::ERROR,
             Failure::Interrupted { .. } => exit::INTERRUPTED,
-            Failure::Passthrough(code) => (*code).clamp(1, 255),
+            Failure::Passthrough(code) => *code,
         }
     }
 
