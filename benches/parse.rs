@@ -18,7 +18,10 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use metallab::parse::{ParseError, bird, frr, gobgp, quagga};
+use metallab::kinds::{
+    bird::parse as bird, frr::parse as frr, gobgp::parse as gobgp, quagga::parse as quagga,
+};
+use metallab::parse::ParseError;
 use metallab::state::Route;
 
 /// `System`, counting the bytes in use and the most ever in use.

@@ -21,7 +21,6 @@ mod support;
 use metallab::plan::model::StaticRoute;
 use metallab::runtime::docker::{ContainerSpec, DockerRuntime, NetworkSpec};
 use metallab::runtime::images::{DEFAULT_BASE_IMAGE, ensure_image};
-use metallab::topology::model::RouterKind;
 use std::net::IpAddr;
 use std::time::Duration;
 use support::{Scratch, engine};
@@ -66,9 +65,15 @@ async fn discovery_and_lab_lookup_read_labelled_nodes_on_the_real_engine() {
         return;
     };
     // metallab's own Linux image: built here when `scripts/test` has not built it yet.
-    let image = ensure_image(&rt, RouterKind::Linux, DEFAULT_BASE_IMAGE, false, |_| {})
-        .await
-        .expect("metallab's linux image builds");
+    let image = ensure_image(
+        &rt,
+        metallab::kinds::linux::KIND,
+        DEFAULT_BASE_IMAGE,
+        false,
+        |_| {},
+    )
+    .await
+    .expect("metallab's linux image builds");
     let scratch = Scratch::new(LAB);
     let lab_net = scratch.network(&rt, 231, "kind").await;
     let up_net = scratch.network(&rt, 231, "up").await;

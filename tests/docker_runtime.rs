@@ -13,7 +13,6 @@ use metallab::plan::model::labels;
 use metallab::runtime::docker::{BuildSpec, ContainerSpec, DockerRuntime, NetworkSpec};
 use metallab::runtime::error::ResourceKind;
 use metallab::runtime::{RuntimeError, images};
-use metallab::topology::model::RouterKind;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
@@ -140,7 +139,8 @@ fn host(spec: &NetworkSpec, host: u8) -> Ipv4Addr {
 
 /// An image with iproute2: metallab's current linux image, the dev one, else build it.
 async fn image_with_iproute(rt: &DockerRuntime) -> String {
-    let current = images::image_tag(RouterKind::Linux, images::DEFAULT_BASE_IMAGE).unwrap();
+    let current =
+        images::image_tag(metallab::kinds::linux::KIND, images::DEFAULT_BASE_IMAGE).unwrap();
     for candidate in [current.as_str(), "metallab-dev/linux"] {
         if rt.image_exists(candidate).await.unwrap() {
             return candidate.to_string();
@@ -148,7 +148,7 @@ async fn image_with_iproute(rt: &DockerRuntime) -> String {
     }
     images::ensure_image(
         rt,
-        RouterKind::Linux,
+        metallab::kinds::linux::KIND,
         images::DEFAULT_BASE_IMAGE,
         false,
         |line| eprintln!("build: {line}"),
@@ -704,10 +704,11 @@ async fn the_linux_router_image_is_built_once_and_listed_as_current() {
     else {
         return;
     };
-    let expected = images::image_tag(RouterKind::Linux, images::DEFAULT_BASE_IMAGE).unwrap();
+    let expected =
+        images::image_tag(metallab::kinds::linux::KIND, images::DEFAULT_BASE_IMAGE).unwrap();
     let tag = images::ensure_image(
         &rt,
-        RouterKind::Linux,
+        metallab::kinds::linux::KIND,
         images::DEFAULT_BASE_IMAGE,
         false,
         |line| eprintln!("build: {line}"),
@@ -719,7 +720,7 @@ async fn the_linux_router_image_is_built_once_and_listed_as_current() {
     let rebuilt_lines = Mutex::new(0usize);
     let again = images::ensure_image(
         &rt,
-        RouterKind::Linux,
+        metallab::kinds::linux::KIND,
         images::DEFAULT_BASE_IMAGE,
         false,
         |_| *rebuilt_lines.lock().unwrap() += 1,

@@ -182,12 +182,24 @@ async fn speakers_reach_the_pod_through_its_service_address_with_md5() {
     else {
         return;
     };
-    let bird = ensure_image(&rt, RouterKind::Bird, DEFAULT_BASE_IMAGE, false, |_| {})
-        .await
-        .unwrap();
-    let frr = ensure_image(&rt, RouterKind::Frr, DEFAULT_BASE_IMAGE, false, |_| {})
-        .await
-        .unwrap();
+    let bird = ensure_image(
+        &rt,
+        metallab::kinds::bird::KIND,
+        DEFAULT_BASE_IMAGE,
+        false,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let frr = ensure_image(
+        &rt,
+        metallab::kinds::frr::KIND,
+        DEFAULT_BASE_IMAGE,
+        false,
+        |_| {},
+    )
+    .await
+    .unwrap();
     let scratch = Scratch::new(LAB);
     let net = scratch.network(&rt, 232, "nodes").await;
     let (pod_ip, a, b, c) = (
@@ -216,7 +228,7 @@ async fn speakers_reach_the_pod_through_its_service_address_with_md5() {
     for argv in in_cluster::start::start_commands(inside).unwrap() {
         run(&rt, &pod, &argv).await;
     }
-    wait_ready(&rt, &pod, RouterKind::Bird).await;
+    wait_ready(&rt, &pod, metallab::kinds::bird::KIND).await;
 
     // The speakers: kube-proxy's translations first, then their daemons.
     let proxy = |extra: &str| {

@@ -18,7 +18,6 @@ use metallab::runtime::docker::DockerRuntime;
 use metallab::runtime::images::{DEFAULT_BASE_IMAGE, ensure_image};
 use metallab::runtime::router_start as lifecycle;
 use metallab::topology::load::parse_and_validate;
-use metallab::topology::model::RouterKind;
 use std::path::Path;
 use std::time::Duration;
 use support::{Scratch, engine};
@@ -59,7 +58,7 @@ async fn start_with(
         .unwrap()
         .into_iter()
         .map(|f| {
-            let contents = if f.path == drivers::paths::FRR_CONF {
+            let contents = if f.path == metallab::kinds::frr::paths::CONF {
                 edit_frr_conf(&f.contents)
             } else {
                 f.contents
@@ -89,9 +88,15 @@ async fn frr_starts_with_its_rendered_config_and_a_refused_line_fails_the_start_
     let Some(rt) = engine("frr_refused_config").await else {
         return;
     };
-    let image = ensure_image(&rt, RouterKind::Frr, DEFAULT_BASE_IMAGE, false, |_| {})
-        .await
-        .expect("metallab's FRR image builds");
+    let image = ensure_image(
+        &rt,
+        metallab::kinds::frr::KIND,
+        DEFAULT_BASE_IMAGE,
+        false,
+        |_| {},
+    )
+    .await
+    .expect("metallab's FRR image builds");
     let scratch = Scratch::new(LAB);
 
     // The config as rendered passes the dry run and the daemons answer.

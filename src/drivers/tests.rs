@@ -18,7 +18,7 @@ fn joined(commands: &[Vec<String>]) -> Vec<String> {
 
 #[test]
 fn every_kind_sleeps_as_pid_1() {
-    for kind in RouterKind::ALL {
+    for kind in RouterKind::all() {
         assert_eq!(container_command(kind), vec!["sleep", "infinity"]);
     }
 }
@@ -26,14 +26,18 @@ fn every_kind_sleeps_as_pid_1() {
 #[test]
 fn only_frr_and_quagga_get_sys_admin() {
     assert_eq!(
-        capabilities(RouterKind::Frr),
+        capabilities(crate::kinds::frr::KIND),
         ["NET_ADMIN", "NET_RAW", "SYS_ADMIN"]
     );
     assert_eq!(
-        capabilities(RouterKind::Quagga),
+        capabilities(crate::kinds::quagga::KIND),
         ["NET_ADMIN", "NET_RAW", "SYS_ADMIN"]
     );
-    for kind in [RouterKind::Bird, RouterKind::Gobgp, RouterKind::Linux] {
+    for kind in [
+        crate::kinds::bird::KIND,
+        crate::kinds::gobgp::KIND,
+        crate::kinds::linux::KIND,
+    ] {
         assert_eq!(capabilities(kind), ["NET_ADMIN", "NET_RAW"], "{kind}");
     }
 }
@@ -176,7 +180,7 @@ fn a_linux_host_without_extras_runs_nothing() {
     let mut r = fixtures::linux_hop();
     r.http_server = None;
     assert!(start_commands(&r).is_empty());
-    assert_eq!(ready_command(RouterKind::Linux), None);
+    assert_eq!(ready_command(crate::kinds::linux::KIND), None);
 }
 
 // --- readiness (outputs recorded from the real daemons in the metallab-dev images) --------
@@ -184,15 +188,15 @@ fn a_linux_host_without_extras_runs_nothing() {
 #[test]
 fn frr_is_ready_when_zebra_bgpd_and_bfdd_answer() {
     let running = output(0, " zebra bgpd watchfrr staticd bfdd\n", "");
-    assert!(is_ready(RouterKind::Frr, &running));
+    assert!(is_ready(crate::kinds::frr::KIND, &running));
     // Before frrinit.sh ran.
     let not_started = output(1, "", "Exiting: failed to connect to any daemons.\n");
-    assert!(!is_ready(RouterKind::Frr, &not_started));
+    assert!(!is_ready(crate::kinds::frr::KIND, &not_started));
     // zebra without SYS_ADMIN exits at start; watchfrr keeps the others waiting.
     let without_zebra = output(0, " watchfrr staticd\n", "");
-    assert!(!is_ready(RouterKind::Frr, &without_zebra));
+    assert!(!is_ready(crate::kinds::frr::KIND, &without_zebra));
     let without_bfdd = output(0, " zebra bgpd watchfrr staticd\n", "");
-    assert!(!is_ready(RouterKind::Frr, &without_bfdd));
+    assert!(!is_ready(crate::kinds::frr::KIND, &without_bfdd));
 }
 
 #[test]
@@ -204,13 +208,13 @@ fn bird_is_ready_when_the_daemon_says_so() {
          Last reconfiguration on 2026-11-21 05:51:58.957\nDaemon is up and running\n",
         "",
     );
-    assert!(is_ready(RouterKind::Bird, &running));
+    assert!(is_ready(crate::kinds::bird::KIND, &running));
     let not_started = output(
         1,
         "",
         "Unable to connect to server control socket (/run/bird/bird.ctl): No such file or directory\n",
     );
-    assert!(!is_ready(RouterKind::Bird, &not_started));
+    assert!(!is_ready(crate::kinds::bird::KIND, &not_started));
 }
 
 #[test]
@@ -220,47 +224,37 @@ fn gobgp_is_ready_when_its_api_answers() {
         "AS:        64503\nRouter-ID: 10.212.1.13\nListening Port: 179, Addresses: 10.212.1.13\n",
         "",
     );
-    assert!(is_ready(RouterKind::Gobgp, &running));
+    assert!(is_ready(crate::kinds::gobgp::KIND, &running));
     let not_started = output(1, "", "context deadline exceeded\n");
-    assert!(!is_ready(RouterKind::Gobgp, &not_started));
+    assert!(!is_ready(crate::kinds::gobgp::KIND, &not_started));
 }
 
 #[test]
 fn quagga_is_ready_when_both_daemons_answer() {
-    // `show version` output of Quagga 1.2.4, as recorded in tests/fixtures/quagga/.
+    // `show version` output of Quagga 1.2.4, as recorded in src/kinds/quagga/fixtures/.
     let running = output(
         0,
         "Quagga 1.2.4 ().\nCopyright 1996-2005 Kunihiro Ishiguro, et al.\n",
         "",
     );
-    assert!(is_ready(RouterKind::Quagga, &running));
+    assert!(is_ready(crate::kinds::quagga::KIND, &running));
     let not_started = output(1, "", "Exiting: failed to connect to any daemons.\n");
-    assert!(!is_ready(RouterKind::Quagga, &not_started));
+    assert!(!is_ready(crate::kinds::quagga::KIND, &not_started));
 }
 
 #[test]
 fn ready_commands_per_kind() {
     assert_eq!(
-        ready_command(RouterKind::Frr).unwrap().join(" "),
+        ready_command(crate::kinds::frr::KIND).unwrap().join(" "),
         "vtysh -c show daemons"
     );
     assert_eq!(
-        ready_command(RouterKind::Bird).unwrap().join(" "),
+        ready_command(crate::kinds::bird::KIND).unwrap().join(" "),
         "birdc show status"
     );
     assert_eq!(
-        ready_command(RouterKind::Gobgp).unwrap().join(" "),
+        ready_command(crate::kinds::gobgp::KIND).unwrap().join(" "),
         "gobgp global"
     );
-    assert!(ready_command(RouterKind::Quagga).unwrap()[2].contains("vtysh -d bgpd"));
-}
-
-#[test]
-fn the_gobgp_api_row_the_start_command_waits_for_is_the_api_address() {
-    // /proc/net/tcp writes an IPv4 address as its 4 bytes in host (little-endian) order
-    // and the port big-endian, both in upper-case hex.
-    let addr: std::net::SocketAddrV4 = super::GOBGP_API.parse().unwrap();
-    let ip = u32::from_le_bytes(addr.ip().octets());
-    let row = format!("{ip:08X}:{:04X} 00000000:0000 0A", addr.port());
-    assert_eq!(row, super::GOBGP_API_LISTENING);
+    assert!(ready_command(crate::kinds::quagga::KIND).unwrap()[2].contains("vtysh -d bgpd"));
 }

@@ -454,7 +454,7 @@ mod tests {
         ]);
         let cluster =
             LabCluster::for_tests(client.clone(), "in-cluster", plan.cluster_nodes.clone());
-        let tags = BTreeMap::from([(RouterKind::Bird, "metallab/bird:abc".to_string())]);
+        let tags = BTreeMap::from([(crate::kinds::bird::KIND, "metallab/bird:abc".to_string())]);
         let progress = Progress::new(ProgressMode::Never);
         let result = start_in_cluster_routers(
             &progress,

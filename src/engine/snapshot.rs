@@ -818,20 +818,20 @@ mod tests {
         // The configs name these files; a template change must change them here too.
         let templates = [
             (
-                RouterKind::Frr,
-                include_str!("../../templates/frr/frr.conf.j2"),
+                crate::kinds::frr::KIND,
+                include_str!("../kinds/frr/templates/frr.conf.j2"),
             ),
             (
-                RouterKind::Bird,
-                include_str!("../../templates/bird/bird.conf.j2"),
+                crate::kinds::bird::KIND,
+                include_str!("../kinds/bird/templates/bird.conf.j2"),
             ),
             (
-                RouterKind::Quagga,
-                include_str!("../../templates/quagga/zebra.conf.j2"),
+                crate::kinds::quagga::KIND,
+                include_str!("../kinds/quagga/templates/zebra.conf.j2"),
             ),
             (
-                RouterKind::Quagga,
-                include_str!("../../templates/quagga/bgpd.conf.j2"),
+                crate::kinds::quagga::KIND,
+                include_str!("../kinds/quagga/templates/bgpd.conf.j2"),
             ),
         ];
         for (kind, template) in templates {

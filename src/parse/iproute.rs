@@ -41,7 +41,7 @@ struct Via {
 
 /// Kernel routes from `ip -j route show` (any table or family the command selected).
 pub fn kernel_routes(text: &str) -> Result<Vec<KernelRoute>, ParseError> {
-    let ctx = Ctx::new(Tool::Iproute, COMMAND);
+    let ctx = Ctx::new(Tool::IPROUTE, COMMAND);
     let body = text.trim();
     if body.is_empty() {
         return Err(ctx.empty("`ip -j` prints `[]` for an empty table"));

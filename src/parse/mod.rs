@@ -1,42 +1,30 @@
 //! Pure parsers of router CLI output into the normalized `state` model.
 //!
-//! One module per daemon, each tested on output recorded from the real daemon
-//! (`tests/fixtures/<daemon>/`). Every parser takes the command's stdout exactly as printed
+//! What every parser shares (errors, JSON streaming, BGP attribute spellings) and the
+//! kernel table, which every router reads alike; each daemon's parsers live in its kind's
+//! folder (`kinds/<kind>/parse.rs`), tested on output recorded from the real daemon. Every parser takes the command's stdout exactly as printed
 //! and either returns the normalized records or a [`ParseError`] naming the daemon, the
 //! command and what was wrong. Daemon error texts (vtysh `% …`, birdc's socket errors,
 //! gobgp's `{"error": …}`, Quagga's silent empty output) are errors, never "no peers".
 
-pub mod bird;
-pub mod frr;
-pub mod gobgp;
 pub mod iproute;
 pub(crate) mod json;
-pub mod quagga;
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::state::{Origin, SessionState};
 
-/// The program whose output was being read.
+/// The program whose output was being read, as named in errors ("FRR", "iproute2").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tool {
-    Frr,
-    Bird,
-    Gobgp,
-    Quagga,
-    Iproute,
-}
+pub struct Tool(pub &'static str);
 
 impl Tool {
+    /// `ip` of iproute2, which reads every router's kernel table.
+    pub const IPROUTE: Tool = Tool("iproute2");
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            Tool::Frr => "FRR",
-            Tool::Bird => "BIRD",
-            Tool::Gobgp => "GoBGP",
-            Tool::Quagga => "Quagga",
-            Tool::Iproute => "iproute2",
-        }
+        self.0
     }
 }
 

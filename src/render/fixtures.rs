@@ -88,7 +88,12 @@ const GOBGP1: (&str, u32) = ("10.212.1.13", 64503);
 
 pub(crate) fn frr_ebgp() -> PlannedRouter {
     let mut r = announcing(
-        router("frr1", RouterKind::Frr, Some(FRR1.1), &[("lan", FRR1.0)]),
+        router(
+            "frr1",
+            crate::kinds::frr::KIND,
+            Some(FRR1.1),
+            &[("lan", FRR1.0)],
+        ),
         "192.0.2.16/28",
     );
     r.sessions = vec![
@@ -102,7 +107,7 @@ pub(crate) fn bird_ebgp() -> PlannedRouter {
     let mut r = announcing(
         router(
             "bird1",
-            RouterKind::Bird,
+            crate::kinds::bird::KIND,
             Some(BIRD1.1),
             &[("lan", BIRD1.0)],
         ),
@@ -119,7 +124,7 @@ pub(crate) fn gobgp_ebgp() -> PlannedRouter {
     let mut r = announcing(
         router(
             "gobgp1",
-            RouterKind::Gobgp,
+            crate::kinds::gobgp::KIND,
             Some(GOBGP1.1),
             &[("lan", GOBGP1.0)],
         ),
@@ -138,7 +143,7 @@ pub(crate) fn quagga_ebgp() -> PlannedRouter {
     let mut r = announcing(
         router(
             "quagga1",
-            RouterKind::Quagga,
+            crate::kinds::quagga::KIND,
             Some(quagga.1),
             &[("lan", quagga.0)],
         ),
@@ -169,7 +174,12 @@ fn single_hop_bfd(mut s: PlannedSession) -> PlannedSession {
 
 pub(crate) fn frr_ibgp() -> PlannedRouter {
     let mut r = announcing(
-        router("frr2", RouterKind::Frr, Some(FRR2.1), &[("lan", FRR2.0)]),
+        router(
+            "frr2",
+            crate::kinds::frr::KIND,
+            Some(FRR2.1),
+            &[("lan", FRR2.0)],
+        ),
         "192.0.2.32/28",
     );
     r.sessions = vec![
@@ -183,7 +193,7 @@ pub(crate) fn bird_ibgp() -> PlannedRouter {
     let mut r = announcing(
         router(
             "bird2",
-            RouterKind::Bird,
+            crate::kinds::bird::KIND,
             Some(BIRD2.1),
             &[("lan", BIRD2.0)],
         ),
@@ -197,7 +207,7 @@ pub(crate) fn gobgp_ibgp() -> PlannedRouter {
     let mut r = announcing(
         router(
             "gobgp2",
-            RouterKind::Gobgp,
+            crate::kinds::gobgp::KIND,
             Some(GOBGP2.1),
             &[("lan", GOBGP2.0)],
         ),
@@ -212,7 +222,7 @@ pub(crate) fn quagga_ibgp() -> PlannedRouter {
     let mut r = announcing(
         router(
             "quagga2",
-            RouterKind::Quagga,
+            crate::kinds::quagga::KIND,
             Some(quagga.1),
             &[("lan", quagga.0)],
         ),
@@ -236,7 +246,7 @@ fn multihop_bfd(mut s: PlannedSession) -> PlannedSession {
 pub(crate) fn linux_hop() -> PlannedRouter {
     let mut r = router(
         "hop",
-        RouterKind::Linux,
+        crate::kinds::linux::KIND,
         None,
         &[("left", "10.212.2.2"), ("right", "10.212.3.2")],
     );
@@ -247,7 +257,12 @@ pub(crate) fn linux_hop() -> PlannedRouter {
 
 pub(crate) fn frr_multihop_bfd() -> PlannedRouter {
     let mut r = announcing(
-        router("frr3", RouterKind::Frr, Some(FRR3.1), &[("left", FRR3.0)]),
+        router(
+            "frr3",
+            crate::kinds::frr::KIND,
+            Some(FRR3.1),
+            &[("left", FRR3.0)],
+        ),
         "192.0.2.48/28",
     );
     r.routes = vec![StaticRoute {
@@ -262,7 +277,7 @@ pub(crate) fn bird_multihop_bfd() -> PlannedRouter {
     let mut r = announcing(
         router(
             "bird3",
-            RouterKind::Bird,
+            crate::kinds::bird::KIND,
             Some(BIRD3.1),
             &[("right", BIRD3.0)],
         ),
@@ -291,7 +306,12 @@ fn protected(mut s: PlannedSession) -> PlannedSession {
 
 pub(crate) fn frr_password() -> PlannedRouter {
     let mut r = announcing(
-        router("frr4", RouterKind::Frr, Some(FRR4.1), &[("lan", FRR4.0)]),
+        router(
+            "frr4",
+            crate::kinds::frr::KIND,
+            Some(FRR4.1),
+            &[("lan", FRR4.0)],
+        ),
         "192.0.2.96/28",
     );
     r.sessions = vec![
@@ -305,7 +325,7 @@ pub(crate) fn bird_password() -> PlannedRouter {
     let mut r = announcing(
         router(
             "bird4",
-            RouterKind::Bird,
+            crate::kinds::bird::KIND,
             Some(BIRD4.1),
             &[("lan", BIRD4.0)],
         ),
@@ -321,7 +341,7 @@ pub(crate) fn gobgp_password() -> PlannedRouter {
     let mut r = announcing(
         router(
             "gobgp4",
-            RouterKind::Gobgp,
+            crate::kinds::gobgp::KIND,
             Some(GOBGP4.1),
             &[("lan", GOBGP4.0)],
         ),
@@ -338,7 +358,7 @@ pub(crate) fn quagga_password() -> PlannedRouter {
     let mut r = announcing(
         router(
             "quagga4",
-            RouterKind::Quagga,
+            crate::kinds::quagga::KIND,
             Some(quagga.1),
             &[("lan", quagga.0)],
         ),
@@ -363,14 +383,24 @@ const BIRD6: (&str, u32) = ("10.212.1.64", 64551);
 pub(crate) fn ecmp_transit_lab() -> Vec<PlannedRouter> {
     let speaker = |name: &str, me: (&str, u32)| {
         let mut r = announcing(
-            router(name, RouterKind::Gobgp, Some(me.1), &[("lan", me.0)]),
+            router(
+                name,
+                crate::kinds::gobgp::KIND,
+                Some(me.1),
+                &[("lan", me.0)],
+            ),
             "203.0.113.200/32",
         );
         r.sessions = vec![session("frr6", me, FRR6), session("bird6", me, BIRD6)];
         r
     };
     let mut frr = announcing(
-        router("frr6", RouterKind::Frr, Some(FRR6.1), &[("lan", FRR6.0)]),
+        router(
+            "frr6",
+            crate::kinds::frr::KIND,
+            Some(FRR6.1),
+            &[("lan", FRR6.0)],
+        ),
         "192.0.2.200/32",
     );
     frr.sessions = vec![
@@ -380,7 +410,7 @@ pub(crate) fn ecmp_transit_lab() -> Vec<PlannedRouter> {
     ];
     let mut bird = router(
         "bird6",
-        RouterKind::Bird,
+        crate::kinds::bird::KIND,
         Some(BIRD6.1),
         &[("lan", BIRD6.0)],
     );
@@ -438,10 +468,20 @@ pub(crate) fn scratch_lab() -> Vec<PlannedRouter> {
 pub(crate) fn routed_segment_lab() -> Vec<PlannedRouter> {
     let frr = ("10.212.4.10", 64540);
     let bird = ("10.212.5.10", 64541);
-    let mut hop = router("hop5", RouterKind::Linux, None, &[("routed", "10.212.4.2")]);
+    let mut hop = router(
+        "hop5",
+        crate::kinds::linux::KIND,
+        None,
+        &[("routed", "10.212.4.2")],
+    );
     hop.forward = true;
     let mut f = announcing(
-        router("frr5", RouterKind::Frr, Some(frr.1), &[("routed", frr.0)]),
+        router(
+            "frr5",
+            crate::kinds::frr::KIND,
+            Some(frr.1),
+            &[("routed", frr.0)],
+        ),
         "192.0.2.144/28",
     );
     f.routes = vec![StaticRoute {
@@ -452,7 +492,7 @@ pub(crate) fn routed_segment_lab() -> Vec<PlannedRouter> {
     let mut b = announcing(
         router(
             "bird5",
-            RouterKind::Bird,
+            crate::kinds::bird::KIND,
             Some(bird.1),
             &[("routed", bird.0)],
         ),

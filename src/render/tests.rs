@@ -27,7 +27,7 @@ fn file_of(router: &PlannedRouter, path: &str) -> String {
 fn frr_configs() {
     // All three files once; daemons and vtysh.conf are the same for every FRR router.
     insta::assert_snapshot!("frr_ebgp", rendered(&fixtures::frr_ebgp()));
-    let frr_conf = |r: PlannedRouter| file_of(&r, paths::FRR_CONF);
+    let frr_conf = |r: PlannedRouter| file_of(&r, crate::kinds::frr::paths::CONF);
     insta::assert_snapshot!(
         "frr_ibgp_with_single_hop_bfd",
         frr_conf(fixtures::frr_ibgp())
@@ -148,24 +148,30 @@ fn linux_configs() {
 
 #[test]
 fn stubs_export_only_their_own_prefixes() {
-    let frr = file_of(&fixtures::frr_ebgp(), paths::FRR_CONF);
+    let frr = file_of(&fixtures::frr_ebgp(), crate::kinds::frr::paths::CONF);
     assert!(frr.contains("neighbor 10.212.1.12 route-map METALLAB-ANNOUNCED-ONLY out"));
     assert!(frr.contains("ip prefix-list METALLAB-ANNOUNCED seq 5 permit 192.0.2.16/28"));
-    let bird = file_of(&fixtures::bird_ebgp(), paths::BIRD_CONF);
+    let bird = file_of(&fixtures::bird_ebgp(), crate::kinds::bird::paths::CONF);
     assert!(!bird.contains("RTS_BGP then accept"));
-    let gobgp = file_of(&fixtures::gobgp_ebgp(), paths::GOBGP_CONF);
+    let gobgp = file_of(&fixtures::gobgp_ebgp(), crate::kinds::gobgp::paths::CONF);
     assert!(gobgp.contains("default-export-policy = \"reject-route\""));
 }
 
 #[test]
 fn transit_routers_have_no_export_restriction() {
-    let frr = file_of(&fixtures::transit(fixtures::frr_ebgp()), paths::FRR_CONF);
+    let frr = file_of(
+        &fixtures::transit(fixtures::frr_ebgp()),
+        crate::kinds::frr::paths::CONF,
+    );
     assert!(!frr.contains("METALLAB-ANNOUNCED"));
-    let bird = file_of(&fixtures::transit(fixtures::bird_ebgp()), paths::BIRD_CONF);
+    let bird = file_of(
+        &fixtures::transit(fixtures::bird_ebgp()),
+        crate::kinds::bird::paths::CONF,
+    );
     assert!(bird.contains("if source = RTS_BGP then accept;"));
     let gobgp = file_of(
         &fixtures::transit(fixtures::gobgp_ebgp()),
-        paths::GOBGP_CONF,
+        crate::kinds::gobgp::paths::CONF,
     );
     assert!(!gobgp.contains("apply-policy"));
 }
@@ -174,24 +180,24 @@ fn transit_routers_have_no_export_restriction() {
 fn a_stub_announcing_nothing_denies_everything() {
     let mut frr = fixtures::frr_ebgp();
     frr.announce.clear();
-    let conf = file_of(&frr, paths::FRR_CONF);
+    let conf = file_of(&frr, crate::kinds::frr::paths::CONF);
     assert!(conf.contains("route-map METALLAB-ANNOUNCED-ONLY deny 10"));
     assert!(!conf.contains("ip prefix-list"));
     let mut gobgp = fixtures::gobgp_ebgp();
     gobgp.announce.clear();
-    let conf = file_of(&gobgp, paths::GOBGP_CONF);
+    let conf = file_of(&gobgp, crate::kinds::gobgp::paths::CONF);
     assert!(conf.contains("default-export-policy = \"reject-route\""));
     assert!(!conf.contains("prefix-set"));
 }
 
 #[test]
 fn ibgp_sessions_set_next_hop_self_and_bird_keeps_them_single_hop() {
-    let frr = file_of(&fixtures::frr_ibgp(), paths::FRR_CONF);
+    let frr = file_of(&fixtures::frr_ibgp(), crate::kinds::frr::paths::CONF);
     assert!(frr.contains("neighbor 10.212.1.22 next-hop-self"));
-    let bird = file_of(&fixtures::bird_ibgp(), paths::BIRD_CONF);
+    let bird = file_of(&fixtures::bird_ibgp(), crate::kinds::bird::paths::CONF);
     assert!(bird.contains("  direct;\n"));
     assert!(bird.contains("next hop self;"));
-    let ebgp = file_of(&fixtures::bird_ebgp(), paths::BIRD_CONF);
+    let ebgp = file_of(&fixtures::bird_ebgp(), crate::kinds::bird::paths::CONF);
     assert!(!ebgp.contains("direct;\n") && !ebgp.contains("next hop self"));
 }
 
@@ -199,18 +205,18 @@ fn ibgp_sessions_set_next_hop_self_and_bird_keeps_them_single_hop() {
 fn a_session_asn_other_than_the_router_asn_becomes_local_as() {
     let mut frr = fixtures::frr_ebgp();
     frr.sessions[0].local_asn = 64999;
-    let conf = file_of(&frr, paths::FRR_CONF);
+    let conf = file_of(&frr, crate::kinds::frr::paths::CONF);
     assert!(conf.contains("neighbor 10.212.1.12 local-as 64999 no-prepend replace-as"));
     let mut gobgp = fixtures::gobgp_ebgp();
     gobgp.sessions[0].local_asn = 64999;
-    assert!(file_of(&gobgp, paths::GOBGP_CONF).contains("local-as = 64999"));
+    assert!(file_of(&gobgp, crate::kinds::gobgp::paths::CONF).contains("local-as = 64999"));
 }
 
 #[test]
 fn toml_strings_are_escaped() {
     let mut gobgp = fixtures::gobgp_password();
     gobgp.sessions[0].password = Some(r#"a"b\c"#.into());
-    let conf = file_of(&gobgp, paths::GOBGP_CONF);
+    let conf = file_of(&gobgp, crate::kinds::gobgp::paths::CONF);
     assert!(conf.contains(r#"auth-password = "a\"b\\c""#), "{conf}");
 }
 
@@ -255,10 +261,10 @@ fn a_bgp_router_without_asn_is_an_error() {
 fn frr_and_bird_without_asn_or_sessions_render_without_bgp() {
     let mut frr = fixtures::lonely(fixtures::frr_ebgp());
     frr.asn = None;
-    assert!(!file_of(&frr, paths::FRR_CONF).contains("router bgp"));
+    assert!(!file_of(&frr, crate::kinds::frr::paths::CONF).contains("router bgp"));
     let mut bird = fixtures::lonely(fixtures::bird_ebgp());
     bird.asn = None;
-    assert!(!file_of(&bird, paths::BIRD_CONF).contains("protocol bgp"));
+    assert!(!file_of(&bird, crate::kinds::bird::paths::CONF).contains("protocol bgp"));
 }
 
 #[test]

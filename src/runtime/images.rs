@@ -1,4 +1,4 @@
-//! Router images built by metallab from `router-images/<kind>/`, embedded in the binary so
+//! Router images built by metallab from each kind's `image/` folder (`src/kinds/<kind>/image/`), embedded in the binary so
 //! `cargo install` works without the source tree.
 //!
 //! Tags are content-addressed: `metallab/<kind>:<12 hex of sha256 over the build context
@@ -18,42 +18,11 @@ pub const DEFAULT_BASE_IMAGE: &str = "debian:bookworm";
 /// Image label recording the base image an image was built from (its tag's other input).
 pub const BASE_IMAGE_LABEL: &str = "io.metallab.base-image";
 
-/// A build context: file paths relative to `router-images/<kind>/`, with their contents.
-pub type BuildContext = &'static [(&'static str, &'static [u8])];
-
-macro_rules! router_image_file {
-    ($kind:literal, $file:literal) => {
-        (
-            $file,
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/router-images/",
-                $kind,
-                "/",
-                $file
-            ))
-            .as_slice(),
-        )
-    };
-}
-
-// Every file of each kind's directory, listed by hand: adding a file to a build context
-// is a decision made here (a unit test fails when the directory and this list differ).
-const FRR_CONTEXT: BuildContext = &[router_image_file!("frr", "Dockerfile")];
-const BIRD_CONTEXT: BuildContext = &[router_image_file!("bird", "Dockerfile")];
-const GOBGP_CONTEXT: BuildContext = &[router_image_file!("gobgp", "Dockerfile")];
-const LINUX_CONTEXT: BuildContext = &[router_image_file!("linux", "Dockerfile")];
-const QUAGGA_CONTEXT: BuildContext = &[router_image_file!("quagga", "Dockerfile")];
-
-/// Where the Quagga image's build downloads Quagga's source (its Dockerfile pins it by
-/// sha256; a unit test keeps the two in step).
-pub const QUAGGA_SOURCE_URL: &str =
-    "https://download.savannah.gnu.org/releases/quagga/quagga-1.2.4.tar.gz";
+pub use crate::kinds::BuildContext;
 
 /// The router kinds metallab can build an image for.
 pub fn kinds_with_images() -> Vec<RouterKind> {
-    RouterKind::ALL
-        .into_iter()
+    RouterKind::all()
         .filter(|k| k.profile().image.is_some())
         .collect()
 }
@@ -63,8 +32,7 @@ pub fn kinds_with_images() -> Vec<RouterKind> {
 /// downloaded at build time, so it is built only when asked for (or by `up` for a lab
 /// that has a Quagga router), never on an offline machine by default.
 pub fn kinds_built_by_default() -> Vec<RouterKind> {
-    RouterKind::ALL
-        .into_iter()
+    RouterKind::all()
         .filter(|k| {
             k.profile()
                 .image
@@ -76,59 +44,56 @@ pub fn kinds_built_by_default() -> Vec<RouterKind> {
 
 /// The embedded build context of a kind, if metallab ships one.
 pub fn build_context(kind: RouterKind) -> Option<BuildContext> {
-    match kind {
-        RouterKind::Frr => Some(FRR_CONTEXT),
-        RouterKind::Bird => Some(BIRD_CONTEXT),
-        RouterKind::Gobgp => Some(GOBGP_CONTEXT),
-        RouterKind::Linux => Some(LINUX_CONTEXT),
-        RouterKind::Quagga => Some(QUAGGA_CONTEXT),
-    }
+    kind.profile().image.as_ref().map(|image| image.context)
 }
 
-/// Marker the Quagga Dockerfile prints when no download URL answered.
-const QUAGGA_FETCH_FAILED: &str = "Quagga source tarball could not be fetched";
-
-/// A failed Quagga build explained: it is the one image that needs internet access to
-/// build (Debian's compilers and Quagga's source), which Docker's own message hides.
+/// A failed build explained when the kind's image needs a download from the internet,
+/// which Docker's own message hides.
 fn explain_build_failure(kind: RouterKind, err: RuntimeError) -> RuntimeError {
-    let RuntimeError::BuildFailed {
-        tag,
-        message,
-        last_lines,
-        hint,
-    } = err
-    else {
-        return err;
-    };
-    if kind != RouterKind::Quagga {
-        return RuntimeError::BuildFailed {
+    let download = kind
+        .profile()
+        .image
+        .as_ref()
+        .and_then(|i| i.download.as_ref());
+    let (
+        Some(download),
+        RuntimeError::BuildFailed {
             tag,
             message,
             last_lines,
-            hint,
-        };
-    }
-    let message = if last_lines.iter().any(|l| l.contains(QUAGGA_FETCH_FAILED)) {
+            ..
+        },
+    ) = (download, &err)
+    else {
+        return err;
+    };
+    let message = if last_lines
+        .iter()
+        .any(|l| l.contains(download.failed_marker))
+    {
         format!(
-            "the Quagga source tarball could not be fetched from {QUAGGA_SOURCE_URL}: \
-             Quagga is built from source and needs internet access to build ({message})"
+            "{what} could not be fetched from {url}: the {kind} image needs internet access \
+             to build ({message})",
+            what = download.what,
+            url = download.url,
         )
     } else {
         format!(
-            "{message} (Quagga is built from source: the build downloads Debian's build \
-             tools and {QUAGGA_SOURCE_URL}, and needs internet access)"
+            "{message} (the {kind} image's build downloads {what} from {url} and Debian's \
+             build tools, and needs internet access)",
+            what = download.what,
+            url = download.url,
         )
     };
     RuntimeError::BuildFailed {
-        tag,
+        tag: tag.clone(),
         message,
-        last_lines,
-        hint: Some(
-            "build it where there is internet access (`metallab images build quagga`) and \
+        last_lines: last_lines.clone(),
+        hint: Some(format!(
+            "build it where there is internet access (`metallab images build {kind}`) and \
              copy it here with `docker save`/`docker load`, or give the router an `image:` \
              of your own"
-                .into(),
-        ),
+        )),
     }
 }
 
@@ -289,46 +254,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn embedded_contexts_list_every_file_of_their_directory() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("router-images");
-        for kind in RouterKind::ALL {
-            let dir = root.join(kind.as_str());
-            let mut on_disk = Vec::new();
-            if dir.is_dir() {
-                collect_files(&dir, &dir, &mut on_disk);
-            }
-            on_disk.sort();
-            let mut embedded: Vec<String> = build_context(kind)
-                .unwrap_or_default()
-                .iter()
-                .map(|(name, _)| name.to_string())
-                .collect();
-            embedded.sort();
-            assert_eq!(
-                embedded, on_disk,
-                "router-images/{kind}: embedded list differs"
-            );
-            assert_eq!(
-                kinds_with_images().contains(&kind),
-                build_context(kind).is_some(),
-                "{kind}"
-            );
-        }
-    }
-
-    fn collect_files(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                collect_files(root, &path, out);
-            } else {
-                let relative = path.strip_prefix(root).unwrap();
-                out.push(relative.to_string_lossy().into_owned());
-            }
-        }
-    }
-
-    #[test]
     fn context_hash_matches_an_independent_computation() {
         // Same bytes hashed with coreutils:
         // { printf '%s\0' file Dockerfile 7; printf 'FROM x\n'; printf '%s\0' file run.sh 2;
@@ -380,8 +305,8 @@ mod tests {
     #[test]
     fn quagga_is_buildable_but_not_built_by_default() {
         // `images build` without arguments runs on machines without internet access.
-        assert!(kinds_with_images().contains(&RouterKind::Quagga));
-        assert!(!kinds_built_by_default().contains(&RouterKind::Quagga));
+        assert!(kinds_with_images().contains(&crate::kinds::quagga::KIND));
+        assert!(!kinds_built_by_default().contains(&crate::kinds::quagga::KIND));
         for kind in kinds_built_by_default() {
             assert!(kinds_with_images().contains(&kind), "{kind}");
         }
@@ -389,9 +314,11 @@ mod tests {
 
     #[test]
     fn the_quagga_dockerfile_pins_the_source_it_is_documented_with() {
-        let dockerfile = std::str::from_utf8(QUAGGA_CONTEXT[0].1).unwrap();
-        assert!(dockerfile.contains(QUAGGA_SOURCE_URL));
-        assert!(dockerfile.contains(QUAGGA_FETCH_FAILED));
+        let image = crate::kinds::quagga::KIND.profile().image.as_ref().unwrap();
+        let dockerfile = std::str::from_utf8(image.context[0].1).unwrap();
+        let download = image.download.as_ref().unwrap();
+        assert!(dockerfile.contains(download.url));
+        assert!(dockerfile.contains(download.failed_marker));
         assert!(dockerfile.contains("sha256sum -c"));
         let sha = regex::Regex::new(r"(?m)^ARG QUAGGA_SHA256=([0-9a-f]{64})$").unwrap();
         assert!(sha.is_match(dockerfile), "a full sha256 is pinned");
@@ -413,7 +340,7 @@ mod tests {
     #[test]
     fn a_failed_quagga_download_says_so_and_that_it_needs_internet() {
         let err = explain_build_failure(
-            RouterKind::Quagga,
+            crate::kinds::quagga::KIND,
             build_failed(&[
                 "ERROR: the Quagga source tarball could not be fetched (https://…): building Quagga needs internet access",
             ]),
@@ -423,19 +350,19 @@ mod tests {
             text.contains("Quagga source tarball could not be fetched"),
             "{text}"
         );
-        assert!(text.contains(QUAGGA_SOURCE_URL), "{text}");
+        assert!(text.contains(crate::kinds::quagga::SOURCE_URL), "{text}");
         assert!(text.contains("needs internet access"), "{text}");
         assert!(err.hint().unwrap().contains("metallab images build quagga"));
 
         // Failing earlier (no package mirror) still points at the network.
         let err = explain_build_failure(
-            RouterKind::Quagga,
+            crate::kinds::quagga::KIND,
             build_failed(&["E: Unable to locate package build-essential"]),
         );
         assert!(err.to_string().contains("needs internet access"), "{err}");
 
         // Other kinds keep Docker's own explanation.
-        let err = explain_build_failure(RouterKind::Frr, build_failed(&[]));
+        let err = explain_build_failure(crate::kinds::frr::KIND, build_failed(&[]));
         assert_eq!(err.to_string(), build_failed(&[]).to_string());
         assert_eq!(err.hint(), build_failed(&[]).hint());
     }
@@ -456,8 +383,8 @@ mod tests {
 
     #[test]
     fn stale_images_are_old_tags_dangling_builds_and_unknown_kinds() {
-        let current_frr = image_tag(RouterKind::Frr, DEFAULT_BASE_IMAGE).unwrap();
-        let current_bird_trixie = image_tag(RouterKind::Bird, "debian:trixie").unwrap();
+        let current_frr = image_tag(crate::kinds::frr::KIND, DEFAULT_BASE_IMAGE).unwrap();
+        let current_bird_trixie = image_tag(crate::kinds::bird::KIND, "debian:trixie").unwrap();
         let images: Vec<MetallabImage> = [
             labelled("frr", Some(DEFAULT_BASE_IMAGE), &[&current_frr]),
             labelled(

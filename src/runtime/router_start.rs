@@ -148,7 +148,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topology::model::RouterKind;
     use std::sync::Mutex;
 
     fn out(exit_code: i64, stdout: &str, stderr: &str) -> ExecOutput {
@@ -234,7 +233,7 @@ Configuration file[/etc/frr/frr.conf] processing failure: 2
     #[tokio::test(start_paused = true)]
     async fn a_daemon_that_never_answers_is_reported_with_its_last_words() {
         let router = crate::render::fixtures::bird_ebgp();
-        assert_eq!(router.kind, RouterKind::Bird);
+        assert_eq!(router.kind, crate::kinds::bird::KIND);
         let result: Result<(), StartFailure<String>> = wait_ready(
             &router,
             |_, _| async { Ok(out(1, "", "Unable to connect to server control socket")) },

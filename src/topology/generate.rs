@@ -15,7 +15,11 @@ pub const MAX_SCALE_ROUTERS: usize = 2 * 254;
 const HUB: &str = "hub";
 const HUB_ASN: u32 = 64600;
 const NETWORK: &str = "lan";
-const KINDS: [RouterKind; 3] = [RouterKind::Frr, RouterKind::Bird, RouterKind::Gobgp];
+const KINDS: [RouterKind; 3] = [
+    crate::kinds::frr::KIND,
+    crate::kinds::bird::KIND,
+    crate::kinds::gobgp::KIND,
+];
 
 /// The scale lab `scale-<routers>` with `routers` BGP routers around the hub.
 ///
@@ -64,7 +68,7 @@ pub fn scale_named(name: &str, routers: usize) -> Topology {
     };
 
     let width = routers.to_string().len();
-    let mut hub = bgp_router(RouterKind::Frr, HUB_ASN, 2);
+    let mut hub = bgp_router(crate::kinds::frr::KIND, HUB_ASN, 2);
     let mut spokes = Vec::new();
     let mut checks = Vec::new();
     for i in 1..=routers {

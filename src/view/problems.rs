@@ -538,7 +538,7 @@ mod tests {
 
     /// frr1 peers with bird1 (BFD) and with an external address; bird1 exists in the plan.
     fn plan() -> Plan {
-        let mut frr1 = router("frr1", RouterKind::Frr, "10.0.0.2");
+        let mut frr1 = router("frr1", crate::kinds::frr::KIND, "10.0.0.2");
         frr1.sessions = vec![
             session(PeerRef::Router("bird1".into()), "10.0.0.3", true),
             session(PeerRef::External, "10.0.0.9", false),
@@ -547,7 +547,7 @@ mod tests {
             lab: "demo".into(),
             source: "demo.yaml".into(),
             networks: vec![],
-            routers: vec![frr1, router("bird1", RouterKind::Bird, "10.0.0.3")],
+            routers: vec![frr1, router("bird1", crate::kinds::bird::KIND, "10.0.0.3")],
             checks: vec![],
             cluster: None,
             nodes: None,

@@ -82,7 +82,12 @@ fn recorded(kind: RouterKind, outputs: &[Recorded]) -> RouterReading {
         .map_err(|e| e.to_string())
 }
 
+/// A recorded output of a kind (`fixture!("frr", "…")`: `src/kinds/frr/fixtures/…`).
 macro_rules! fixture {
+    ($kind:literal, $path:literal) => {
+        include_str!(concat!("../kinds/", $kind, "/fixtures/", $path))
+    };
+    // The kernel table, read alike on every kind: `tests/fixtures/kernel/…`.
     ($path:literal) => {
         include_str!(concat!("../../tests/fixtures/", $path))
     };
@@ -90,15 +95,15 @@ macro_rules! fixture {
 
 fn steady_frr1() -> RouterReading {
     recorded(
-        RouterKind::Frr,
+        crate::kinds::frr::KIND,
         &[
-            (fixture!("frr/show-bgp-neighbors-json.txt"), None, 0),
+            (fixture!("frr", "show-bgp-neighbors-json.txt"), None, 0),
             (
-                fixture!("frr/show-bgp-ipv4-unicast-json-detail.txt"),
+                fixture!("frr", "show-bgp-ipv4-unicast-json-detail.txt"),
                 None,
                 0,
             ),
-            (fixture!("frr/show-bfd-peers-json.txt"), None, 0),
+            (fixture!("frr", "show-bfd-peers-json.txt"), None, 0),
             (fixture!("kernel/frr1-ip-route.txt"), None, 0),
         ],
     )
@@ -106,15 +111,15 @@ fn steady_frr1() -> RouterReading {
 
 fn steady_frr2() -> RouterReading {
     recorded(
-        RouterKind::Frr,
+        crate::kinds::frr::KIND,
         &[
-            (fixture!("frr/frr2-show-bgp-neighbors-json.txt"), None, 0),
+            (fixture!("frr", "frr2-show-bgp-neighbors-json.txt"), None, 0),
             (
-                fixture!("frr/frr2-show-bgp-ipv4-unicast-json-detail.txt"),
+                fixture!("frr", "frr2-show-bgp-ipv4-unicast-json-detail.txt"),
                 None,
                 0,
             ),
-            (fixture!("frr/frr2-show-bfd-peers-json.txt"), None, 0),
+            (fixture!("frr", "frr2-show-bfd-peers-json.txt"), None, 0),
             (fixture!("kernel/frr1-ip-route.txt"), None, 0),
         ],
     )
@@ -122,11 +127,11 @@ fn steady_frr2() -> RouterReading {
 
 fn steady_bird1() -> RouterReading {
     recorded(
-        RouterKind::Bird,
+        crate::kinds::bird::KIND,
         &[
-            (fixture!("bird/show-protocols-all.txt"), None, 0),
-            (fixture!("bird/show-route-all.txt"), None, 0),
-            (fixture!("bird/show-bfd-sessions.txt"), None, 0),
+            (fixture!("bird", "show-protocols-all.txt"), None, 0),
+            (fixture!("bird", "show-route-all.txt"), None, 0),
+            (fixture!("bird", "show-bfd-sessions.txt"), None, 0),
             (fixture!("kernel/bird1-ip-route.txt"), None, 0),
         ],
     )
@@ -134,10 +139,10 @@ fn steady_bird1() -> RouterReading {
 
 fn steady_gobgp1() -> RouterReading {
     recorded(
-        RouterKind::Gobgp,
+        crate::kinds::gobgp::KIND,
         &[
-            (fixture!("gobgp/neighbor.txt"), None, 0),
-            (fixture!("gobgp/global-rib-ipv4.txt"), None, 0),
+            (fixture!("gobgp", "neighbor.txt"), None, 0),
+            (fixture!("gobgp", "global-rib-ipv4.txt"), None, 0),
             (fixture!("kernel/bird1-ip-route.txt"), None, 0),
         ],
     )
@@ -276,43 +281,49 @@ fn recorded_lab_degraded_with_two_routers_unreadable() {
     // its neighbor frr1.
     let lab = plan(RECORDED_LAB);
     let frr1 = recorded(
-        RouterKind::Frr,
+        crate::kinds::frr::KIND,
         &[
             (
-                fixture!("frr/degraded-show-bgp-neighbors-json.txt"),
+                fixture!("frr", "degraded-show-bgp-neighbors-json.txt"),
                 None,
                 0,
             ),
             (
-                fixture!("frr/degraded-show-bgp-ipv4-unicast-json-detail.txt"),
+                fixture!("frr", "degraded-show-bgp-ipv4-unicast-json-detail.txt"),
                 None,
                 0,
             ),
-            (fixture!("frr/degraded-show-bfd-peers-json.txt"), None, 0),
+            (fixture!("frr", "degraded-show-bfd-peers-json.txt"), None, 0),
             (fixture!("kernel/degraded-frr1-ip-route.txt"), None, 0),
         ],
     );
     let frr2 = recorded(
-        RouterKind::Frr,
+        crate::kinds::frr::KIND,
         &[
             (
-                fixture!("frr/error-no-daemons-show-bgp-neighbors-json.txt"),
+                fixture!("frr", "error-no-daemons-show-bgp-neighbors-json.txt"),
                 Some(fixture!(
-                    "frr/error-no-daemons-show-bgp-neighbors-json.stderr.txt"
+                    "frr",
+                    "error-no-daemons-show-bgp-neighbors-json.stderr.txt"
                 )),
                 1,
             ),
             (
-                fixture!("frr/error-no-daemons-show-bgp-ipv4-unicast-json-detail.txt"),
+                fixture!(
+                    "frr",
+                    "error-no-daemons-show-bgp-ipv4-unicast-json-detail.txt"
+                ),
                 Some(fixture!(
-                    "frr/error-no-daemons-show-bgp-ipv4-unicast-json-detail.stderr.txt"
+                    "frr",
+                    "error-no-daemons-show-bgp-ipv4-unicast-json-detail.stderr.txt"
                 )),
                 1,
             ),
             (
-                fixture!("frr/error-no-daemons-show-bfd-peers-json.txt"),
+                fixture!("frr", "error-no-daemons-show-bfd-peers-json.txt"),
                 Some(fixture!(
-                    "frr/error-no-daemons-show-bfd-peers-json.stderr.txt"
+                    "frr",
+                    "error-no-daemons-show-bfd-peers-json.stderr.txt"
                 )),
                 1,
             ),
@@ -320,31 +331,37 @@ fn recorded_lab_degraded_with_two_routers_unreadable() {
         ],
     );
     let bird1 = recorded(
-        RouterKind::Bird,
+        crate::kinds::bird::KIND,
         &[
             (
-                fixture!("bird/error-killed-show-protocols-all.txt"),
-                Some(fixture!("bird/error-killed-show-protocols-all.stderr.txt")),
+                fixture!("bird", "error-killed-show-protocols-all.txt"),
+                Some(fixture!(
+                    "bird",
+                    "error-killed-show-protocols-all.stderr.txt"
+                )),
                 1,
             ),
             (
-                fixture!("bird/error-killed-show-route-all.txt"),
-                Some(fixture!("bird/error-killed-show-route-all.stderr.txt")),
+                fixture!("bird", "error-killed-show-route-all.txt"),
+                Some(fixture!("bird", "error-killed-show-route-all.stderr.txt")),
                 1,
             ),
             (
-                fixture!("bird/error-killed-show-bfd-sessions.txt"),
-                Some(fixture!("bird/error-killed-show-bfd-sessions.stderr.txt")),
+                fixture!("bird", "error-killed-show-bfd-sessions.txt"),
+                Some(fixture!(
+                    "bird",
+                    "error-killed-show-bfd-sessions.stderr.txt"
+                )),
                 1,
             ),
             (fixture!("kernel/bird1-ip-route.txt"), None, 0),
         ],
     );
     let gobgp1 = recorded(
-        RouterKind::Gobgp,
+        crate::kinds::gobgp::KIND,
         &[
-            (fixture!("gobgp/degraded-neighbor.txt"), None, 0),
-            (fixture!("gobgp/degraded-global-rib-ipv4.txt"), None, 0),
+            (fixture!("gobgp", "degraded-neighbor.txt"), None, 0),
+            (fixture!("gobgp", "degraded-global-rib-ipv4.txt"), None, 0),
             (fixture!("kernel/bird1-ip-route.txt"), None, 0),
         ],
     );

@@ -195,7 +195,7 @@ fn recover(
             // The stand-in did not fit: try the next, then stand in for the parent.
             let attempt = match overrides.by_path.get_mut(&place.path) {
                 Some(Override::StandIn { attempt, .. }) => {
-                    *attempt += 1;
+                    *attempt = attempt.saturating_add(1);
                     *attempt
                 }
                 _ => MAX_ATTEMPTS,

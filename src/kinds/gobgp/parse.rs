@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use super::json::{self, EachMember, Json};
-use super::{Ctx, ParseError, Tool, community_from_u32, large_community, real_next_hop};
+use crate::parse::json::{self, EachMember, Json};
+use crate::parse::{Ctx, ParseError, community_from_u32, large_community, real_next_hop};
 use crate::state::{Origin, Path, Route, Session, SessionState};
 
 pub const SESSIONS_COMMAND: &str = "gobgp neighbor -j";
@@ -125,7 +125,7 @@ fn session_state(code: i64) -> Option<SessionState> {
 
 /// Sessions from `gobgp neighbor -j`, optionally preceded by a `date +%s` line.
 pub fn sessions(text: &str) -> Result<Vec<Session>, ParseError> {
-    let ctx = Ctx::new(Tool::Gobgp, SESSIONS_COMMAND);
+    let ctx = Ctx::new(super::TOOL, SESSIONS_COMMAND);
     let (now, body) = json_body(ctx, text)?;
     let neighbors: Vec<Neighbor> = ctx.json(body)?;
     let mut sessions = Vec::with_capacity(neighbors.len());
@@ -198,7 +198,7 @@ struct RibPath<'a> {
 /// are then taken in prefix-text order, the last of repeated prefixes winning, as from a
 /// `BTreeMap<String, Vec<RibPath>>` of the whole table.
 pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
-    let ctx = Ctx::new(Tool::Gobgp, ROUTES_COMMAND);
+    let ctx = Ctx::new(super::TOOL, ROUTES_COMMAND);
     let (_, body) = json_body(ctx, text)?;
     let results = route_results(ctx, body)?;
     let mut routes = Vec::with_capacity(results.len());
@@ -340,7 +340,7 @@ mod tests {
 
     #[test]
     fn sessions_steady_state() {
-        let text = include_str!("../../tests/fixtures/gobgp/neighbor.txt");
+        let text = include_str!("fixtures/neighbor.txt");
         let sessions = sessions(fixture_body(text)).unwrap();
         insta::assert_yaml_snapshot!(sessions);
         assert_eq!(sessions.len(), 3);
@@ -358,7 +358,7 @@ mod tests {
 
     #[test]
     fn sessions_without_clock_line_have_no_since() {
-        let text = fixture_body(include_str!("../../tests/fixtures/gobgp/neighbor.txt"));
+        let text = fixture_body(include_str!("fixtures/neighbor.txt"));
         let json_only = text.split_once('\n').unwrap().1;
         let sessions = sessions(json_only).unwrap();
         assert_eq!(sessions.len(), 3);
@@ -367,7 +367,7 @@ mod tests {
 
     #[test]
     fn sessions_degraded() {
-        let text = include_str!("../../tests/fixtures/gobgp/degraded-neighbor.txt");
+        let text = include_str!("fixtures/degraded-neighbor.txt");
         let sessions = sessions(fixture_body(text)).unwrap();
         insta::assert_yaml_snapshot!(sessions);
         let frr1 = sessions
@@ -386,7 +386,7 @@ mod tests {
 
     #[test]
     fn routes_steady_state() {
-        let text = include_str!("../../tests/fixtures/gobgp/global-rib-ipv4.txt");
+        let text = include_str!("fixtures/global-rib-ipv4.txt");
         let routes = routes(fixture_body(text)).unwrap();
         insta::assert_yaml_snapshot!(routes);
 
@@ -451,7 +451,7 @@ mod tests {
 
     #[test]
     fn routes_degraded() {
-        let text = include_str!("../../tests/fixtures/gobgp/degraded-global-rib-ipv4.txt");
+        let text = include_str!("fixtures/degraded-global-rib-ipv4.txt");
         let routes = routes(fixture_body(text)).unwrap();
         assert!(routes.iter().all(|r| r.paths.iter().all(|p| p.local)));
         let no_export = routes
@@ -466,14 +466,14 @@ mod tests {
 
     #[test]
     fn daemon_errors_are_errors() {
-        let text = include_str!("../../tests/fixtures/gobgp/error-not-running-neighbor.txt");
+        let text = include_str!("fixtures/error-not-running-neighbor.txt");
         let err = sessions(fixture_body(text)).unwrap_err();
         assert!(matches!(err, ParseError::Daemon { .. }), "{err}");
         assert!(
             err.to_string().contains("context deadline exceeded"),
             "{err}"
         );
-        let text = include_str!("../../tests/fixtures/gobgp/error-not-running-global-rib-ipv4.txt");
+        let text = include_str!("fixtures/error-not-running-global-rib-ipv4.txt");
         assert!(matches!(
             routes(fixture_body(text)).unwrap_err(),
             ParseError::Daemon { .. }

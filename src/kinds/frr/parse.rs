@@ -17,9 +17,9 @@ use ipnet::IpNet;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::json::{EachMember, Json, Key, Skip, skip_seq};
-use super::{
-    Ctx, ParseError, Tool, as_numbers, first_meaningful_line, origin_from_name, real_next_hop,
+use crate::parse::json::{EachMember, Json, Key, Skip, skip_seq};
+use crate::parse::{
+    Ctx, ParseError, as_numbers, first_meaningful_line, origin_from_name, real_next_hop,
     well_known_community,
 };
 use crate::state::{BfdPeer, BfdState, Path, Route, Session, SessionState};
@@ -69,7 +69,7 @@ fn str_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 
 /// Sessions from `show bgp neighbors json`.
 pub fn sessions(text: &str) -> Result<Vec<Session>, ParseError> {
-    let ctx = Ctx::new(Tool::Frr, SESSIONS_COMMAND);
+    let ctx = Ctx::new(super::TOOL, SESSIONS_COMMAND);
     let value = json_or_daemon_error(ctx, text)?;
     let top = value
         .as_object()
@@ -94,7 +94,7 @@ pub fn sessions(text: &str) -> Result<Vec<Session>, ParseError> {
         };
         let state_text = str_field(n, "bgpState")
             .ok_or_else(|| ctx.unexpected(None, format!("neighbor {peer} has no bgpState")))?;
-        let mut state = super::session_state(state_text).ok_or_else(|| {
+        let mut state = crate::parse::session_state(state_text).ok_or_else(|| {
             ctx.unexpected(
                 None,
                 format!("neighbor {peer}: unknown state `{state_text}`"),
@@ -165,7 +165,7 @@ fn summary_sessions(ctx: Ctx, peers: &Map<String, Value>) -> Result<Vec<Session>
             continue;
         };
         let state_text = str_field(p, "state").unwrap_or_default();
-        let state = super::session_state(state_text).ok_or_else(|| {
+        let state = crate::parse::session_state(state_text).ok_or_else(|| {
             ctx.unexpected(None, format!("peer {ip}: unknown state `{state_text}`"))
         })?;
         sessions.push(Session {
@@ -276,7 +276,7 @@ impl<'de> Visitor<'de> for TableSeed {
 ///
 /// Read one route at a time (see `parse::json`): a 100k-route table is about 70 MB of JSON.
 pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
-    let ctx = Ctx::new(Tool::Frr, ROUTES_COMMAND);
+    let ctx = Ctx::new(super::TOOL, ROUTES_COMMAND);
     vtysh_error(ctx, text)?;
     let table = ctx.json_seed(text, TableSeed(ctx))?;
     for message in [&table.warning, &table.error] {
@@ -421,7 +421,7 @@ fn path(ctx: Ctx, prefix: &IpNet, p: &Json) -> Result<Path, ParseError> {
 
 /// BFD peers from `show bfd peers json`.
 pub fn bfd_peers(text: &str) -> Result<Vec<BfdPeer>, ParseError> {
-    let ctx = Ctx::new(Tool::Frr, BFD_COMMAND);
+    let ctx = Ctx::new(super::TOOL, BFD_COMMAND);
     let value = json_or_daemon_error(ctx, text)?;
     let peers = value
         .as_array()
@@ -463,10 +463,9 @@ mod tests {
     use crate::state::Origin;
     use crate::test_support::{ip, net};
 
-    const NEIGHBORS: &str = include_str!("../../tests/fixtures/frr/show-bgp-neighbors-json.txt");
-    const ROUTES: &str =
-        include_str!("../../tests/fixtures/frr/show-bgp-ipv4-unicast-json-detail.txt");
-    const BFD: &str = include_str!("../../tests/fixtures/frr/show-bfd-peers-json.txt");
+    const NEIGHBORS: &str = include_str!("fixtures/show-bgp-neighbors-json.txt");
+    const ROUTES: &str = include_str!("fixtures/show-bgp-ipv4-unicast-json-detail.txt");
+    const BFD: &str = include_str!("fixtures/show-bfd-peers-json.txt");
 
     #[test]
     fn sessions_steady_state() {
@@ -497,7 +496,7 @@ mod tests {
 
     #[test]
     fn summary_json_gives_the_same_sessions_without_errors() {
-        let text = include_str!("../../tests/fixtures/frr/show-bgp-vrf-default-summary-json.txt");
+        let text = include_str!("fixtures/show-bgp-vrf-default-summary-json.txt");
         let summary = sessions(fixture_body(text)).unwrap();
         let full = sessions(fixture_body(NEIGHBORS)).unwrap();
         assert_eq!(summary.len(), full.len());
@@ -515,7 +514,7 @@ mod tests {
 
     #[test]
     fn sessions_degraded() {
-        let text = include_str!("../../tests/fixtures/frr/degraded-show-bgp-neighbors-json.txt");
+        let text = include_str!("fixtures/degraded-show-bgp-neighbors-json.txt");
         let sessions = sessions(fixture_body(text)).unwrap();
         insta::assert_yaml_snapshot!(sessions);
         let by_peer = |p: &str| sessions.iter().find(|s| s.peer == ip(p)).unwrap();
@@ -649,8 +648,7 @@ mod tests {
 
     #[test]
     fn routes_degraded_keep_only_local_prefixes() {
-        let text =
-            include_str!("../../tests/fixtures/frr/degraded-show-bgp-ipv4-unicast-json-detail.txt");
+        let text = include_str!("fixtures/degraded-show-bgp-ipv4-unicast-json-detail.txt");
         let routes = routes(fixture_body(text)).unwrap();
         assert!(routes.iter().all(|r| r.paths.iter().all(|p| p.local)));
         assert_eq!(
@@ -662,7 +660,7 @@ mod tests {
     #[test]
     fn plain_json_routes_parse_without_communities() {
         // The reason the driver uses `json detail`: the plain form drops communities.
-        let text = include_str!("../../tests/fixtures/frr/show-bgp-ipv4-unicast-json.txt");
+        let text = include_str!("fixtures/show-bgp-ipv4-unicast-json.txt");
         let routes = routes(fixture_body(text)).unwrap();
         let ecmp = routes
             .iter()
@@ -675,8 +673,7 @@ mod tests {
 
     #[test]
     fn frr2_view_has_ibgp_route_with_local_next_hop() {
-        let text =
-            include_str!("../../tests/fixtures/frr/frr2-show-bgp-ipv4-unicast-json-detail.txt");
+        let text = include_str!("fixtures/frr2-show-bgp-ipv4-unicast-json-detail.txt");
         let routes = routes(fixture_body(text)).unwrap();
         let own = routes
             .iter()
@@ -705,30 +702,29 @@ mod tests {
         // A `bfd peer` configured without local address: bfdd reports neither.
         assert_eq!((up[0].local, up[0].interface.as_deref()), (None, None));
 
-        let text = include_str!("../../tests/fixtures/frr/frr2-show-bfd-peers-json.txt");
+        let text = include_str!("fixtures/frr2-show-bfd-peers-json.txt");
         let frr2 = bfd_peers(fixture_body(text)).unwrap();
         assert_eq!(frr2[0].local, Some(ip("10.211.1.12")));
         assert_eq!(frr2[0].interface.as_deref(), Some("eth0"));
 
-        let text = include_str!("../../tests/fixtures/frr/degraded-show-bfd-peers-json.txt");
+        let text = include_str!("fixtures/degraded-show-bfd-peers-json.txt");
         let down = bfd_peers(fixture_body(text)).unwrap();
         assert_eq!(down[0].state, BfdState::Down);
         assert_eq!(down[0].since_secs, Some(7));
 
-        let text = include_str!("../../tests/fixtures/frr/empty-show-bfd-peers-json.txt");
+        let text = include_str!("fixtures/empty-show-bfd-peers-json.txt");
         assert!(bfd_peers(fixture_body(text)).unwrap().is_empty());
     }
 
     #[test]
     fn daemon_errors_are_errors() {
-        let unknown = include_str!("../../tests/fixtures/frr/error-unknown-command.txt");
+        let unknown = include_str!("fixtures/error-unknown-command.txt");
         let err = routes(fixture_body(unknown)).unwrap_err();
         assert!(matches!(err, ParseError::Daemon { .. }), "{err}");
         assert!(err.to_string().contains("Unknown command"), "{err}");
 
-        let no_instance = include_str!(
-            "../../tests/fixtures/frr/error-no-router-bgp-show-bgp-ipv4-unicast-json-detail.txt"
-        );
+        let no_instance =
+            include_str!("fixtures/error-no-router-bgp-show-bgp-ipv4-unicast-json-detail.txt");
         let err = routes(fixture_body(no_instance)).unwrap_err();
         assert!(
             err.to_string().contains("Default BGP instance not found"),
@@ -736,8 +732,7 @@ mod tests {
         );
 
         // vtysh printed nothing on stdout (its complaint went to stderr).
-        let no_daemons =
-            include_str!("../../tests/fixtures/frr/error-no-daemons-show-bgp-neighbors-json.txt");
+        let no_daemons = include_str!("fixtures/error-no-daemons-show-bgp-neighbors-json.txt");
         let err = sessions(fixture_body(no_daemons)).unwrap_err();
         assert!(matches!(err, ParseError::Empty { .. }), "{err}");
         assert!(err.is_daemon_error());
@@ -755,9 +750,7 @@ mod tests {
     #[test]
     fn bgpd_without_router_bgp_has_no_neighbors() {
         // `{}`: bgpd answers but has no instance; indistinguishable from "no neighbors".
-        let text = include_str!(
-            "../../tests/fixtures/frr/error-no-router-bgp-show-bgp-neighbors-json.txt"
-        );
+        let text = include_str!("fixtures/error-no-router-bgp-show-bgp-neighbors-json.txt");
         assert!(sessions(fixture_body(text)).unwrap().is_empty());
     }
 }

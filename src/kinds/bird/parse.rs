@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use ipnet::IpNet;
 
-use super::{Ctx, ParseError, Tool, as_numbers, large_community, origin_from_name};
+use crate::parse::{Ctx, ParseError, as_numbers, large_community, origin_from_name};
 use crate::state::{BfdPeer, BfdState, Path, Route, Session, SessionState};
 
 pub const SESSIONS_COMMAND: &str = "birdc show protocols all";
@@ -183,7 +183,7 @@ fn protocol_blocks<'a>(
 
 /// BGP sessions from `show protocols all` (optionally preceded by `show status`).
 pub fn sessions(text: &str) -> Result<Vec<Session>, ParseError> {
-    let ctx = Ctx::new(Tool::Bird, SESSIONS_COMMAND);
+    let ctx = Ctx::new(super::TOOL, SESSIONS_COMMAND);
     let lines = checked_lines(ctx, text)?;
     let now = server_time(&lines);
     let mut sessions = Vec::new();
@@ -214,7 +214,7 @@ pub fn sessions(text: &str) -> Result<Vec<Session>, ParseError> {
             // The protocol is disabled (`disable` or `disabled;`): BGP state `Down`.
             SessionState::AdminDown
         } else {
-            super::session_state(bgp_state).ok_or_else(|| {
+            crate::parse::session_state(bgp_state).ok_or_else(|| {
                 ctx.unexpected(
                     Some(block.line),
                     format!("protocol {}: unknown BGP state `{bgp_state}`", block.name),
@@ -403,7 +403,7 @@ fn attribute(ctx: Ctx, n: usize, path: &mut PathBuilder, line: &str) -> Result<(
 /// The BGP routes and own announcements of every table in `show route all`, with all their
 /// paths; a prefix with only kernel or direct paths is left out.
 pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
-    let ctx = Ctx::new(Tool::Bird, ROUTES_COMMAND);
+    let ctx = Ctx::new(super::TOOL, ROUTES_COMMAND);
     let lines = checked_lines(ctx, text)?;
     let mut routes: Vec<Route> = Vec::new();
     let mut current: Option<(IpNet, Vec<Path>)> = None;
@@ -457,7 +457,7 @@ pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
 
 /// BFD sessions from `show bfd sessions` (optionally preceded by `show status`).
 pub fn bfd_peers(text: &str) -> Result<Vec<BfdPeer>, ParseError> {
-    let ctx = Ctx::new(Tool::Bird, BFD_COMMAND);
+    let ctx = Ctx::new(super::TOOL, BFD_COMMAND);
     let lines = checked_lines(ctx, text)?;
     let now = server_time(&lines);
     let mut peers = Vec::new();
@@ -518,7 +518,7 @@ mod tests {
 
     #[test]
     fn sessions_steady_state_short_time_format() {
-        let text = include_str!("../../tests/fixtures/bird/show-protocols-all.txt");
+        let text = include_str!("fixtures/show-protocols-all.txt");
         let sessions = sessions(fixture_body(text)).unwrap();
         insta::assert_yaml_snapshot!(sessions);
         // Only BGP protocols; device, kernel, static and bfd are not sessions.
@@ -544,7 +544,7 @@ mod tests {
 
     #[test]
     fn sessions_iso_long_time_format() {
-        let text = include_str!("../../tests/fixtures/bird/iso-long-show-protocols-all.txt");
+        let text = include_str!("fixtures/iso-long-show-protocols-all.txt");
         let sessions = sessions(fixture_body(text)).unwrap();
         let frr2 = session(&sessions, "frr2");
         assert_eq!(frr2.state, SessionState::Established);
@@ -557,7 +557,7 @@ mod tests {
 
     #[test]
     fn sessions_degraded() {
-        let text = include_str!("../../tests/fixtures/bird/degraded-show-protocols-all.txt");
+        let text = include_str!("fixtures/degraded-show-protocols-all.txt");
         let sessions = sessions(fixture_body(text)).unwrap();
         insta::assert_yaml_snapshot!(sessions);
         let disabled = session(&sessions, "gobgp1");
@@ -577,7 +577,7 @@ mod tests {
 
     #[test]
     fn routes_steady_state() {
-        let text = include_str!("../../tests/fixtures/bird/show-route-all.txt");
+        let text = include_str!("fixtures/show-route-all.txt");
         let routes = routes(fixture_body(text)).unwrap();
         insta::assert_yaml_snapshot!(routes);
 
@@ -620,14 +620,14 @@ mod tests {
 
     #[test]
     fn routes_iso_long_and_degraded() {
-        let text = include_str!("../../tests/fixtures/bird/iso-long-show-route-all.txt");
+        let text = include_str!("fixtures/iso-long-show-route-all.txt");
         let long = routes(fixture_body(text)).unwrap();
-        let text = include_str!("../../tests/fixtures/bird/show-route-all.txt");
+        let text = include_str!("fixtures/show-route-all.txt");
         let short = routes(fixture_body(text)).unwrap();
         // Only the time format differs between the two recordings.
         assert_eq!(long, short);
 
-        let text = include_str!("../../tests/fixtures/bird/degraded-show-route-all.txt");
+        let text = include_str!("fixtures/degraded-show-route-all.txt");
         let degraded = routes(fixture_body(text)).unwrap();
         // frr2 and gobgp1 are down: nothing learned from them remains.
         for r in &degraded {
@@ -643,7 +643,7 @@ mod tests {
         // Recorded with the template's device, direct and kernel (`learn`) protocols: BIRD's
         // table also holds the default route, a route added with `ip route` and the
         // connected subnet, none of which BGP knows about.
-        let text = include_str!("../../tests/fixtures/bird/kernel-direct-show-route-all.txt");
+        let text = include_str!("fixtures/kernel-direct-show-route-all.txt");
         let body = fixture_body(text);
         assert!(body.contains("Type: inherit univ") && body.contains("Type: device univ"));
         let routes = routes(body).unwrap();
@@ -663,7 +663,7 @@ mod tests {
 
     #[test]
     fn static_multipath_route_keeps_first_gateway_and_is_local() {
-        let text = include_str!("../../tests/fixtures/bird/static-ecmp-show-route-all.txt");
+        let text = include_str!("fixtures/static-ecmp-show-route-all.txt");
         let routes = routes(fixture_body(text)).unwrap();
         let ecmp = routes
             .iter()
@@ -684,7 +684,7 @@ mod tests {
 
     #[test]
     fn bfd_sessions_all_states() {
-        let text = include_str!("../../tests/fixtures/bird/show-bfd-sessions.txt");
+        let text = include_str!("fixtures/show-bfd-sessions.txt");
         let peers = bfd_peers(fixture_body(text)).unwrap();
         insta::assert_yaml_snapshot!(peers);
         assert_eq!(peers.len(), 2);
@@ -694,14 +694,14 @@ mod tests {
         // Up since 05:48:43.143, server time 05:49:40.027.
         assert_eq!(peers[0].since_secs, Some(56));
 
-        let text = include_str!("../../tests/fixtures/bird/degraded-show-bfd-sessions.txt");
+        let text = include_str!("fixtures/degraded-show-bfd-sessions.txt");
         let peers = bfd_peers(fixture_body(text)).unwrap();
         let frr2 = peers.iter().find(|p| p.peer == ip("10.211.1.12")).unwrap();
         assert_eq!(frr2.state, BfdState::Down);
         let frr1 = peers.iter().find(|p| p.peer == ip("10.211.1.11")).unwrap();
         assert_eq!(frr1.state, BfdState::Up);
 
-        let text = include_str!("../../tests/fixtures/bird/iso-long-show-bfd-sessions.txt");
+        let text = include_str!("fixtures/iso-long-show-bfd-sessions.txt");
         let peers = bfd_peers(fixture_body(text)).unwrap();
         assert_eq!(peers.len(), 2);
         assert!(peers.iter().all(|p| p.since_secs.is_some()));
@@ -710,19 +710,16 @@ mod tests {
     #[test]
     fn daemon_errors_are_errors() {
         // birdc's complaint goes to stderr; stdout is empty.
-        let text = include_str!("../../tests/fixtures/bird/error-killed-show-route-all.txt");
+        let text = include_str!("fixtures/error-killed-show-route-all.txt");
         let err = routes(fixture_body(text)).unwrap_err();
         assert!(matches!(err, ParseError::Empty { .. }), "{err}");
 
-        let stderr =
-            include_str!("../../tests/fixtures/bird/error-killed-show-route-all.stderr.txt");
+        let stderr = include_str!("fixtures/error-killed-show-route-all.stderr.txt");
         let err = routes(fixture_body(stderr)).unwrap_err();
         assert!(matches!(err, ParseError::Daemon { .. }), "{err}");
         assert!(err.to_string().contains("Connection refused"), "{err}");
 
-        let stderr = include_str!(
-            "../../tests/fixtures/bird/error-not-running-show-protocols-all.stderr.txt"
-        );
+        let stderr = include_str!("fixtures/error-not-running-show-protocols-all.stderr.txt");
         let err = sessions(fixture_body(stderr)).unwrap_err();
         assert!(
             err.to_string().contains("No such file or directory"),

@@ -16,7 +16,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::{IpNet, Ipv4Net};
 
-use super::{Ctx, ParseError, Tool, as_numbers, origin_from_name};
+use crate::parse::{Ctx, ParseError, as_numbers, origin_from_name};
 use crate::state::{Path, Route, Session, SessionState};
 
 pub const SESSIONS_COMMAND: &str = "show ip bgp neighbors";
@@ -28,7 +28,7 @@ const EMPTY_HINT: &str =
 
 /// Quagga's error texts, all on stdout.
 fn check_errors(ctx: Ctx, text: &str) -> Result<(), ParseError> {
-    let Some(first) = super::first_meaningful_line(text) else {
+    let Some(first) = crate::parse::first_meaningful_line(text) else {
         return Err(ctx.empty(EMPTY_HINT));
     };
     if first.starts_with('%')
@@ -102,7 +102,7 @@ pub fn sessions(text: &str) -> Result<Vec<Session>, ParseError> {
 }
 
 fn sessions_from_neighbors(text: &str) -> Result<Vec<Session>, ParseError> {
-    let ctx = Ctx::new(Tool::Quagga, SESSIONS_COMMAND);
+    let ctx = Ctx::new(super::TOOL, SESSIONS_COMMAND);
     check_errors(ctx, text)?;
     let mut sessions: Vec<Session> = Vec::new();
     let mut admin_shut = false;
@@ -146,7 +146,7 @@ fn sessions_from_neighbors(text: &str) -> Result<Vec<Session>, ParseError> {
                 Some((st, tail)) => (st, tail.trim().strip_prefix("up for ")),
                 None => (rest, None),
             };
-            let state = super::session_state(state_text)
+            let state = crate::parse::session_state(state_text)
                 .ok_or_else(|| ctx.unexpected(n, format!("unknown BGP state `{state_text}`")))?;
             if !admin_shut {
                 s.state = state;
@@ -177,7 +177,7 @@ fn sessions_from_neighbors(text: &str) -> Result<Vec<Session>, ParseError> {
 }
 
 fn sessions_from_summary(text: &str) -> Result<Vec<Session>, ParseError> {
-    let ctx = Ctx::new(Tool::Quagga, SUMMARY_COMMAND);
+    let ctx = Ctx::new(super::TOOL, SUMMARY_COMMAND);
     check_errors(ctx, text)?;
     let local_as = text.lines().find_map(|l| {
         l.split_once("local AS number ")
@@ -204,7 +204,7 @@ fn sessions_from_summary(text: &str) -> Result<Vec<Session>, ParseError> {
         let (state, prefixes) = match last.parse::<u64>() {
             Ok(count) => (SessionState::Established, Some(count)),
             Err(_) => (
-                super::session_state(last)
+                crate::parse::session_state(last)
                     .ok_or_else(|| ctx.unexpected(n, format!("unknown state `{last}`")))?,
                 None,
             ),
@@ -258,7 +258,7 @@ fn network(ctx: Ctx, n: Option<usize>, text: &str) -> Result<IpNet, ParseError> 
 
 /// Routes from the `show ip bgp` table.
 pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
-    let ctx = Ctx::new(Tool::Quagga, ROUTES_COMMAND);
+    let ctx = Ctx::new(super::TOOL, ROUTES_COMMAND);
     check_errors(ctx, text)?;
     if text.trim_start().starts_with("No BGP prefixes displayed") {
         return Ok(Vec::new());
@@ -328,7 +328,7 @@ pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
         };
         let as_path = as_numbers(&path_tokens.join(" ")).map_err(|e| ctx.unexpected(n, e))?;
         let path = Path {
-            next_hop: super::real_next_hop(next_hop),
+            next_hop: crate::parse::real_next_hop(next_hop),
             best: status.contains('>'),
             local_pref,
             med,
@@ -363,7 +363,7 @@ mod tests {
 
     #[test]
     fn sessions_from_neighbors_steady_state() {
-        let text = include_str!("../../tests/fixtures/quagga/show-ip-bgp-neighbors.txt");
+        let text = include_str!("fixtures/show-ip-bgp-neighbors.txt");
         let sessions = sessions(fixture_body(text)).unwrap();
         insta::assert_yaml_snapshot!(sessions);
         assert_eq!(sessions.len(), 5);
@@ -388,10 +388,10 @@ mod tests {
 
     #[test]
     fn sessions_from_summary_match_neighbors() {
-        let summary = include_str!("../../tests/fixtures/quagga/show-ip-bgp-summary.txt");
+        let summary = include_str!("fixtures/show-ip-bgp-summary.txt");
         let from_summary = sessions(fixture_body(summary)).unwrap();
         insta::assert_yaml_snapshot!(from_summary);
-        let neighbors = include_str!("../../tests/fixtures/quagga/show-ip-bgp-neighbors.txt");
+        let neighbors = include_str!("fixtures/show-ip-bgp-neighbors.txt");
         let from_neighbors = sessions(fixture_body(neighbors)).unwrap();
         for (a, b) in from_summary.iter().zip(&from_neighbors) {
             assert_eq!(
@@ -406,9 +406,7 @@ mod tests {
 
     #[test]
     fn sessions_after_a_peer_dropped() {
-        let text = include_str!(
-            "../../tests/fixtures/quagga/edge/peer-dropped-show-ip-bgp-neighbors-10.198.0.30.txt"
-        );
+        let text = include_str!("fixtures/edge/peer-dropped-show-ip-bgp-neighbors-10.198.0.30.txt");
         let dropped = sessions(fixture_body(text)).unwrap();
         assert_eq!(dropped.len(), 1);
         assert_eq!(dropped[0].state, SessionState::Active);
@@ -419,8 +417,7 @@ mod tests {
         );
         assert_eq!(dropped[0].prefixes_received, None);
 
-        let text =
-            include_str!("../../tests/fixtures/quagga/edge/peer-dropped-show-ip-bgp-summary.txt");
+        let text = include_str!("fixtures/edge/peer-dropped-show-ip-bgp-summary.txt");
         let summary = sessions(fixture_body(text)).unwrap();
         let bird = summary
             .iter()
@@ -434,7 +431,7 @@ mod tests {
 
     #[test]
     fn routes_recover_classful_lengths() {
-        let text = include_str!("../../tests/fixtures/quagga/show-ip-bgp.txt");
+        let text = include_str!("fixtures/show-ip-bgp.txt");
         let routes = routes(fixture_body(text)).unwrap();
         insta::assert_yaml_snapshot!(routes);
         assert_eq!(
@@ -469,22 +466,22 @@ mod tests {
 
     #[test]
     fn routes_edge_cases() {
-        let text = include_str!("../../tests/fixtures/quagga/edge/empty-table-show-ip-bgp.txt");
+        let text = include_str!("fixtures/edge/empty-table-show-ip-bgp.txt");
         assert!(routes(fixture_body(text)).unwrap().is_empty());
-        let text = include_str!("../../tests/fixtures/quagga/edge/peer-dropped-show-ip-bgp.txt");
+        let text = include_str!("fixtures/edge/peer-dropped-show-ip-bgp.txt");
         assert_eq!(routes(fixture_body(text)).unwrap().len(), 3);
-        let text = include_str!("../../tests/fixtures/quagga/edge/no-router-bgp-show-ip-bgp.txt");
+        let text = include_str!("fixtures/edge/no-router-bgp-show-ip-bgp.txt");
         let err = routes(fixture_body(text)).unwrap_err();
         assert!(
             err.to_string().contains("No BGP process is configured"),
             "{err}"
         );
-        let text = include_str!("../../tests/fixtures/quagga/edge/zebra-only-show-ip-bgp.txt");
+        let text = include_str!("fixtures/edge/zebra-only-show-ip-bgp.txt");
         assert!(matches!(
             routes(fixture_body(text)).unwrap_err(),
             ParseError::Empty { .. }
         ));
-        let text = include_str!("../../tests/fixtures/quagga/show-ip-bgp-json.txt");
+        let text = include_str!("fixtures/show-ip-bgp-json.txt");
         assert!(matches!(
             routes(fixture_body(text)).unwrap_err(),
             ParseError::Daemon { .. }
@@ -494,27 +491,22 @@ mod tests {
     #[test]
     fn silent_and_error_outputs_are_errors() {
         for text in [
-            include_str!("../../tests/fixtures/quagga/edge/zebra-only-show-ip-bgp-summary.txt"),
-            include_str!("../../tests/fixtures/quagga/edge/no-router-bgp-show-ip-bgp-summary.txt"),
-            include_str!(
-                "../../tests/fixtures/quagga/edge/no-router-bgp-show-ip-bgp-neighbors.txt"
-            ),
+            include_str!("fixtures/edge/zebra-only-show-ip-bgp-summary.txt"),
+            include_str!("fixtures/edge/no-router-bgp-show-ip-bgp-summary.txt"),
+            include_str!("fixtures/edge/no-router-bgp-show-ip-bgp-neighbors.txt"),
         ] {
             let err = sessions(fixture_body(text)).unwrap_err();
             assert!(matches!(err, ParseError::Empty { .. }), "{err}");
         }
         for text in [
-            include_str!("../../tests/fixtures/quagga/edge/typo-show-ip-bgp-summmary.txt"),
-            include_str!(
-                "../../tests/fixtures/quagga/edge/unknown-neighbor-show-ip-bgp-neighbors-192.0.2.9.txt"
-            ),
-            include_str!("../../tests/fixtures/quagga/edge/no-daemons-show-ip-bgp-summary.txt"),
+            include_str!("fixtures/edge/typo-show-ip-bgp-summmary.txt"),
+            include_str!("fixtures/edge/unknown-neighbor-show-ip-bgp-neighbors-192.0.2.9.txt"),
+            include_str!("fixtures/edge/no-daemons-show-ip-bgp-summary.txt"),
         ] {
             let err = sessions(fixture_body(text)).unwrap_err();
             assert!(matches!(err, ParseError::Daemon { .. }), "{err}");
         }
-        let text =
-            include_str!("../../tests/fixtures/quagga/edge/empty-table-show-ip-bgp-summary.txt");
+        let text = include_str!("fixtures/edge/empty-table-show-ip-bgp-summary.txt");
         let sessions = sessions(fixture_body(text)).unwrap();
         assert_eq!(sessions.len(), 1);
         assert_eq!(sessions[0].state, SessionState::Active);
