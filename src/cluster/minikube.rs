@@ -582,4 +582,31 @@ users:
             ]
         );
     }
+
+    #[test]
+    fn multi_node_addresses_are_the_ones_the_plan_keeps_free_after_the_gateway() {
+        let text = "name: mk
+cluster: { provider: minikube, workers: 2, network: mk }
+networks: { mk: { subnet: 10.233.0.0/24 } }
+routers:
+  frr1: { kind: frr, asn: 64512, interfaces: { mk: {} }, neighbors: [{ to: nodes }] }
+metallb: { asn: 64500, peers: [{ router: frr1 }] }
+";
+        let topology = crate::topology::load::parse_and_validate("mk.yaml", text).unwrap();
+        let plan = crate::plan::build(&topology, "mk.yaml", std::path::Path::new(""));
+        // The plan starts routers at .5 (see plan::build's test): the nodes take .2 to .4.
+        assert_eq!(
+            plan.router("frr1").unwrap().interfaces[0].ip.to_string(),
+            "10.233.0.5"
+        );
+        let cplan = crate::cluster::ClusterPlan::from_plan(&plan).unwrap();
+        let network = cplan.node_network().unwrap();
+        assert_eq!(
+            multi_node_addresses(&cplan, network)
+                .into_iter()
+                .map(|(_, ip)| ip.to_string())
+                .collect::<Vec<_>>(),
+            ["10.233.0.2", "10.233.0.3", "10.233.0.4"]
+        );
+    }
 }

@@ -812,34 +812,4 @@ mod tests {
             assert_eq!(text, &f.contents);
         }
     }
-
-    #[test]
-    fn daemon_logs_match_the_rendered_configs() {
-        // The configs name these files; a template change must change them here too.
-        let templates = [
-            (
-                crate::kinds::frr::KIND,
-                include_str!("../kinds/frr/templates/frr.conf.j2"),
-            ),
-            (
-                crate::kinds::bird::KIND,
-                include_str!("../kinds/bird/templates/bird.conf.j2"),
-            ),
-            (
-                crate::kinds::quagga::KIND,
-                include_str!("../kinds/quagga/templates/zebra.conf.j2"),
-            ),
-            (
-                crate::kinds::quagga::KIND,
-                include_str!("../kinds/quagga/templates/bgpd.conf.j2"),
-            ),
-        ];
-        for (kind, template) in templates {
-            assert!(
-                daemon_logs(kind).iter().any(|log| template.contains(log)),
-                "{kind}: {:?}",
-                daemon_logs(kind)
-            );
-        }
-    }
 }

@@ -1,0 +1,153 @@
+//! FRR (bgpd, zebra, bfdd): BFD, communities, routes into the kernel through zebra.
+
+pub mod parse;
+
+use super::{
+    ConfigFile, ImageProfile, Kind, KindProfile, RenderError, RouterKind, RouterView, StatePart,
+    StateQuery, argv, config_file, kernel_query, render_template,
+};
+use crate::parse::{ParseError, Tool};
+use crate::state::RouterState;
+use ipnet::IpNet;
+
+pub const KIND: RouterKind = RouterKind::of(&Frr);
+
+pub const TOOL: Tool = Tool("FRR");
+
+/// Where its files live inside the container.
+pub mod paths {
+    pub const CONF: &str = "/etc/frr/frr.conf";
+    pub const DAEMONS: &str = "/etc/frr/daemons";
+    pub const VTYSH_CONF: &str = "/etc/frr/vtysh.conf";
+    pub const INIT: &str = "/usr/lib/frr/frrinit.sh";
+    pub const LOG: &str = "/var/log/frr/frr.log";
+}
+
+/// FRR's privilege code keeps SYS_ADMIN in its capability set and refuses to start when
+/// the bounding set lacks it.
+pub const NET_AND_SYS_ADMIN: &[&str] = &["NET_ADMIN", "NET_RAW", "SYS_ADMIN"];
+
+static PROFILE: KindProfile = KindProfile {
+    name: "frr",
+    speaks_bgp: true,
+    asn_always: false,
+    bfd: true,
+    reads_communities: true,
+    kernel_routes: true,
+    capabilities: NET_AND_SYS_ADMIN,
+    daemon_logs: &[paths::LOG],
+    image: Some(ImageProfile {
+        context: &[super::image_file!("frr", "Dockerfile")],
+        built_by_default: true,
+        download: None,
+    }),
+};
+
+pub struct Frr;
+
+fn vtysh(part: StatePart, command: &str) -> StateQuery {
+    StateQuery::new(part, &["vtysh", "-c", command])
+}
+
+impl Kind for Frr {
+    fn profile(&self) -> &'static KindProfile {
+        &PROFILE
+    }
+
+    fn tool(&self) -> Tool {
+        TOOL
+    }
+
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("frr/frr.conf.j2", include_str!("templates/frr.conf.j2")),
+            ("frr/daemons.j2", include_str!("templates/daemons.j2")),
+            ("frr/vtysh.conf", include_str!("templates/vtysh.conf")),
+        ]
+    }
+
+    fn config_files(&self, view: &RouterView) -> Result<Vec<ConfigFile>, RenderError> {
+        Ok(vec![
+            config_file(paths::CONF, render_template("frr/frr.conf.j2", view)?),
+            config_file(paths::DAEMONS, render_template("frr/daemons.j2", view)?),
+            config_file(paths::VTYSH_CONF, render_template("frr/vtysh.conf", view)?),
+        ])
+    }
+
+    // frrinit.sh starts watchfrr and the daemons listed in /etc/frr/daemons, then loads
+    // frr.conf with `vtysh -b`; the same script exists in upstream FRR images. It exits 0
+    // even when a line of frr.conf is refused (the line is dropped and only logged), so
+    // vtysh's dry run checks the file first: it needs no daemons, exits non-zero and names
+    // every refused line (`line 6: % Unknown command[25]: …`).
+    fn daemon_commands(&self, _announce: &[IpNet]) -> Vec<Vec<String>> {
+        vec![
+            argv(&["vtysh", "--dryrun", "-f", paths::CONF]),
+            argv(&[paths::INIT, "start"]),
+        ]
+    }
+
+    // `show daemons` is answered by vtysh from the daemons it reached.
+    fn ready_command(&self) -> Option<Vec<String>> {
+        Some(argv(&["vtysh", "-c", "show daemons"]))
+    }
+
+    fn is_ready(&self, stdout: &str) -> bool {
+        let running: Vec<&str> = stdout.split_whitespace().collect();
+        ["zebra", "bgpd", "bfdd"]
+            .iter()
+            .all(|d| running.contains(d))
+    }
+
+    fn state_queries(&self) -> Vec<StateQuery> {
+        vec![
+            // Per neighbor: remote and local AS, description, state (admin shutdown
+            // flagged separately), time up or since the last reset and why, accepted prefixes.
+            vtysh(StatePart::Sessions, parse::SESSIONS_COMMAND),
+            // `json detail` (FRR 8.3+): every path with communities, large communities,
+            // local-pref, MED, AS path, origin, best flag, next hop and peer. Plain `json`
+            // leaves communities out.
+            vtysh(StatePart::Routes, parse::ROUTES_COMMAND),
+            // bfdd's sessions: peer, local address and interface when known, status,
+            // seconds up or down.
+            vtysh(StatePart::Bfd, parse::BFD_COMMAND),
+            kernel_query(),
+        ]
+    }
+
+    fn parse_part(
+        &self,
+        part: StatePart,
+        text: &str,
+        state: &mut RouterState,
+    ) -> Result<(), ParseError> {
+        match part {
+            StatePart::Sessions => state.sessions = parse::sessions(text)?,
+            StatePart::Routes => state.routes = parse::routes(text)?,
+            StatePart::Bfd => state.bfd_peers = parse::bfd_peers(text)?,
+            StatePart::Kernel => state.kernel_routes = crate::parse::iproute::kernel_routes(text)?,
+        }
+        Ok(())
+    }
+
+    // zebra's route entry (selected? installed? its next hop resolved through what?),
+    // next-hop tracking, the BGP paths, and the last log lines.
+    fn prefix_view_queries(&self, prefix: IpNet) -> Vec<Vec<String>> {
+        let (family, afi) = if prefix.addr().is_ipv4() {
+            ("ip", "ipv4")
+        } else {
+            ("ipv6", "ipv6")
+        };
+        vec![
+            argv(&[
+                "vtysh",
+                "-c",
+                &format!("show {family} route {prefix}"),
+                "-c",
+                &format!("show {family} nht"),
+                "-c",
+                &format!("show bgp {afi} unicast {prefix}"),
+            ]),
+            argv(&["tail", "-n", "20", paths::LOG]),
+        ]
+    }
+}

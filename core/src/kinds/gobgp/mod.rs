@@ -1,0 +1,165 @@
+//! GoBGP: no BFD, and its routes stay in its own table (no zebra in metallab's image).
+
+pub mod parse;
+
+use super::{
+    ConfigFile, ImageProfile, Kind, KindProfile, NET, RenderError, RouterKind, RouterView,
+    StatePart, StateQuery, argv, config_file, kernel_query, render_template, shell,
+};
+use crate::parse::{ParseError, Tool};
+use crate::state::RouterState;
+use ipnet::IpNet;
+
+pub const KIND: RouterKind = RouterKind::of(&Gobgp);
+
+pub const TOOL: Tool = Tool("GoBGP");
+
+/// Where its files live inside the container.
+pub mod paths {
+    pub const CONF: &str = "/etc/gobgp/gobgpd.toml";
+    /// gobgpd's output, redirected by its start command (it logs to stdout).
+    pub const LOG: &str = "/var/log/gobgpd.log";
+}
+
+static PROFILE: KindProfile = KindProfile {
+    name: "gobgp",
+    speaks_bgp: true,
+    // gobgpd's `[global.config]` needs `as`, sessions or not.
+    asn_always: true,
+    bfd: false,
+    reads_communities: true,
+    kernel_routes: false,
+    capabilities: NET,
+    daemon_logs: &[paths::LOG],
+    image: Some(ImageProfile {
+        context: &[super::image_file!("gobgp", "Dockerfile")],
+        built_by_default: true,
+        download: None,
+    }),
+};
+
+pub struct Gobgp;
+
+/// The gRPC endpoint gobgpd serves its API on: loopback only, where the `gobgp` CLI
+/// looks by default, so the API is not reachable from the lab networks.
+const API: &str = "127.0.0.1:50051";
+/// That endpoint in a listening row of /proc/net/tcp (address and port in hex, then the
+/// remote side and state 0A, LISTEN).
+const API_LISTENING: &str = "0100007F:C383 00000000:0000 0A";
+
+/// How long the start command waits for gobgpd's API before giving up, in hundredths of
+/// a second (announcements are added through that API right after).
+const API_WAIT_HUNDREDTHS: u32 = 1000;
+
+impl Kind for Gobgp {
+    fn profile(&self) -> &'static KindProfile {
+        &PROFILE
+    }
+
+    fn tool(&self) -> Tool {
+        TOOL
+    }
+
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        &[(
+            "gobgp/gobgpd.toml.j2",
+            include_str!("templates/gobgpd.toml.j2"),
+        )]
+    }
+
+    fn config_files(&self, view: &RouterView) -> Result<Vec<ConfigFile>, RenderError> {
+        Ok(vec![config_file(
+            paths::CONF,
+            render_template("gobgp/gobgpd.toml.j2", view)?,
+        )])
+    }
+
+    // gobgpd stays in the foreground: background it with its output in a log file and
+    // stdin from /dev/null (so `docker exec` returns), then wait until its API listens,
+    // so the `gobgp global rib add` announcements that follow cannot race its start. The
+    // socket is watched in /proc rather than with `gobgp global`: a CLI call made before
+    // the API listens waits about a second in gRPC's reconnect backoff, most of a GoBGP
+    // router's start.
+    fn daemon_commands(&self, announce: &[IpNet]) -> Vec<Vec<String>> {
+        let mut commands = vec![shell(format!(
+            "gobgpd -f {conf} -t toml --api-hosts {API} </dev/null >{log} 2>&1 & \
+             i=0; until grep -q '{API_LISTENING}' /proc/net/tcp; do \
+             i=$((i+1)); if [ $i -ge {API_WAIT_HUNDREDTHS} ]; then echo 'gobgpd did not answer, see {log}:' >&2; tail -n 20 {log} >&2; exit 1; fi; \
+             sleep 0.01; done",
+            conf = paths::CONF,
+            log = paths::LOG,
+        ))];
+        // Origin IGP like FRR's `network` and BIRD's static routes (GoBGP's default is
+        // incomplete), so paths compare alike across kinds.
+        commands.extend(announce.iter().map(|prefix| {
+            argv(&[
+                "gobgp",
+                "global",
+                "rib",
+                "add",
+                "-a",
+                "ipv4",
+                &prefix.to_string(),
+                "origin",
+                "igp",
+            ])
+        }));
+        commands
+    }
+
+    fn ready_command(&self) -> Option<Vec<String>> {
+        Some(argv(&["gobgp", "global"]))
+    }
+
+    fn is_ready(&self, stdout: &str) -> bool {
+        stdout.contains("AS:")
+    }
+
+    fn state_queries(&self) -> Vec<StateQuery> {
+        vec![
+            // GoBGP reports up/down times as Unix timestamps: read the clock in the same exec.
+            StateQuery::shell(StatePart::Sessions, "date +%s && gobgp neighbor -j"),
+            StateQuery::new(
+                StatePart::Routes,
+                &["gobgp", "global", "rib", "-a", "ipv4", "-j"],
+            ),
+            // GoBGP has no BFD; it installs no routes, but the table still shows static ones.
+            kernel_query(),
+        ]
+    }
+
+    fn parse_part(
+        &self,
+        part: StatePart,
+        text: &str,
+        state: &mut RouterState,
+    ) -> Result<(), ParseError> {
+        match part {
+            StatePart::Sessions => state.sessions = parse::sessions(text)?,
+            StatePart::Routes => state.routes = parse::routes(text)?,
+            StatePart::Kernel => state.kernel_routes = crate::parse::iproute::kernel_routes(text)?,
+            StatePart::Bfd => {
+                return Err(ParseError::Unsupported {
+                    kind: PROFILE.name,
+                    part: part.as_str(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gobgp_api_row_the_start_command_waits_for_is_the_api_address() {
+        // /proc/net/tcp writes an IPv4 address as its 4 bytes in host (little-endian) order
+        // and the port big-endian, both in upper-case hex.
+        let addr: std::net::SocketAddrV4 = API.parse().unwrap();
+        let ip = u32::from_le_bytes(addr.ip().octets());
+        let row = format!("{ip:08X}:{:04X} 00000000:0000 0A", addr.port());
+        assert_eq!(row, API_LISTENING);
+    }
+}
