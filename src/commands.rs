@@ -1,7 +1,6 @@
 //! Runs the parsed command line: resolves topologies and labs, calls the engine, prints
 //! results, and maps every outcome to the documented exit codes.
 
-use crate::check::report;
 use crate::cli::{
     CheckArgs, Cli, Command, DownArgs, ExecArgs, GlobalOpts, ImagesCommand, OutputFormat,
     RoutesArgs, SnapshotArgs, SpyArgs, StatusArgs, TopologiesArgs, TopologiesCommand, UpArgs,
@@ -21,21 +20,12 @@ use crate::topology;
 use crate::topology::model::{Placement, RouterKind};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Documented exit codes.
+pub mod check_sinks;
 pub mod doctor;
 
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const CHECKS_FAILED: i32 = 1;
-    /// `status` reported at least one problem (the same code as failed checks: both mean
-    /// "the lab is not as planned").
-    pub const PROBLEMS_FOUND: i32 = 1;
-    pub const ERROR: i32 = 2;
-    /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
-    pub const INTERRUPTED: i32 = 130;
-}
+pub use crate::exit_code::ExitCode;
 
 /// Why a command did not succeed.
 #[derive(Debug)]
@@ -58,17 +48,16 @@ pub enum Failure {
     },
     /// The command `metallab exec` ran for the user exited non-zero (1–255): metallab
     /// exits with its code and adds nothing to what it printed.
-    Passthrough(i32),
+    Passthrough(u8),
 }
 
 impl Failure {
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> ExitCode {
         match self {
-            Failure::ChecksFailed => exit::CHECKS_FAILED,
-            Failure::ProblemsFound => exit::PROBLEMS_FOUND,
-            Failure::Input(_) | Failure::Error { .. } => exit::ERROR,
-            Failure::Interrupted { .. } => exit::INTERRUPTED,
-            Failure::Passthrough(code) => *code,
+            Failure::ChecksFailed | Failure::ProblemsFound => ExitCode::NotAsPlanned,
+            Failure::Input(_) | Failure::Error { .. } => ExitCode::Error,
+            Failure::Interrupted { .. } => ExitCode::Interrupted,
+            Failure::Passthrough(code) => ExitCode::Passthrough(*code),
         }
     }
 
@@ -313,63 +302,30 @@ async fn run_and_report(
         timeout_override: timeout,
         ..RunOptions::default()
     };
-    let checks_started = progress.elapsed();
-    // The step says how far the run is as each check finishes (spinners; lines stay quiet).
-    let (passed, failed_so_far) = (AtomicUsize::new(0), AtomicUsize::new(0));
-    let total = checks.len();
+    let sinks = check_sinks::choose(check_sinks::SinkChoice {
+        global: g,
+        progress,
+        step,
+        total: checks.len(),
+        lab: &plan.lab,
+        junit,
+        timings_from: timings.then(|| progress.elapsed()),
+    });
+    let sinks = std::sync::Mutex::new(sinks);
     let results = run_checks_with_progress(&probe, &checks, opts, |event| {
         if let CheckEvent::Finished(result) = event {
-            let counter = if result.passed() {
-                &passed
-            } else {
-                &failed_so_far
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
-            let (p, f) = (
-                passed.load(Ordering::Relaxed),
-                failed_so_far.load(Ordering::Relaxed),
-            );
-            step.show(format!(
-                "{p}/{total} passed{}",
-                if f > 0 {
-                    format!(", {f} failed")
-                } else {
-                    String::new()
-                }
-            ));
+            let mut sinks = sinks.lock().unwrap_or_else(|e| e.into_inner());
+            for sink in sinks.iter_mut() {
+                sink.finished(result);
+            }
         }
     })
     .await;
+    let sinks = sinks.into_inner().unwrap_or_else(|e| e.into_inner());
+    for sink in sinks {
+        sink.end(&results)?;
+    }
     let failed = results.iter().filter(|r| !r.passed()).count();
-    if failed == 0 {
-        step.done("all passed");
-    } else {
-        step.fail(format!("{failed} failed"));
-    }
-    if timings {
-        let passed: Vec<_> = results
-            .iter()
-            .filter(|r| r.passed())
-            .map(|r| crate::view::timings::PassedCheck {
-                router: r.subject.clone(),
-                session: r.kind == "session",
-                at: checks_started + r.after(),
-            })
-            .collect();
-        print_timings(progress, &passed);
-    }
-    if let Some(path) = junit {
-        std::fs::write(path, report::junit(&plan.lab, &results)).map_err(|e| {
-            Failure::msg(
-                format!("cannot write {}: {e}", path.display()),
-                "check the path",
-            )
-        })?;
-    }
-    match g.output {
-        OutputFormat::Json => print_json(&report::json(&results)),
-        OutputFormat::Table => out!("{}", report::human(&results, color_stdout(g))),
-    }
     if failed == 0 {
         Ok(())
     } else {
@@ -649,7 +605,14 @@ const EXEC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 fn run_tool(mut command: std::process::Command, tool: &str) -> Result<()> {
     match command.status() {
         Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(Failure::Passthrough(status.code().unwrap_or(exit::ERROR))),
+        Ok(status) => match status.code().and_then(|c| u8::try_from(c).ok()) {
+            Some(code) if code != 0 => Err(Failure::Passthrough(code)),
+            // Ended by a signal: no code to pass on.
+            _ => Err(Failure::msg(
+                format!("{tool} ended with {status}"),
+                "run it again",
+            )),
+        },
         Err(e) => Err(Failure::msg(
             format!("cannot run {tool}: {e}"),
             format!("is the {tool} CLI installed?"),
@@ -662,7 +625,7 @@ fn print_exec_output(out: &crate::runtime::ExecOutput) -> Result<()> {
     err!("{}", out.stderr);
     let _ = std::io::stdout().flush();
     if out.exit_code != 0 {
-        return Err(Failure::Passthrough(out.exit_code.clamp(1, 255) as i32));
+        return Err(Failure::Passthrough(out.exit_code.clamp(1, 255) as u8));
     }
     Ok(())
 }

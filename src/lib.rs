@@ -21,6 +21,7 @@ pub mod commands;
 pub mod duration_text;
 pub mod engine;
 pub mod error_chain;
+pub mod exit_code;
 pub mod fetch;
 pub mod in_cluster;
 pub mod k8s;

@@ -34,13 +34,13 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let code = match runtime.block_on(commands::run(cli)) {
-        Ok(()) => commands::exit::OK,
+        Ok(()) => commands::ExitCode::Ok,
         Err(failure) => {
             report(&failure, report_style(cli_color));
             failure.exit_code()
         }
     };
-    std::process::exit(code);
+    code.exit();
 }
 
 fn stderr_colors(mode: metallab::cli::ColorMode) -> bool {

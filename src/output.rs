@@ -2,21 +2,17 @@
 //! (`metallab topologies generate | head -1`), stop quietly instead of panicking.
 //!
 //! std's `println!` panics on a closed pipe. These macros write the same text, and on
-//! `BrokenPipe` end the process with 141 (128 + SIGPIPE), what a shell reports for a tool
-//! the signal stopped; any other write error is ignored, as a lost diagnostic must not turn
-//! into a crash.
+//! `BrokenPipe` end the process with `ExitCode::BrokenPipe` (141); any other write error
+//! is ignored, as a lost diagnostic must not turn into a crash.
 
 use std::io::Write;
-
-/// Exit status after the reader of stdout or stderr went away.
-pub const BROKEN_PIPE: i32 = 128 + 13;
 
 fn write_or_stop(mut writer: impl Write, args: std::fmt::Arguments<'_>) {
     let written = writer.write_fmt(args).and_then(|()| writer.flush());
     if let Err(error) = written
         && error.kind() == std::io::ErrorKind::BrokenPipe
     {
-        std::process::exit(BROKEN_PIPE);
+        crate::exit_code::ExitCode::BrokenPipe.exit();
     }
 }
 
