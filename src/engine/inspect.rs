@@ -15,6 +15,7 @@ use crate::view::problems::{
     self, ContainerCondition, DaemonReading, Problem, Reported, human_secs,
 };
 use crate::view::table::{Painter, Tone, indent};
+use crate::view::{LinkStatus, PeerState};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -225,7 +226,7 @@ pub struct RouterRow {
     pub name: String,
     pub kind: String,
     /// `running`, `exited`, `created`, `missing`…
-    pub container: String,
+    pub container: ContainerCondition,
     pub addresses: Vec<String>,
     pub asn: Option<u32>,
     pub sessions: Vec<SessionRow>,
@@ -238,9 +239,9 @@ pub struct SessionRow {
     pub peer: String,
     pub address: IpAddr,
     pub remote_as: Option<u32>,
-    /// BGP state (`established`, `active`…), or `missing` for a planned session the daemon
-    /// does not have.
-    pub state: String,
+    /// BGP state (`established`, `active`…), or `not-configured` for a planned session the
+    /// daemon does not have.
+    pub state: PeerState,
     pub since_secs: Option<u64>,
     pub prefixes_received: Option<u64>,
     pub last_error: Option<String>,
@@ -371,7 +372,7 @@ pub fn router_row(
                     peer: e.peer.clone(),
                     address: e.address,
                     remote_as: s.remote_as,
-                    state: s.state.to_string(),
+                    state: PeerState::Bgp(s.state),
                     since_secs: s.since_secs,
                     prefixes_received: s.prefixes_received,
                     last_error: s.last_error.clone(),
@@ -382,7 +383,7 @@ pub fn router_row(
                     peer: e.peer.clone(),
                     address: e.address,
                     remote_as: None,
-                    state: "missing".into(),
+                    state: PeerState::NotConfigured,
                     since_secs: None,
                     prefixes_received: None,
                     last_error: None,
@@ -403,7 +404,7 @@ pub fn router_row(
                 peer,
                 address: s.peer,
                 remote_as: s.remote_as,
-                state: s.state.to_string(),
+                state: PeerState::Bgp(s.state),
                 since_secs: s.since_secs,
                 prefixes_received: s.prefixes_received,
                 last_error: s.last_error.clone(),
@@ -415,7 +416,7 @@ pub fn router_row(
     RouterRow {
         name: r.name.clone(),
         kind: r.kind.to_string(),
-        container: container.as_str().to_string(),
+        container,
         addresses: r
             .interfaces
             .iter()
@@ -476,12 +477,12 @@ pub fn render_status(s: &LabStatus, p: Painter) -> String {
             let established = r
                 .sessions
                 .iter()
-                .filter(|x| x.expected && x.state == "established")
+                .filter(|x| x.expected && x.state.is_established())
                 .count();
             let expected = r.sessions.iter().filter(|x| x.expected).count();
             let sessions = if r.asn.is_none() {
                 "-".to_string()
-            } else if r.container != "running" || (expected == 0 && !r.problems.is_empty()) {
+            } else if !r.container.is_running() || (expected == 0 && !r.problems.is_empty()) {
                 "?".to_string()
             } else {
                 let text = format!("{established}/{expected} established");
@@ -495,7 +496,7 @@ pub fn render_status(s: &LabStatus, p: Painter) -> String {
             vec![
                 r.name.clone(),
                 r.kind.clone(),
-                p.paint(Tone::ok(r.container == "running"), &r.container),
+                p.paint(Tone::ok(r.container.is_running()), r.container.as_str()),
                 dash(r.asn),
                 r.addresses.join(","),
                 sessions,
@@ -520,10 +521,10 @@ pub fn render_status(s: &LabStatus, p: Painter) -> String {
         .iter()
         .flat_map(|r| r.sessions.iter().map(move |x| (r, x)))
         .map(|(r, x)| {
-            let state_tone = match x.state.as_str() {
-                "established" => Tone::Good,
-                "missing" | "idle" | "admin-down" => Tone::Bad,
-                _ => Tone::Warn,
+            let state_tone = match x.state.status() {
+                LinkStatus::Established => Tone::Good,
+                LinkStatus::Down | LinkStatus::Unknown => Tone::Bad,
+                LinkStatus::Connecting => Tone::Warn,
             };
             let peer = if x.expected {
                 x.peer.clone()
@@ -535,7 +536,7 @@ pub fn render_status(s: &LabStatus, p: Painter) -> String {
                 peer,
                 x.address.to_string(),
                 dash(x.remote_as),
-                p.paint(state_tone, &x.state),
+                p.paint(state_tone, x.state.as_str()),
                 dash(x.since_secs.map(human_secs)),
                 dash(x.prefixes_received),
                 x.bfd

@@ -243,7 +243,7 @@ fn router_view(
                     peer_address: e.address,
                     peer_role,
                     remote_as: None,
-                    state: "unknown".to_string(),
+                    state: PeerState::Unknown,
                     status: LinkStatus::Unknown,
                     since_secs: None,
                     prefixes_received: None,
@@ -297,7 +297,7 @@ fn router_view(
                             peer_address: e.address,
                             peer_role,
                             remote_as: found.remote_as,
-                            state: found.state.to_string(),
+                            state: PeerState::Bgp(found.state),
                             status: LinkStatus::of(found.state),
                             since_secs: found.since_secs,
                             prefixes_received: found.prefixes_received,
@@ -309,7 +309,7 @@ fn router_view(
                             peer_address: e.address,
                             peer_role,
                             remote_as: None,
-                            state: "not-configured".to_string(),
+                            state: PeerState::NotConfigured,
                             status: LinkStatus::Down,
                             since_secs: None,
                             prefixes_received: None,
@@ -328,7 +328,7 @@ fn router_view(
                         peer_address: found.peer,
                         peer_role,
                         remote_as: found.remote_as,
-                        state: found.state.to_string(),
+                        state: PeerState::Bgp(found.state),
                         status: LinkStatus::of(found.state),
                         since_secs: found.since_secs,
                         prefixes_received: found.prefixes_received,
@@ -404,7 +404,7 @@ fn session_edges(routers: &[RouterView], names: &Names<'_>) -> Vec<SessionEdge> 
             };
             edges.entry(key).or_default().push(EdgeEnd {
                 router: r.name.clone(),
-                state: s.state.clone(),
+                state: s.state,
                 status: s.status,
             });
         }

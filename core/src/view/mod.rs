@@ -134,6 +134,66 @@ impl LinkStatus {
     }
 }
 
+/// A session's state as metallab shows it: what the daemon says, or why there is
+/// nothing to say. Written as the daemon's state (`established`, `active`…),
+/// `not-configured` or `unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerState {
+    Bgp(SessionState),
+    /// The plan has the session and the daemon does not.
+    NotConfigured,
+    /// The router could not be read.
+    Unknown,
+}
+
+impl PeerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerState::Bgp(state) => state.as_str(),
+            PeerState::NotConfigured => "not-configured",
+            PeerState::Unknown => "unknown",
+        }
+    }
+
+    pub fn is_established(self) -> bool {
+        self == PeerState::Bgp(SessionState::Established)
+    }
+
+    /// Its colour.
+    pub fn status(self) -> LinkStatus {
+        match self {
+            PeerState::Bgp(state) => LinkStatus::of(state),
+            PeerState::NotConfigured => LinkStatus::Down,
+            PeerState::Unknown => LinkStatus::Unknown,
+        }
+    }
+}
+
+impl std::fmt::Display for PeerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for PeerState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for PeerState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "not-configured" => Ok(PeerState::NotConfigured),
+            "unknown" => Ok(PeerState::Unknown),
+            other => SessionState::parse(other)
+                .map(PeerState::Bgp)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown session state `{other}`"))),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RouterView {
     pub name: String,
@@ -172,9 +232,7 @@ pub struct SessionView {
     pub peer_address: IpAddr,
     pub peer_role: Role,
     pub remote_as: Option<u32>,
-    /// The BGP state (`established`, `active`, …), `not-configured` when the plan has the
-    /// session and the daemon does not, `unknown` when the router could not be read.
-    pub state: String,
+    pub state: PeerState,
     pub status: LinkStatus,
     /// Seconds in this state, when the daemon says.
     pub since_secs: Option<u64>,
@@ -247,7 +305,7 @@ pub struct SessionEdge {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EdgeEnd {
     pub router: String,
-    pub state: String,
+    pub state: PeerState,
     pub status: LinkStatus,
 }
 

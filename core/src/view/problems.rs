@@ -202,14 +202,20 @@ impl From<Problem> for Reported {
     }
 }
 
-/// The router container as Docker reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "condition", content = "state")]
+/// The router container as Docker reports it; written as Docker's state word
+/// (`running`, `exited`…) or `missing`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContainerCondition {
     Running,
     /// Docker's state word: `exited`, `created`, `paused`, `restarting`, `dead`.
     Stopped(String),
     Missing,
+}
+
+impl serde::Serialize for ContainerCondition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 impl ContainerCondition {
