@@ -457,7 +457,7 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
     };
     if labs.is_empty() {
         if g.output == OutputFormat::Json {
-            print_json(&Vec::<inspect::LabStatus>::new());
+            print_json(&Vec::<crate::view::LabView>::new());
         } else {
             outln!("no metallab labs are running (start one with: metallab up <topology>)");
         }
@@ -474,7 +474,7 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
                 let cluster = link.state().await;
                 let exec = RouterExec::for_link(&rt, &plan.lab, &link);
                 let status = inspect::gather_status(&exec, &plan, cluster).await?;
-                problems += status.all_problems().len();
+                problems += inspect::all_problems(&status).len();
                 text.push(inspect::render_status(&status, painter(g)));
                 json.push(serde_json::to_value(&status).expect("serializable"));
             }

@@ -11,11 +11,9 @@ use crate::plan::{Plan, PlannedRouter};
 use crate::runtime::docker::{ContainerInfo, DockerRuntime};
 use crate::state::cluster::{ClusterState, NodeInfo};
 use crate::state::{Route, RouterState};
-use crate::view::problems::{
-    self, ContainerCondition, DaemonReading, Problem, Reported, human_secs,
-};
+use crate::view::problems::ContainerCondition;
 use crate::view::table::{Painter, Tone, indent};
-use crate::view::{LinkStatus, PeerState};
+use crate::view::{LabReading, LabView, lab_view};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -112,7 +110,7 @@ pub async fn read_router(
 }
 
 /// The planned networks a running Docker router is no longer attached to.
-fn detached_networks(r: &PlannedRouter, containers: &[ContainerInfo]) -> Vec<String> {
+pub fn detached_networks(r: &PlannedRouter, containers: &[ContainerInfo]) -> Vec<String> {
     let Some(c) = containers
         .iter()
         .find(|c| c.name == r.container && c.running)
@@ -171,514 +169,53 @@ pub async fn lab_resources(
 
 // ------------------------------------------------------------------------ status
 
-/// The cluster as `status` found it. In JSON: the cluster's state, or `{"error": …}`
-/// when it could not be read (never `null`, which means "no cluster").
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(untagged)]
-pub enum ClusterSide {
-    Read(ClusterState),
-    Unreadable { error: String },
-}
+pub use crate::view::status::{all_problems, render_cluster, render_status};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct LabStatus {
-    pub lab: String,
-    pub source: String,
-    pub networks: Vec<NetworkRow>,
-    pub routers: Vec<RouterRow>,
-    /// The cluster side, when the lab has one: what was read, or why it could not be.
-    pub cluster: Option<ClusterSide>,
-    /// Problems not tied to one router: networks and the cluster.
-    pub problems: Vec<Reported>,
-}
-
-impl LabStatus {
-    /// Every problem of the lab, with where it is (`frr1`, `lab`, `cluster`).
-    pub fn all_problems(&self) -> Vec<(&str, &Reported)> {
-        let mut all: Vec<(&str, &Reported)> = self
-            .routers
-            .iter()
-            .flat_map(|r| r.problems.iter().map(move |p| (r.name.as_str(), p)))
-            .collect();
-        all.extend(self.problems.iter().map(|p| (problem_scope(&p.problem), p)));
-        all
-    }
-}
-
-fn problem_scope(p: &Problem) -> &'static str {
-    match p {
-        Problem::NetworkMissing { .. } => "lab",
-        _ => "cluster",
-    }
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct NetworkRow {
-    pub name: String,
-    pub docker_name: String,
-    pub subnet: String,
-    pub internal: bool,
-    pub present: bool,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct RouterRow {
-    pub name: String,
-    pub kind: String,
-    /// `running`, `exited`, `created`, `missing`…
-    pub container: ContainerCondition,
-    pub addresses: Vec<String>,
-    pub asn: Option<u32>,
-    pub sessions: Vec<SessionRow>,
-    /// One entry per thing that is wrong; empty when healthy.
-    pub problems: Vec<Reported>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct SessionRow {
-    pub peer: String,
-    pub address: IpAddr,
-    pub remote_as: Option<u32>,
-    /// BGP state (`established`, `active`…), or `not-configured` for a planned session the
-    /// daemon does not have.
-    pub state: PeerState,
-    pub since_secs: Option<u64>,
-    pub prefixes_received: Option<u64>,
-    pub last_error: Option<String>,
-    /// State of the BFD peer at this address, when the daemon has one.
-    pub bfd: Option<String>,
-    /// Whether the plan asks for this session (others come from the daemon alone).
-    pub expected: bool,
-}
-
-/// Reads the lab and builds its status. `cluster` is the cluster side when the lab has
-/// one, or why it could not be read.
+/// Reads the lab and builds its view, as `status` shows it. `cluster` is the cluster side
+/// when the lab has one, or why it could not be read.
 pub async fn gather_status(
     exec: &RouterExec<'_>,
     plan: &Plan,
     cluster: Result<Option<ClusterState>, String>,
-) -> Result<LabStatus, super::EngineError> {
+) -> Result<LabView, super::EngineError> {
     let (containers, networks) = lab_resources(exec.rt, &plan.lab).await?;
     let readings = read_routers(exec, plan, &containers, false).await;
-    Ok(build_status(plan, &readings, &networks, cluster))
+    let mut view = build_status(plan, &readings, &networks, cluster);
+    view.read_at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Ok(view)
 }
 
-/// The status of a lab from its readings (pure).
+/// The lab's view from its readings (pure): what `status` and its snapshot show. Raw CLI
+/// text stays out of it (a snapshot keeps it in files of its own).
 pub fn build_status(
     plan: &Plan,
     readings: &[RouterReading],
     docker_networks: &[String],
     cluster: Result<Option<ClusterState>, String>,
-) -> LabStatus {
-    let (cluster, unreadable) = match cluster {
+) -> LabView {
+    let (cluster, cluster_error) = match cluster {
         Ok(state) => (state, None),
         Err(error) => (None, Some(error)),
     };
-    let nodes: &[NodeInfo] = cluster.as_ref().map_or(&[], |c| c.nodes.as_slice());
-    let networks: Vec<NetworkRow> = plan
-        .networks
-        .iter()
-        .map(|n| NetworkRow {
-            name: n.name.clone(),
-            docker_name: n.docker_name.clone(),
-            subnet: n.subnet.to_string(),
-            internal: n.internal,
-            present: docker_networks.contains(&n.docker_name),
-        })
-        .collect();
-    let mut lab_problems: Vec<Reported> = networks
-        .iter()
-        .filter(|n| !n.present)
-        .map(|n| {
-            Problem::NetworkMissing {
-                name: n.name.clone(),
-                docker_name: n.docker_name.clone(),
-            }
-            .into()
-        })
-        .collect();
-    if let Some(c) = &cluster {
-        lab_problems.extend(
-            problems::cluster_problems(c)
-                .into_iter()
-                .map(Reported::from),
-        );
-    }
-    if let Some(error) = &unreadable {
-        lab_problems.push(
-            Problem::ClusterUnreachable {
-                error: error.clone(),
-            }
-            .into(),
-        );
-    }
-    let routers = plan
-        .routers
-        .iter()
-        .map(|r| {
-            let reading = readings.iter().find(|x| x.router == r.name);
-            router_row(plan, r, reading, nodes)
-        })
-        .collect();
-    LabStatus {
-        lab: plan.lab.clone(),
-        source: plan.source.clone(),
-        networks,
-        routers,
-        cluster: match (cluster, unreadable) {
-            (Some(state), _) => Some(ClusterSide::Read(state)),
-            (None, Some(error)) => Some(ClusterSide::Unreadable { error }),
-            (None, None) => None,
-        },
-        problems: lab_problems,
-    }
-}
-
-/// One router's row: its sessions as planned and as found, and its problems (pure).
-pub fn router_row(
-    plan: &Plan,
-    r: &PlannedRouter,
-    reading: Option<&RouterReading>,
-    nodes: &[NodeInfo],
-) -> RouterRow {
-    let container = reading.map_or(ContainerCondition::Missing, |x| x.container.clone());
-    let daemon = match reading.and_then(|x| x.state.as_ref()) {
-        _ if !r.kind.speaks_bgp() => DaemonReading::NotRead,
-        None => DaemonReading::NotRead,
-        Some(Ok(state)) => DaemonReading::Answered(state),
-        Some(Err(e)) => DaemonReading::Failed(e),
+    let mut lab = LabReading {
+        cluster,
+        cluster_error,
+        networks_present: Some(docker_networks.to_vec()),
+        ..LabReading::default()
     };
-    let expected = problems::expected_sessions(plan, r, nodes);
-    let workload = problems::Workload::of(&plan.lab, r);
-    let mut found = problems::router_problems(&workload, &container, daemon, &expected);
-    for network in reading.map(|x| x.detached.as_slice()).unwrap_or_default() {
-        if let Some(interface) = r.interfaces.iter().find(|i| &i.network == network) {
-            found.insert(
-                0,
-                Problem::InterfaceMissing {
-                    network: network.clone(),
-                    docker_name: interface.docker_network.clone(),
-                    ip: interface.ip,
-                },
-            );
+    for reading in readings {
+        let name = reading.router.clone();
+        lab.containers
+            .insert(name.clone(), reading.container.clone());
+        lab.detached.insert(name.clone(), reading.detached.clone());
+        if let Some(state) = &reading.state {
+            lab.routers
+                .insert(name, state.clone().map(|state| (state, Vec::new())));
         }
     }
-    let mut sessions = vec![];
-    if let DaemonReading::Answered(state) = daemon {
-        let bfd = |a: IpAddr| state.bfd_peer(a).map(|b| b.state.to_string());
-        for e in &expected {
-            sessions.push(match state.session(e.address) {
-                Some(s) => SessionRow {
-                    peer: e.peer.clone(),
-                    address: e.address,
-                    remote_as: s.remote_as,
-                    state: PeerState::Bgp(s.state),
-                    since_secs: s.since_secs,
-                    prefixes_received: s.prefixes_received,
-                    last_error: s.last_error.clone(),
-                    bfd: bfd(e.address),
-                    expected: true,
-                },
-                None => SessionRow {
-                    peer: e.peer.clone(),
-                    address: e.address,
-                    remote_as: None,
-                    state: PeerState::NotConfigured,
-                    since_secs: None,
-                    prefixes_received: None,
-                    last_error: None,
-                    bfd: bfd(e.address),
-                    expected: true,
-                },
-            });
-        }
-        // Sessions the daemon has that the plan does not name (e.g. configured by hand).
-        for s in &state.sessions {
-            if expected.iter().any(|e| e.address == s.peer) {
-                continue;
-            }
-            let peer = problems::address_name(plan, s.peer, nodes)
-                .or_else(|| s.name.clone())
-                .unwrap_or_else(|| s.peer.to_string());
-            sessions.push(SessionRow {
-                peer,
-                address: s.peer,
-                remote_as: s.remote_as,
-                state: PeerState::Bgp(s.state),
-                since_secs: s.since_secs,
-                prefixes_received: s.prefixes_received,
-                last_error: s.last_error.clone(),
-                bfd: bfd(s.peer),
-                expected: false,
-            });
-        }
-    }
-    RouterRow {
-        name: r.name.clone(),
-        kind: r.kind.to_string(),
-        container,
-        addresses: r
-            .interfaces
-            .iter()
-            .map(|i| format!("{}/{}", i.ip, i.prefix_len))
-            .collect(),
-        asn: r.asn,
-        sessions,
-        problems: found.into_iter().map(Reported::from).collect(),
-    }
-}
-
-fn dash(v: Option<impl ToString>) -> String {
-    v.map_or_else(|| "-".to_string(), |v| v.to_string())
-}
-
-fn plural(n: usize, one: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {one}s")
-    }
-}
-
-/// `metallab status` as text (pure): networks, routers, sessions, the cluster when there
-/// is one, then one line per problem.
-pub fn render_status(s: &LabStatus, p: Painter) -> String {
-    let mut out = format!(
-        "{} {}  {}\n\n",
-        p.paint(Tone::Bold, "lab"),
-        p.paint(Tone::Bold, &s.lab),
-        p.paint(Tone::Dim, &s.source)
-    );
-    let rows: Vec<Vec<String>> = s
-        .networks
-        .iter()
-        .map(|n| {
-            vec![
-                n.name.clone(),
-                n.docker_name.clone(),
-                n.subnet.clone(),
-                if n.internal { "internal" } else { "external" }.into(),
-                p.paint(
-                    Tone::ok(n.present),
-                    if n.present { "present" } else { "missing" },
-                ),
-            ]
-        })
-        .collect();
-    out.push_str(&table(
-        &["NETWORK", "DOCKER NAME", "SUBNET", "ACCESS", "STATE"],
-        &rows,
-    ));
-    out.push('\n');
-    let rows: Vec<Vec<String>> = s
-        .routers
-        .iter()
-        .map(|r| {
-            let established = r
-                .sessions
-                .iter()
-                .filter(|x| x.expected && x.state.is_established())
-                .count();
-            let expected = r.sessions.iter().filter(|x| x.expected).count();
-            let sessions = if r.asn.is_none() {
-                "-".to_string()
-            } else if !r.container.is_running() || (expected == 0 && !r.problems.is_empty()) {
-                "?".to_string()
-            } else {
-                let text = format!("{established}/{expected} established");
-                p.paint(Tone::ok(established == expected), text)
-            };
-            let health = if r.problems.is_empty() {
-                p.paint(Tone::Good, "ok")
-            } else {
-                p.paint(Tone::Bad, plural(r.problems.len(), "problem"))
-            };
-            vec![
-                r.name.clone(),
-                r.kind.clone(),
-                p.paint(Tone::ok(r.container.is_running()), r.container.as_str()),
-                dash(r.asn),
-                r.addresses.join(","),
-                sessions,
-                health,
-            ]
-        })
-        .collect();
-    out.push_str(&table(
-        &[
-            "ROUTER",
-            "KIND",
-            "CONTAINER",
-            "ASN",
-            "ADDRESSES",
-            "SESSIONS",
-            "HEALTH",
-        ],
-        &rows,
-    ));
-    let rows: Vec<Vec<String>> = s
-        .routers
-        .iter()
-        .flat_map(|r| r.sessions.iter().map(move |x| (r, x)))
-        .map(|(r, x)| {
-            let state_tone = match x.state.status() {
-                LinkStatus::Established => Tone::Good,
-                LinkStatus::Down | LinkStatus::Unknown => Tone::Bad,
-                LinkStatus::Connecting => Tone::Warn,
-            };
-            let peer = if x.expected {
-                x.peer.clone()
-            } else {
-                format!("{} {}", x.peer, p.paint(Tone::Dim, "(unplanned)"))
-            };
-            vec![
-                r.name.clone(),
-                peer,
-                x.address.to_string(),
-                dash(x.remote_as),
-                p.paint(state_tone, x.state.as_str()),
-                dash(x.since_secs.map(human_secs)),
-                dash(x.prefixes_received),
-                x.bfd
-                    .as_deref()
-                    .map_or_else(|| "-".to_string(), |b| p.paint(Tone::ok(b == "up"), b)),
-            ]
-        })
-        .collect();
-    if !rows.is_empty() {
-        out.push('\n');
-        out.push_str(&table(
-            &[
-                "ROUTER",
-                "PEER",
-                "ADDRESS",
-                "REMOTE AS",
-                "STATE",
-                "FOR",
-                "PFX RCVD",
-                "BFD",
-            ],
-            &rows,
-        ));
-    }
-    if let Some(ClusterSide::Read(c)) = &s.cluster {
-        out.push('\n');
-        out.push_str(&render_cluster(c, p));
-    }
-    out.push('\n');
-    let all = s.all_problems();
-    if all.is_empty() {
-        out.push_str(&format!("{} no problems found\n", p.paint(Tone::Good, "✔")));
-    } else {
-        for (scope, problem) in all {
-            out.push_str(&format!(
-                "{} {}: {}\n",
-                p.paint(Tone::Bad, "✘"),
-                p.paint(Tone::Bold, scope),
-                problem.message
-            ));
-        }
-    }
-    out
-}
-
-/// The cluster's nodes, MetalLB pods and LoadBalancer Services (pure).
-pub fn render_cluster(c: &ClusterState, p: Painter) -> String {
-    let mut out = format!(
-        "{} {} ({})\n",
-        p.paint(Tone::Bold, "cluster"),
-        p.paint(Tone::Bold, &c.name),
-        c.provider
-    );
-    let rows: Vec<Vec<String>> = c
-        .nodes
-        .iter()
-        .map(|n| {
-            vec![
-                n.name.clone(),
-                if n.roles.is_empty() {
-                    "-".into()
-                } else {
-                    n.roles.join(",")
-                },
-                match n.ip {
-                    Some(ip) => ip.to_string(),
-                    // Not one of the lab's nodes (`cluster.node-addresses` lists others).
-                    None if !n.api_addresses.is_empty() => "-".to_string(),
-                    None => p.paint(Tone::Bad, "none"),
-                },
-                p.paint(
-                    Tone::ok(n.ready),
-                    if n.ready { "Ready" } else { "NotReady" },
-                ),
-            ]
-        })
-        .collect();
-    out.push_str(&indent(
-        &table(&["NODE", "ROLES", "ADDRESS", "STATUS"], &rows),
-        2,
-    ));
-    let rows: Vec<Vec<String>> = c
-        .metallb_pods
-        .iter()
-        .map(|pod| {
-            let ready = pod.ready && pod.phase == "Running";
-            vec![
-                pod.name.clone(),
-                dash(pod.node.as_deref()),
-                p.paint(Tone::ok(ready), &pod.phase),
-                p.paint(Tone::ok(pod.ready), if pod.ready { "yes" } else { "no" }),
-                if pod.restarts > 0 {
-                    p.paint(Tone::Warn, pod.restarts.to_string())
-                } else {
-                    "0".into()
-                },
-            ]
-        })
-        .collect();
-    out.push('\n');
-    out.push_str(&indent(
-        &table(
-            &["METALLB POD", "NODE", "PHASE", "READY", "RESTARTS"],
-            &rows,
-        ),
-        2,
-    ));
-    let rows: Vec<Vec<String>> = c
-        .services
-        .iter()
-        .map(|svc| {
-            let ips = if svc.ips.is_empty() {
-                p.paint(Tone::Bad, "<pending>")
-            } else {
-                svc.ips
-                    .iter()
-                    .map(|ip| ip.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            vec![
-                format!("{}/{}", svc.namespace, svc.name),
-                ips,
-                if svc.ports.is_empty() {
-                    "-".into()
-                } else {
-                    svc.ports
-                        .iter()
-                        .map(|p| p.to_string())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                },
-                dash(svc.pool.as_deref()),
-            ]
-        })
-        .collect();
-    out.push('\n');
-    out.push_str(&indent(
-        &table(&["SERVICE", "LOADBALANCER IP", "PORTS", "POOL"], &rows),
-        2,
-    ));
-    out
+    lab_view(plan, &lab)
 }
 
 // ------------------------------------------------------------------------ routes

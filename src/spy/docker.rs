@@ -1,13 +1,16 @@
 //! The dashboard's view of a lab running on Docker: routers read with `docker exec`
 //! through the same probe the checks, `status` and `routes` use.
 
-use super::LabSource;
+use super::{LabResources, LabSource};
 use crate::engine::check_runner::LabProbe;
 use crate::engine::cluster_side::ClusterLink;
+use crate::engine::inspect;
 use crate::engine::probe::DockerProbe;
+use crate::engine::probe::container_condition;
 use crate::plan::Plan;
 use crate::runtime::docker::DockerRuntime;
 use crate::state::ClusterState;
+use crate::topology::model::Placement;
 use crate::view::RouterReading;
 use std::net::IpAddr;
 
@@ -36,6 +39,29 @@ impl LabSource for DockerLabSource {
     // the engine's probe knows them.
     async fn node_ips(&self) -> Result<Vec<IpAddr>, String> {
         LabProbe::node_ips(&self.probe()).await
+    }
+
+    async fn resources(&self) -> Option<LabResources> {
+        let (containers, networks) = inspect::lab_resources(&self.rt, &self.plan.lab)
+            .await
+            .ok()?;
+        let mut found = LabResources {
+            networks,
+            ..LabResources::default()
+        };
+        for r in &self.plan.routers {
+            if r.placement != Placement::Docker {
+                continue;
+            }
+            found.containers.insert(
+                r.name.clone(),
+                container_condition(&containers, &r.container),
+            );
+            found
+                .detached
+                .insert(r.name.clone(), inspect::detached_networks(r, &containers));
+        }
+        Some(found)
     }
 
     async fn cluster_state(&self) -> Result<Option<ClusterState>, String> {

@@ -47,10 +47,26 @@ pub trait LabSource: Send + Sync + 'static {
         async { Ok(vec![]) }
     }
 
+    /// The lab's containers and networks as Docker has them; None when not looked at.
+    fn resources(&self) -> impl Future<Output = Option<LabResources>> + Send {
+        async { None }
+    }
+
     /// The cluster's state; None when the lab has no cluster.
     fn cluster_state(&self) -> impl Future<Output = Result<Option<ClusterState>, String>> + Send {
         async { Ok(None) }
     }
+}
+
+/// What Docker has of a lab, for the problems the view reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabResources {
+    /// Each Docker-placed router's container, by router name.
+    pub containers: std::collections::HashMap<String, crate::view::problems::ContainerCondition>,
+    /// The lab networks each running container lost, by router name.
+    pub detached: std::collections::HashMap<String, Vec<String>>,
+    /// The Docker names of the lab's networks that exist.
+    pub networks: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -23,11 +23,13 @@ pub async fn read_lab<S: LabSource>(source: &S, plan: &Plan, timeout: Duration) 
             });
         (r.name.clone(), reading)
     });
-    let (routers, node_ips, cluster) = futures::join!(
+    let (routers, node_ips, cluster, resources) = futures::join!(
         futures::future::join_all(routers),
         tokio::time::timeout(timeout, source.node_ips()),
         tokio::time::timeout(timeout, source.cluster_state()),
+        tokio::time::timeout(timeout, source.resources()),
     );
+    let resources = resources.ok().flatten();
     let too_slow = |what: &str| {
         format!(
             "{what} did not answer within {}",
@@ -46,6 +48,15 @@ pub async fn read_lab<S: LabSource>(source: &S, plan: &Plan, timeout: Duration) 
         None
     });
     LabReading {
+        containers: resources
+            .as_ref()
+            .map(|r| r.containers.clone())
+            .unwrap_or_default(),
+        detached: resources
+            .as_ref()
+            .map(|r| r.detached.clone())
+            .unwrap_or_default(),
+        networks_present: resources.map(|r| r.networks),
         routers: routers.into_iter().collect(),
         cluster,
         cluster_error: (!errors.is_empty()).then(|| errors.join("; ")),

@@ -97,7 +97,7 @@ fn default_lab_on_kind_passes_its_checks_and_leaves_nothing() {
     let status = lab.metallab(&["status", &lab.name, "-o", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status JSON");
     let cluster = &v[0]["cluster"];
-    assert_eq!(cluster["nodes"].as_array().map(Vec::len), Some(3), "{v}");
+    assert_eq!(v[0]["nodes"].as_array().map(Vec::len), Some(3), "{v}");
     let nginx = cluster["services"]
         .as_array()
         .expect("services")

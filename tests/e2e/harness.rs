@@ -285,7 +285,7 @@ pub fn wait_session_down(lab: &Lab, router: &str, peer_ip: &str) {
             .iter()
             .filter(|r| r["name"] == router)
             .flat_map(|r| r["sessions"].as_array().cloned().unwrap_or_default())
-            .any(|s| s["address"] == peer_ip && s["state"] != "established");
+            .any(|s| s["peer_address"] == peer_ip && s["state"] != "established");
         if down {
             return;
         }

@@ -1,8 +1,10 @@
 //! Plan + one reading of the lab → [`LabView`] (pure).
 
+use super::problems::{self, ContainerCondition, DaemonReading, Problem, Reported};
 use super::summary::{cluster_summary, lab_summary, router_summary};
 use super::*;
 use crate::plan::{PeerRef, Plan, PlannedRouter};
+use crate::state::cluster::NodeInfo;
 use crate::state::{ClusterState, Path, RouterState};
 use std::collections::{BTreeMap, HashMap};
 
@@ -23,6 +25,14 @@ pub struct LabReading {
     pub node_ips: Vec<IpAddr>,
     /// When the reading was taken (Unix time, milliseconds).
     pub read_at_ms: u64,
+    /// Each router's container (or pod) as found, by router name; a router missing here
+    /// was not looked at.
+    pub containers: HashMap<String, ContainerCondition>,
+    /// Lab networks the plan attaches a running container to but Docker no longer does
+    /// (`docker network disconnect`), by router, by topology name.
+    pub detached: HashMap<String, Vec<String>>,
+    /// The Docker names of the lab's networks that exist; None when not looked at.
+    pub networks_present: Option<Vec<String>>,
 }
 
 /// Who owns an address in this lab.
@@ -98,6 +108,10 @@ pub fn lab_view(plan: &Plan, reading: &LabReading) -> LabView {
             docker_name: n.docker_name.clone(),
             subnet: n.subnet.to_string(),
             internal: n.internal,
+            present: reading
+                .networks_present
+                .as_ref()
+                .map(|present| present.contains(&n.docker_name)),
         })
         .collect();
     let nodes = node_views(plan, reading);
@@ -105,11 +119,18 @@ pub fn lab_view(plan: &Plan, reading: &LabReading) -> LabView {
         plan,
         nodes: &nodes,
     };
+    let cluster_nodes: &[NodeInfo] = reading.cluster.as_ref().map_or(&[], |c| &c.nodes);
     let routers: Vec<RouterView> = plan
         .routers
         .iter()
-        .map(|r| router_view(r, reading.routers.get(&r.name), &names))
+        .map(|r| {
+            let mut view = router_view(r, reading.routers.get(&r.name), &names);
+            view.container = reading.containers.get(&r.name).cloned();
+            view.problems = router_problems(plan, r, reading, cluster_nodes);
+            view
+        })
         .collect();
+    let lab_problems = lab_problems(&networks, reading);
     let sessions = session_edges(&routers, &names);
     let cluster = reading.cluster.as_ref().map(|c| ClusterView {
         provider: c.provider.clone(),
@@ -141,8 +162,79 @@ pub fn lab_view(plan: &Plan, reading: &LabReading) -> LabView {
         sessions,
         cluster,
         cluster_error: reading.cluster_error.clone(),
+        problems: lab_problems,
         diagram,
     }
+}
+
+/// What is wrong with one router (pure): its container, its daemon, its sessions and BFD
+/// peers against the plan, and the networks it lost.
+fn router_problems(
+    plan: &Plan,
+    r: &PlannedRouter,
+    reading: &LabReading,
+    cluster_nodes: &[NodeInfo],
+) -> Vec<Reported> {
+    // Not looked at: judged by what its daemon said.
+    let container = reading
+        .containers
+        .get(&r.name)
+        .cloned()
+        .unwrap_or(ContainerCondition::Running);
+    let daemon = match reading.routers.get(&r.name) {
+        _ if !r.kind.speaks_bgp() => DaemonReading::NotRead,
+        None => DaemonReading::NotRead,
+        Some(Ok((state, _))) => DaemonReading::Answered(state),
+        Some(Err(e)) => DaemonReading::Failed(e),
+    };
+    let expected = problems::expected_sessions(plan, r, cluster_nodes);
+    let workload = problems::Workload::of(&plan.lab, r);
+    let mut found = problems::router_problems(&workload, &container, daemon, &expected);
+    let detached = reading.detached.get(&r.name).map(Vec::as_slice);
+    for network in detached.unwrap_or_default() {
+        if let Some(interface) = r.interfaces.iter().find(|i| &i.network == network) {
+            found.insert(
+                0,
+                Problem::InterfaceMissing {
+                    network: network.clone(),
+                    docker_name: interface.docker_network.clone(),
+                    ip: interface.ip,
+                },
+            );
+        }
+    }
+    found.into_iter().map(Reported::from).collect()
+}
+
+/// What is wrong with the lab's networks and its cluster (pure).
+fn lab_problems(networks: &[NetworkView], reading: &LabReading) -> Vec<Reported> {
+    let mut found: Vec<Reported> = networks
+        .iter()
+        .filter(|n| n.present == Some(false))
+        .map(|n| {
+            Problem::NetworkMissing {
+                name: n.name.clone(),
+                docker_name: n.docker_name.clone(),
+            }
+            .into()
+        })
+        .collect();
+    if let Some(c) = &reading.cluster {
+        found.extend(
+            problems::cluster_problems(c)
+                .into_iter()
+                .map(Reported::from),
+        );
+    }
+    if let Some(error) = &reading.cluster_error {
+        found.push(
+            Problem::ClusterUnreachable {
+                error: error.clone(),
+            }
+            .into(),
+        );
+    }
+    found
 }
 
 /// Nodes from the cluster first (names, roles, readiness), then bare node addresses.
@@ -169,6 +261,7 @@ fn node_views(plan: &Plan, reading: &LabReading) -> Vec<NodeView> {
             } else {
                 Health::Degraded
             },
+            outside_lab: n.ip.is_none() && !n.api_addresses.is_empty(),
         })
         .collect();
     for &ip in &reading.node_ips {
@@ -180,6 +273,7 @@ fn node_views(plan: &Plan, reading: &LabReading) -> Vec<NodeView> {
                 roles: vec![],
                 ready: None,
                 health: Health::Unknown,
+                outside_lab: false,
             });
         }
     }
@@ -270,6 +364,8 @@ fn router_view(
         health: Health::Unknown,
         summary: String::new(),
         error: None,
+        container: None,
+        problems: vec![],
         sessions: vec![],
         routes: vec![],
         bfd_peers: vec![],

@@ -8,11 +8,14 @@
 //! router gets a plain-language summary line, and the diagram is laid out. No I/O here:
 //! the same inputs always give the same view, so it is snapshot-tested.
 //!
-//! Field names are part of the `/api/state` contract (README "Dashboard").
+//! It is the one read model: `metallab status` (text and JSON), its snapshot and the
+//! dashboard all show a `LabView`. Field names are part of the `/api/state` and `status
+//! -o json` contract (README "Dashboard").
 
 mod build;
 pub mod diagram;
 pub mod problems;
+pub mod status;
 mod summary;
 pub mod table;
 #[cfg(test)]
@@ -28,7 +31,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LabView {
     pub lab: String,
     /// Where the topology came from (a path, or `builtin:<name>`).
@@ -48,6 +51,9 @@ pub struct LabView {
     pub cluster: Option<ClusterView>,
     /// Why the cluster could not be read, when it could not.
     pub cluster_error: Option<String>,
+    /// What is wrong that is no one router's: networks and the cluster (each router's are
+    /// in its `problems`).
+    pub problems: Vec<problems::Reported>,
     pub diagram: Diagram,
 }
 
@@ -72,12 +78,14 @@ impl LabView {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct NetworkView {
     pub name: String,
     pub docker_name: String,
     pub subnet: String,
     pub internal: bool,
+    /// Whether Docker has it; None when not looked at.
+    pub present: Option<bool>,
 }
 
 /// What a box in the lab is.
@@ -189,12 +197,14 @@ impl<'de> Deserialize<'de> for PeerState {
             "unknown" => Ok(PeerState::Unknown),
             other => SessionState::parse(other)
                 .map(PeerState::Bgp)
-                .ok_or_else(|| serde::de::Error::custom(format!("unknown session state `{other}`"))),
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!("unknown session state `{other}`"))
+                }),
         }
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RouterView {
     pub name: String,
     /// `frr`, `bird`, `gobgp`, `quagga`, `linux`.
@@ -209,6 +219,10 @@ pub struct RouterView {
     pub summary: String,
     /// Why the state could not be read.
     pub error: Option<String>,
+    /// Its container (or pod) as found; None when not looked at.
+    pub container: Option<problems::ContainerCondition>,
+    /// One entry per thing that is wrong, most fundamental first; empty when healthy.
+    pub problems: Vec<problems::Reported>,
     pub sessions: Vec<SessionView>,
     pub routes: Vec<RouteView>,
     pub bfd_peers: Vec<BfdView>,
@@ -218,14 +232,14 @@ pub struct RouterView {
     pub raw: Vec<RawOutput>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AddressView {
     pub network: String,
     pub ip: IpAddr,
     pub prefix_len: u8,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SessionView {
     /// Router name, node name, or the address itself.
     pub peer: String,
@@ -242,7 +256,7 @@ pub struct SessionView {
     pub last_error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RouteView {
     pub prefix: IpNet,
     /// Originated by this router (a path with no peer).
@@ -250,7 +264,7 @@ pub struct RouteView {
     pub paths: Vec<PathView>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PathView {
     pub next_hop: Option<IpAddr>,
     /// The router or node the next hop belongs to.
@@ -267,7 +281,7 @@ pub struct PathView {
     pub communities: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BfdView {
     pub peer: String,
     pub peer_address: IpAddr,
@@ -276,7 +290,7 @@ pub struct BfdView {
     pub since_secs: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct NodeView {
     pub name: String,
     pub ip: Option<IpAddr>,
@@ -286,10 +300,13 @@ pub struct NodeView {
     /// None when only the address is known.
     pub ready: Option<bool>,
     pub health: Health,
+    /// A cluster node that is none of the lab's (`cluster.node-addresses` lists others):
+    /// it has no address on the lab's networks, and needs none.
+    pub outside_lab: bool,
 }
 
 /// One BGP session seen from both ends.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SessionEdge {
     /// `<device>~<device>` with the two device ids sorted.
     pub id: String,
@@ -302,14 +319,14 @@ pub struct SessionEdge {
     pub ends: Vec<EdgeEnd>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct EdgeEnd {
     pub router: String,
     pub state: PeerState,
     pub status: LinkStatus,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ClusterView {
     pub provider: String,
     pub name: String,
