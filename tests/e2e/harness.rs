@@ -37,10 +37,19 @@ pub struct Lab {
 impl Lab {
     /// A copy of a built-in topology file under a test-specific lab name, so a user's own
     /// lab of the same topology is never touched.
+    /// A copy of `file` (a built-in topology in `topologies/`, or a path relative to the
+    /// crate such as `tests/e2e/topologies/x.yaml`) named `name`.
     pub fn from_topology(file: &str, name: &str) -> Lab {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("topologies")
-            .join(file);
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let src = if file.contains('/') {
+            root.join(file)
+        } else {
+            root.join("topologies").join(file)
+        };
+        let file = src
+            .file_name()
+            .and_then(|f| f.to_str())
+            .expect("a file name");
         let text =
             std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
         let original = text
@@ -56,11 +65,13 @@ impl Lab {
         std::fs::write(&topology, text).expect("write topology copy");
         // The app manifests the topology names, relative to it as beside the original.
         let manifests = src.parent().unwrap().join("manifests");
-        let copy = state_dir.path().join("manifests");
-        std::fs::create_dir_all(&copy).expect("manifests folder");
-        for entry in std::fs::read_dir(&manifests).expect("topologies/manifests") {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), copy.join(entry.file_name())).expect("copy manifest");
+        if manifests.is_dir() {
+            let copy = state_dir.path().join("manifests");
+            std::fs::create_dir_all(&copy).expect("manifests folder");
+            for entry in std::fs::read_dir(&manifests).expect("topologies/manifests") {
+                let entry = entry.unwrap();
+                std::fs::copy(entry.path(), copy.join(entry.file_name())).expect("copy manifest");
+            }
         }
         Lab {
             name: name.to_string(),

@@ -7,6 +7,7 @@ mod harness;
 mod interop;
 mod interrupt;
 mod next_hop;
+mod openbgpd;
 mod quagga_image;
 mod snapshot;
 mod spy;

@@ -23,6 +23,8 @@ pub enum RenderError {
         session: String,
         reason: &'static str,
     },
+    #[error("router {router}: {what}")]
+    Unsupported { router: String, what: String },
     #[error("router {router}: IPv6 is not supported yet ({what})")]
     Ipv6NotSupported { router: String, what: String },
     #[error("template {template}: {source:#}")]

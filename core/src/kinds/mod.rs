@@ -12,6 +12,7 @@ pub mod bird;
 pub mod frr;
 pub mod gobgp;
 pub mod linux;
+pub mod openbgpd;
 pub mod quagga;
 
 mod config;
@@ -35,6 +36,7 @@ static REGISTRY: &[&dyn Kind] = &[
     &bird::Bird,
     &gobgp::Gobgp,
     &quagga::Quagga,
+    &openbgpd::Openbgpd,
     &linux::Linux,
 ];
 
@@ -122,6 +124,12 @@ pub trait Kind: Sync {
     /// Why its config syntax cannot carry this session password, if it cannot (the
     /// generic limits of TCP MD5 keys are checked before).
     fn password_problem(&self, _password: &str) -> Option<&'static str> {
+        None
+    }
+
+    /// What its config cannot express in this router's view, if anything (a value out of
+    /// the daemon's range), beyond what validation already refuses.
+    fn view_problem(&self, _view: &RouterView) -> Option<String> {
         None
     }
 
@@ -363,12 +371,12 @@ mod tests {
         }
         assert_eq!(
             "junos".parse::<RouterKind>().unwrap_err(),
-            "unknown router kind `junos` (expected frr, bird, gobgp, quagga or linux)"
+            "unknown router kind `junos` (expected frr, bird, gobgp, quagga, openbgpd or linux)"
         );
         let err = serde_json::from_str::<RouterKind>("\"junos\"").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown variant `junos`, expected one of `frr`, `bird`, `gobgp`, `quagga`, `linux`"
+            "unknown variant `junos`, expected one of `frr`, `bird`, `gobgp`, `quagga`, `openbgpd`, `linux`"
         );
     }
 

@@ -23,6 +23,12 @@ use crate::kinds::{config_file, render_template};
 pub fn render_router(router: &PlannedRouter) -> Result<Vec<ConfigFile>, RenderError> {
     check_router(router)?;
     let view = view::router_view(router)?;
+    if let Some(what) = router.kind.behaviour().view_problem(&view) {
+        return Err(RenderError::Unsupported {
+            router: router.name.clone(),
+            what,
+        });
+    }
     let mut files = router.kind.behaviour().config_files(&view)?;
     if router.http_server.is_some() {
         files.push(config_file(

@@ -1116,3 +1116,26 @@ fn a_bad_metallb_section_renders_every_error_with_its_place() {
     };
     insta::assert_snapshot!(rendered);
 }
+
+#[test]
+fn openbgpd_is_a_metallb_peer_like_any_bgp_router_but_without_bfd() {
+    let with_openbgpd = |metallb: &str| {
+        lab(metallb).replace(
+            "  gw: {",
+            "  obgpd1: { kind: openbgpd, asn: 64505, interfaces: { kind: {} }, neighbors: [{ to: nodes, password: lab-secret }] }\n  gw: {",
+        )
+    };
+    let text = with_openbgpd(
+        "  peers: [{ router: obgpd1, password: lab-secret }]\n  pools: { a: { addresses: [203.0.113.0/28] } }\n",
+    );
+    assert_eq!(errors(&text), vec![]);
+    let topology = parse_and_validate("lab.yaml", &text).unwrap();
+    let plan = crate::plan::build(&topology, "lab.yaml", std::path::Path::new(""));
+    assert_eq!(plan.router("obgpd1").unwrap().kind.as_str(), "openbgpd");
+    let text =
+        with_openbgpd("  peers: [{ router: obgpd1, bfd: fast }]\n  bfd-profiles: { fast: {} }\n");
+    assert_eq!(
+        messages(&text, "metallb.peers[0].bfd"),
+        ["`obgpd1` is openbgpd, which has no BFD"]
+    );
+}
