@@ -526,18 +526,6 @@ async fn cmd_routes(g: &GlobalOpts, state: &StateDir, a: RoutesArgs) -> Result<(
     {
         return Err(unknown_router(&plan, r));
     }
-    // Next hops that are cluster nodes get the node's name.
-    let nodes: Vec<crate::state::cluster::NodeInfo> = plan
-        .cluster_nodes
-        .iter()
-        .map(|n| crate::state::cluster::NodeInfo {
-            api_addresses: vec![],
-            name: n.name.clone(),
-            ip: Some(n.ip),
-            roles: vec![],
-            ready: true,
-        })
-        .collect();
     // In-cluster routers are read through the cluster; others need no connection to it.
     let link = if plan
         .routers
@@ -549,7 +537,10 @@ async fn cmd_routes(g: &GlobalOpts, state: &StateDir, a: RoutesArgs) -> Result<(
         ClusterLink::NoCluster
     };
     let exec = RouterExec::for_link(&rt, &plan.lab, &link);
-    let routes = inspect::gather_routes(&exec, &plan, router.as_deref(), &nodes).await?;
+    // Next hops are named from the lab view: lab routers, and the cluster's nodes by the
+    // names the plan saved.
+    let view = inspect::gather_routes(&exec, &plan, router.as_deref()).await?;
+    let routes = inspect::router_routes(&view, router.as_deref());
     match g.output {
         OutputFormat::Json => print_json(&routes),
         OutputFormat::Table => out!("{}", inspect::render_routes(&routes, painter(g))),

@@ -1,5 +1,6 @@
-//! `status` and `routes`: read the lab (I/O) into [`RouterReading`]s, build plain view
-//! structs from them (pure), and render those as aligned tables (pure) or JSON.
+//! `status` and `routes`: read the lab (I/O) into [`RouterReading`]s and turn them into
+//! the one lab view (`view::LabView`, pure), which `view::status` and `view::routes`
+//! render as aligned tables or JSON.
 //!
 //! `snapshot` reuses the readings: they keep every command's raw text even when parsing
 //! failed, which is when a bug report needs it most.
@@ -9,14 +10,11 @@ pub use super::probe::container_condition;
 use crate::drivers::query;
 use crate::plan::{Plan, PlannedRouter};
 use crate::runtime::docker::{ContainerInfo, DockerRuntime};
-use crate::state::cluster::{ClusterState, NodeInfo};
-use crate::state::{Route, RouterState};
+use crate::state::RouterState;
+use crate::state::cluster::ClusterState;
 use crate::view::problems::ContainerCondition;
-use crate::view::table::{Painter, Tone, indent};
 use crate::view::{LabReading, LabView, lab_view};
 use serde::Serialize;
-use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::time::Duration;
 
 /// Kept here too: other commands' tables (`images list`, `topologies`) use it.
@@ -195,6 +193,18 @@ pub fn build_status(
     docker_networks: &[String],
     cluster: Result<Option<ClusterState>, String>,
 ) -> LabView {
+    lab_view(
+        plan,
+        &lab_reading(readings, Some(docker_networks.to_vec()), cluster),
+    )
+}
+
+/// The engine's readings as the view reads them.
+fn lab_reading(
+    readings: &[RouterReading],
+    docker_networks: Option<Vec<String>>,
+    cluster: Result<Option<ClusterState>, String>,
+) -> LabReading {
     let (cluster, cluster_error) = match cluster {
         Ok(state) => (state, None),
         Err(error) => (None, Some(error)),
@@ -202,7 +212,7 @@ pub fn build_status(
     let mut lab = LabReading {
         cluster,
         cluster_error,
-        networks_present: Some(docker_networks.to_vec()),
+        networks_present: docker_networks,
         ..LabReading::default()
     };
     for reading in readings {
@@ -215,59 +225,20 @@ pub fn build_status(
                 .insert(name, state.clone().map(|state| (state, Vec::new())));
         }
     }
-    lab_view(plan, &lab)
+    lab
 }
 
 // ------------------------------------------------------------------------ routes
 
-/// Who a next hop is, when it is someone the lab knows.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum NextHopOwner {
-    Router(String),
-    /// A cluster node (a MetalLB speaker announcing a Service address).
-    Node(String),
-}
+pub use crate::view::routes::{RouterRoutes, render_routes, router_routes};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct RouterRoutes {
-    pub router: String,
-    pub kind: String,
-    pub routes: Vec<Route>,
-    /// Next hops that are lab routers or cluster nodes, by address.
-    pub next_hops: BTreeMap<IpAddr, NextHopOwner>,
-    pub error: Option<String>,
-}
-
-/// The lab router or cluster node behind each next hop of `routes` (pure).
-pub fn next_hop_owners(
-    plan: &Plan,
-    routes: &[Route],
-    nodes: &[NodeInfo],
-) -> BTreeMap<IpAddr, NextHopOwner> {
-    routes
-        .iter()
-        .flat_map(|r| r.paths.iter().filter_map(|p| p.next_hop))
-        .filter_map(|ip| {
-            let owner = if let Some(r) = plan.routers.iter().find(|r| r.addresses().contains(&ip)) {
-                NextHopOwner::Router(r.name.clone())
-            } else {
-                let n = nodes.iter().find(|n| n.ip == Some(ip))?;
-                NextHopOwner::Node(n.name.clone())
-            };
-            Some((ip, owner))
-        })
-        .collect()
-}
-
-/// The BGP tables of the lab's routers (or of `only`), with next hops named. `nodes` are
-/// the cluster's nodes when the lab has a cluster.
+/// The lab view with the BGP tables of the lab's routers (or of `only`) read; next hops
+/// are named from the plan (routers and the cluster's nodes).
 pub async fn gather_routes(
     exec: &RouterExec<'_>,
     plan: &Plan,
     only: Option<&str>,
-    nodes: &[NodeInfo],
-) -> Result<Vec<RouterRoutes>, super::EngineError> {
+) -> Result<LabView, super::EngineError> {
     let (containers, _) = lab_resources(exec.rt, &plan.lab).await?;
     let routers: Vec<&PlannedRouter> = plan
         .routers
@@ -280,116 +251,7 @@ pub async fn gather_routes(
         read_router(exec, r, condition).await
     });
     let readings = crate::engine::bounded(8, reads.collect()).await;
-    Ok(routers
-        .iter()
-        .zip(readings)
-        .map(|(r, reading)| routes_of(plan, r, reading, nodes))
-        .collect())
-}
-
-/// One router's routes from its reading (pure).
-pub fn routes_of(
-    plan: &Plan,
-    r: &PlannedRouter,
-    reading: RouterReading,
-    nodes: &[NodeInfo],
-) -> RouterRoutes {
-    let (routes, error) = match reading.state {
-        Some(Ok(state)) => (state.routes, None),
-        Some(Err(e)) => (vec![], Some(e)),
-        None => (
-            vec![],
-            Some(format!(
-                "container {} is {}",
-                r.container,
-                reading.container.as_str()
-            )),
-        ),
-    };
-    RouterRoutes {
-        router: r.name.clone(),
-        kind: r.kind.to_string(),
-        next_hops: next_hop_owners(plan, &routes, nodes),
-        routes,
-        error,
-    }
-}
-
-/// `metallab routes` as text (pure): one block per router, one line per path; next hops
-/// that are lab routers or cluster nodes carry their names.
-pub fn render_routes(all: &[RouterRoutes], p: Painter) -> String {
-    let mut out = String::new();
-    for rr in all {
-        out.push_str(&format!(
-            "{} {}\n",
-            p.paint(Tone::Bold, &rr.router),
-            p.paint(Tone::Dim, format!("({})", rr.kind))
-        ));
-        if let Some(e) = &rr.error {
-            out.push_str(&format!(
-                "  {}\n\n",
-                p.paint(Tone::Bad, format!("cannot read: {e}"))
-            ));
-            continue;
-        }
-        let mut rows = vec![];
-        for route in &rr.routes {
-            for (i, path) in route.paths.iter().enumerate() {
-                let via = match path.next_hop {
-                    Some(ip) => match rr.next_hops.get(&ip) {
-                        Some(NextHopOwner::Router(name)) => format!("{ip} ({name})"),
-                        Some(NextHopOwner::Node(name)) => {
-                            p.paint(Tone::Node, format!("{ip} (node {name})"))
-                        }
-                        None => ip.to_string(),
-                    },
-                    None => p.paint(Tone::Dim, "local"),
-                };
-                rows.push(vec![
-                    if i == 0 {
-                        route.prefix.to_string()
-                    } else {
-                        String::new()
-                    },
-                    if path.best {
-                        p.paint(Tone::Good, "*")
-                    } else {
-                        String::new()
-                    },
-                    via,
-                    path.as_path
-                        .iter()
-                        .map(|a| a.to_string())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    path.local_pref.map(|l| l.to_string()).unwrap_or_default(),
-                    path.med.map(|l| l.to_string()).unwrap_or_default(),
-                    path.communities.join(" "),
-                ]);
-            }
-        }
-        if rows.is_empty() {
-            out.push_str(&format!("  {}\n\n", p.paint(Tone::Dim, "(no routes)")));
-            continue;
-        }
-        out.push_str(&indent(
-            &table(
-                &[
-                    "PREFIX",
-                    "BEST",
-                    "NEXT HOP",
-                    "AS PATH",
-                    "LOCPRF",
-                    "MED",
-                    "COMMUNITIES",
-                ],
-                &rows,
-            ),
-            2,
-        ));
-        out.push('\n');
-    }
-    out
+    Ok(lab_view(plan, &lab_reading(&readings, None, Ok(None))))
 }
 
 #[cfg(test)]

@@ -264,6 +264,20 @@ fn node_views(plan: &Plan, reading: &LabReading) -> Vec<NodeView> {
             outside_lab: n.ip.is_none() && !n.api_addresses.is_empty(),
         })
         .collect();
+    // The nodes the plan saved when the lab came up: their names, readiness unknown.
+    for n in &plan.cluster_nodes {
+        if !nodes.iter().any(|v| v.ip == Some(n.ip) || v.name == n.name) {
+            nodes.push(NodeView {
+                name: n.name.clone(),
+                ip: Some(n.ip),
+                network: network_of(Some(n.ip)),
+                roles: vec![],
+                ready: None,
+                health: Health::Unknown,
+                outside_lab: false,
+            });
+        }
+    }
     for &ip in &reading.node_ips {
         if !nodes.iter().any(|n| n.ip == Some(ip)) {
             nodes.push(NodeView {
@@ -482,6 +496,7 @@ fn path_view(p: &Path, names: &Names<'_>) -> PathView {
         local_pref: p.local_pref,
         med: p.med,
         communities: p.communities.clone(),
+        origin: p.origin,
     }
 }
 

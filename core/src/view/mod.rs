@@ -15,6 +15,7 @@
 mod build;
 pub mod diagram;
 pub mod problems;
+pub mod routes;
 pub mod status;
 mod summary;
 pub mod table;
@@ -279,6 +280,7 @@ pub struct PathView {
     pub local_pref: Option<u32>,
     pub med: Option<u32>,
     pub communities: Vec<String>,
+    pub origin: Option<crate::state::Origin>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

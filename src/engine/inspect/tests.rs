@@ -2,7 +2,9 @@
 //! problem lines, cluster rows and the JSON shape.
 
 use super::*;
-use crate::state::cluster::{EventInfo, PodInfo, ServiceInfo};
+use crate::state::Route;
+use crate::state::cluster::{EventInfo, NodeInfo, PodInfo, ServiceInfo};
+use crate::view::table::Painter;
 use crate::state::{BfdPeer, BfdState, Path, Session, SessionState};
 use crate::test_support::{ip, net};
 use crate::view::table::strip_ansi;
@@ -373,34 +375,33 @@ fn frr1_routes() -> RouterState {
     }
 }
 
-fn routes_views() -> Vec<RouterRoutes> {
-    let plan = plan();
-    let nodes = nodes();
-    vec![
-        routes_of(
-            &plan,
-            plan.router("frr1").unwrap(),
-            answered("frr1", frr1_routes()),
-            &nodes,
-        ),
-        routes_of(
-            &plan,
-            plan.router("bird1").unwrap(),
-            answered("bird1", RouterState::default()),
-            &nodes,
-        ),
-        routes_of(
-            &plan,
-            plan.router("gobgp1").unwrap(),
-            not_read("gobgp1", ContainerCondition::Stopped("exited".into())),
-            &nodes,
-        ),
-    ]
+/// The lab view `routes` reads: frr1's table, bird1 empty, gobgp1 stopped; the cluster's
+/// nodes known from the plan alone.
+fn routes_view() -> crate::view::LabView {
+    let mut plan = plan();
+    plan.cluster_nodes = nodes()
+        .into_iter()
+        .map(|n| crate::plan::model::ClusterNode {
+            name: n.name,
+            ip: n.ip.unwrap(),
+        })
+        .collect();
+    let readings = [
+        answered("frr1", frr1_routes()),
+        answered("bird1", RouterState::default()),
+        not_read("gobgp1", ContainerCondition::Stopped("exited".into())),
+    ];
+    build_status(&plan, &readings, &all_networks(), Ok(None))
 }
 
 #[test]
 fn routes_name_router_and_node_next_hops() {
-    let views = routes_views();
+    let view = routes_view();
+    let views: Vec<RouterRoutes> = router_routes(&view, None)
+        .into_iter()
+        .filter(|r| ["frr1", "bird1", "gobgp1"].contains(&r.router))
+        .collect();
+    assert_eq!(views.len(), 3);
     let plain = render_routes(&views, Painter::PLAIN);
     insta::assert_snapshot!("routes_plain", plain);
     let colored = render_routes(&views, Painter::COLOR);
@@ -409,22 +410,30 @@ fn routes_name_router_and_node_next_hops() {
 }
 
 #[test]
-fn routes_json_names_next_hops_by_address() {
-    let views = routes_views();
-    let json = serde_json::to_value(&views[0]).unwrap();
+fn routes_json_names_each_next_hop_in_its_path() {
+    let view = routes_view();
+    let routes = router_routes(&view, Some("frr1"));
+    let json = serde_json::to_value(&routes[0]).unwrap();
+    let path = |prefix: &str, i: usize| {
+        let route = json["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["prefix"] == prefix)
+            .unwrap();
+        route["paths"][i].clone()
+    };
+    assert_eq!(path("198.51.100.0/24", 0)["next_hop_name"], "bird1");
+    assert_eq!(path("198.51.100.0/24", 1)["next_hop_name"], "gobgp1");
+    let node = path("203.0.113.200/32", 0);
     assert_eq!(
-        json["next_hops"],
-        serde_json::json!({
-            "10.233.1.12": {"router": "bird1"},
-            "10.233.1.13": {"router": "gobgp1"},
-            "10.233.1.2": {"node": "demo-control-plane"},
-            "10.233.1.3": {"node": "demo-worker"},
-        })
+        (node["next_hop_name"].clone(), node["next_hop_is_node"].clone()),
+        (serde_json::json!("demo-control-plane"), serde_json::json!(true))
     );
-    assert_eq!(json["routes"][1]["prefix"], "198.51.100.0/24");
+    let gobgp = router_routes(&view, Some("gobgp1"));
     assert_eq!(
-        serde_json::to_value(&views[2]).unwrap()["error"],
-        "container metallab-demo-gobgp1 is exited"
+        serde_json::to_value(&gobgp[0]).unwrap()["error"],
+        "container metallab-demo-gobgp1 is stopped (exited); `metallab up` starts it again"
     );
 }
 
