@@ -1,18 +1,6 @@
 use super::*;
 use crate::plan::model::StaticRoute;
-use crate::render::fixtures;
-
-fn output(exit_code: i64, stdout: &str, stderr: &str) -> ExecOutput {
-    ExecOutput {
-        exit_code,
-        stdout: stdout.to_string(),
-        stderr: stderr.to_string(),
-    }
-}
-
-fn joined(commands: &[Vec<String>]) -> Vec<String> {
-    commands.iter().map(|argv| argv.join(" ")).collect()
-}
+use crate::render::fixtures::{self, joined};
 
 // --- container ---------------------------------------------------------------------------
 
@@ -130,20 +118,6 @@ fn start_commands_run_routes_then_daemon_then_announcements_then_http_then_exec(
 }
 
 #[test]
-fn quagga_starts_zebra_before_bgpd() {
-    let commands = joined(&start_commands(&fixtures::quagga_ebgp()));
-    let zebra = commands
-        .iter()
-        .position(|c| c.starts_with("zebra -d"))
-        .unwrap();
-    let bgpd = commands
-        .iter()
-        .position(|c| c.starts_with("bgpd -d"))
-        .unwrap();
-    assert!(zebra < bgpd);
-}
-
-#[test]
 fn only_gobgp_announces_by_command() {
     for r in [
         fixtures::frr_ebgp(),
@@ -161,21 +135,6 @@ fn only_gobgp_announces_by_command() {
 }
 
 #[test]
-fn the_gobgp_daemon_command_detaches_and_waits_for_the_api() {
-    let commands = start_commands(&fixtures::gobgp_ebgp());
-    let script = &commands[0][2];
-    assert!(
-        script.contains("</dev/null >/var/log/gobgpd.log 2>&1 &"),
-        "{script}"
-    );
-    assert!(
-        script.contains("until grep -q '0100007F:C383 00000000:0000 0A' /proc/net/tcp"),
-        "{script}"
-    );
-    assert!(script.contains("--api-hosts 127.0.0.1:50051"), "{script}");
-}
-
-#[test]
 fn a_linux_host_without_extras_runs_nothing() {
     let mut r = fixtures::linux_hop();
     r.http_server = None;
@@ -184,63 +143,6 @@ fn a_linux_host_without_extras_runs_nothing() {
 }
 
 // --- readiness (outputs recorded from the real daemons in the metallab-dev images) --------
-
-#[test]
-fn frr_is_ready_when_zebra_bgpd_and_bfdd_answer() {
-    let running = output(0, " zebra bgpd watchfrr staticd bfdd\n", "");
-    assert!(is_ready(crate::kinds::frr::KIND, &running));
-    // Before frrinit.sh ran.
-    let not_started = output(1, "", "Exiting: failed to connect to any daemons.\n");
-    assert!(!is_ready(crate::kinds::frr::KIND, &not_started));
-    // zebra without SYS_ADMIN exits at start; watchfrr keeps the others waiting.
-    let without_zebra = output(0, " watchfrr staticd\n", "");
-    assert!(!is_ready(crate::kinds::frr::KIND, &without_zebra));
-    let without_bfdd = output(0, " zebra bgpd watchfrr staticd\n", "");
-    assert!(!is_ready(crate::kinds::frr::KIND, &without_bfdd));
-}
-
-#[test]
-fn bird_is_ready_when_the_daemon_says_so() {
-    let running = output(
-        0,
-        "BIRD 2.0.12 ready.\nBIRD 2.0.12\nRouter ID is 10.212.1.12\nHostname is bird1\n\
-         Current server time is 2026-11-21 05:55:12.741\nLast reboot on 2026-11-21 05:51:58.957\n\
-         Last reconfiguration on 2026-11-21 05:51:58.957\nDaemon is up and running\n",
-        "",
-    );
-    assert!(is_ready(crate::kinds::bird::KIND, &running));
-    let not_started = output(
-        1,
-        "",
-        "Unable to connect to server control socket (/run/bird/bird.ctl): No such file or directory\n",
-    );
-    assert!(!is_ready(crate::kinds::bird::KIND, &not_started));
-}
-
-#[test]
-fn gobgp_is_ready_when_its_api_answers() {
-    let running = output(
-        0,
-        "AS:        64503\nRouter-ID: 10.212.1.13\nListening Port: 179, Addresses: 10.212.1.13\n",
-        "",
-    );
-    assert!(is_ready(crate::kinds::gobgp::KIND, &running));
-    let not_started = output(1, "", "context deadline exceeded\n");
-    assert!(!is_ready(crate::kinds::gobgp::KIND, &not_started));
-}
-
-#[test]
-fn quagga_is_ready_when_both_daemons_answer() {
-    // `show version` output of Quagga 1.2.4, as recorded in src/kinds/quagga/fixtures/.
-    let running = output(
-        0,
-        "Quagga 1.2.4 ().\nCopyright 1996-2005 Kunihiro Ishiguro, et al.\n",
-        "",
-    );
-    assert!(is_ready(crate::kinds::quagga::KIND, &running));
-    let not_started = output(1, "", "Exiting: failed to connect to any daemons.\n");
-    assert!(!is_ready(crate::kinds::quagga::KIND, &not_started));
-}
 
 #[test]
 fn ready_commands_per_kind() {

@@ -510,3 +510,37 @@ pub fn routed_segment_lab() -> Vec<PlannedRouter> {
     }
     vec![hop, f, b]
 }
+
+/// All files of a router as one text, each under a header with its path and mode.
+pub fn rendered(router: &PlannedRouter) -> String {
+    crate::render::render_router(router)
+        .unwrap()
+        .iter()
+        .map(|f| format!("### {} ({:o})\n{}", f.path, f.mode, f.contents))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One rendered file of a router.
+pub fn file_of(router: &PlannedRouter, path: &str) -> String {
+    crate::render::render_router(router)
+        .unwrap()
+        .into_iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("{} has no {path}", router.name))
+        .contents
+}
+
+/// What a command run in a router returned.
+pub fn exec_output(exit_code: i64, stdout: &str, stderr: &str) -> crate::state::ExecOutput {
+    crate::state::ExecOutput {
+        exit_code,
+        stdout: stdout.to_string(),
+        stderr: stderr.to_string(),
+    }
+}
+
+/// Commands as single lines (arguments joined by spaces).
+pub fn joined(commands: &[Vec<String>]) -> Vec<String> {
+    commands.iter().map(|argv| argv.join(" ")).collect()
+}

@@ -4,9 +4,9 @@
 use super::*;
 use crate::state::Route;
 use crate::state::cluster::{EventInfo, NodeInfo, PodInfo, ServiceInfo};
-use crate::view::table::Painter;
 use crate::state::{BfdPeer, BfdState, Path, Session, SessionState};
 use crate::test_support::{ip, net};
+use crate::view::table::Painter;
 use crate::view::table::strip_ansi;
 
 const TOPOLOGY: &str = r#"
@@ -427,8 +427,14 @@ fn routes_json_names_each_next_hop_in_its_path() {
     assert_eq!(path("198.51.100.0/24", 1)["next_hop_name"], "gobgp1");
     let node = path("203.0.113.200/32", 0);
     assert_eq!(
-        (node["next_hop_name"].clone(), node["next_hop_is_node"].clone()),
-        (serde_json::json!("demo-control-plane"), serde_json::json!(true))
+        (
+            node["next_hop_name"].clone(),
+            node["next_hop_is_node"].clone()
+        ),
+        (
+            serde_json::json!("demo-control-plane"),
+            serde_json::json!(true)
+        )
     );
     let gobgp = router_routes(&view, Some("gobgp1"));
     assert_eq!(

@@ -165,3 +165,6 @@ impl Kind for Bird {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests;

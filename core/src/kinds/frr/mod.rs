@@ -151,3 +151,6 @@ impl Kind for Frr {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -150,16 +150,4 @@ impl Kind for Gobgp {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_gobgp_api_row_the_start_command_waits_for_is_the_api_address() {
-        // /proc/net/tcp writes an IPv4 address as its 4 bytes in host (little-endian) order
-        // and the port big-endian, both in upper-case hex.
-        let addr: std::net::SocketAddrV4 = API.parse().unwrap();
-        let ip = u32::from_le_bytes(addr.ip().octets());
-        let row = format!("{ip:08X}:{:04X} 00000000:0000 0A", addr.port());
-        assert_eq!(row, API_LISTENING);
-    }
-}
+mod tests;

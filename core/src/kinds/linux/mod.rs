@@ -28,3 +28,6 @@ impl Kind for Linux {
         &PROFILE
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -186,3 +186,6 @@ impl Kind for Quagga {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,49 @@
+//! FRR: its rendered configs (snapshots), start commands and readiness, from the
+//! planned routers of `render::fixtures`.
+
+use crate::drivers::is_ready;
+use crate::plan::model::PlannedRouter;
+use crate::render::fixtures::{self, exec_output as output, file_of, rendered};
+use crate::render::render_router;
+
+#[test]
+fn frr_configs() {
+    // All three files once; daemons and vtysh.conf are the same for every FRR router.
+    insta::assert_snapshot!("frr_ebgp", rendered(&fixtures::frr_ebgp()));
+    let frr_conf = |r: PlannedRouter| file_of(&r, crate::kinds::frr::paths::CONF);
+    insta::assert_snapshot!(
+        "frr_ibgp_with_single_hop_bfd",
+        frr_conf(fixtures::frr_ibgp())
+    );
+    insta::assert_snapshot!("frr_multihop_bfd", frr_conf(fixtures::frr_multihop_bfd()));
+    insta::assert_snapshot!("frr_password_hold_time", frr_conf(fixtures::frr_password()));
+    insta::assert_snapshot!(
+        "frr_transit",
+        frr_conf(fixtures::transit(fixtures::frr_ebgp()))
+    );
+    insta::assert_snapshot!(
+        "frr_no_sessions",
+        frr_conf(fixtures::lonely(fixtures::frr_ebgp()))
+    );
+}
+
+#[test]
+fn frr_daemons_and_vtysh_conf_do_not_depend_on_the_router() {
+    let a = render_router(&fixtures::frr_ebgp()).unwrap();
+    let b = render_router(&fixtures::frr_multihop_bfd()).unwrap();
+    assert_eq!(a[1..], b[1..]);
+}
+
+#[test]
+fn frr_is_ready_when_zebra_bgpd_and_bfdd_answer() {
+    let running = output(0, " zebra bgpd watchfrr staticd bfdd\n", "");
+    assert!(is_ready(crate::kinds::frr::KIND, &running));
+    // Before frrinit.sh ran.
+    let not_started = output(1, "", "Exiting: failed to connect to any daemons.\n");
+    assert!(!is_ready(crate::kinds::frr::KIND, &not_started));
+    // zebra without SYS_ADMIN exits at start; watchfrr keeps the others waiting.
+    let without_zebra = output(0, " watchfrr staticd\n", "");
+    assert!(!is_ready(crate::kinds::frr::KIND, &without_zebra));
+    let without_bfdd = output(0, " zebra bgpd watchfrr staticd\n", "");
+    assert!(!is_ready(crate::kinds::frr::KIND, &without_bfdd));
+}
