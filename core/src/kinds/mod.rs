@@ -26,7 +26,7 @@ pub use templates::render_template;
 pub use view::{BfdProfileView, BfdView, RouterView, SessionView};
 
 use crate::parse::{self, ParseError, Tool};
-use crate::state::{ExecOutput, RouterState};
+use crate::state::{BfdPeer, ExecOutput, Route, RouterState, Session};
 use ipnet::IpNet;
 use std::sync::OnceLock;
 
@@ -167,6 +167,11 @@ pub trait Kind: Sync {
         vec![kernel_query()]
     }
 
+    /// The parsers of its state commands' output; none for a router without daemons.
+    fn parsers(&self) -> Option<Parsers> {
+        None
+    }
+
     /// Parses one part's output into `state`. The kernel part is read alike everywhere.
     fn parse_part(
         &self,
@@ -174,16 +179,20 @@ pub trait Kind: Sync {
         text: &str,
         state: &mut RouterState,
     ) -> Result<(), ParseError> {
-        match part {
-            StatePart::Kernel => {
-                state.kernel_routes = parse::iproute::kernel_routes(text)?;
-                Ok(())
+        let parsers = self.parsers();
+        match (part, parsers.as_ref()) {
+            (StatePart::Kernel, _) => state.kernel_routes = parse::iproute::kernel_routes(text)?,
+            (StatePart::Sessions, Some(p)) => state.sessions = (p.sessions)(text)?,
+            (StatePart::Routes, Some(p)) => state.routes = (p.routes)(text)?,
+            (StatePart::Bfd, Some(Parsers { bfd: Some(bfd), .. })) => state.bfd_peers = bfd(text)?,
+            (part, _) => {
+                return Err(ParseError::Unsupported {
+                    kind: self.profile().name,
+                    part: part.as_str(),
+                });
             }
-            part => Err(ParseError::Unsupported {
-                kind: self.profile().name,
-                part: part.as_str(),
-            }),
         }
+        Ok(())
     }
 
     /// Whether a failed read of `part` means "nothing there" for this daemon (BIRD
@@ -197,6 +206,17 @@ pub trait Kind: Sync {
     fn prefix_view_queries(&self, _prefix: IpNet) -> Vec<Vec<String>> {
         Vec::new()
     }
+}
+
+/// A parser of one command's output.
+pub type Parser<T> = fn(&str) -> Result<Vec<T>, ParseError>;
+
+/// A BGP daemon's parsers, by state part.
+pub struct Parsers {
+    pub sessions: Parser<Session>,
+    pub routes: Parser<Route>,
+    /// None: the daemon has no BFD.
+    pub bfd: Option<Parser<BfdPeer>>,
 }
 
 /// A router kind, as written in a topology's `kind:`: one entry of [`REGISTRY`].

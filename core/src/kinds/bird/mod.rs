@@ -4,11 +4,11 @@
 pub mod parse;
 
 use super::{
-    ConfigFile, ImageProfile, Kind, KindProfile, NET, RenderError, RouterKind, RouterView,
+    ConfigFile, ImageProfile, Kind, KindProfile, NET, Parsers, RenderError, RouterKind, RouterView,
     StatePart, StateQuery, argv, config_file, kernel_query, render_template, shell,
 };
-use crate::parse::{ParseError, Tool};
-use crate::state::{ExecOutput, RouterState};
+use crate::parse::Tool;
+use crate::state::ExecOutput;
 use ipnet::IpNet;
 
 pub const KIND: RouterKind = RouterKind::of(&Bird);
@@ -131,19 +131,12 @@ impl Kind for Bird {
         ]
     }
 
-    fn parse_part(
-        &self,
-        part: StatePart,
-        text: &str,
-        state: &mut RouterState,
-    ) -> Result<(), ParseError> {
-        match part {
-            StatePart::Sessions => state.sessions = parse::sessions(text)?,
-            StatePart::Routes => state.routes = parse::routes(text)?,
-            StatePart::Bfd => state.bfd_peers = parse::bfd_peers(text)?,
-            StatePart::Kernel => state.kernel_routes = crate::parse::iproute::kernel_routes(text)?,
-        }
-        Ok(())
+    fn parsers(&self) -> Option<Parsers> {
+        Some(Parsers {
+            sessions: parse::sessions,
+            routes: parse::routes,
+            bfd: Some(parse::bfd_peers),
+        })
     }
 
     // A BIRD whose config has no `protocol bfd` (no session asked for BFD) has no BFD

@@ -3,11 +3,10 @@
 pub mod parse;
 
 use super::{
-    ConfigFile, ImageProfile, Kind, KindProfile, RenderError, RouterKind, RouterView, StatePart,
-    StateQuery, argv, config_file, kernel_query, render_template,
+    ConfigFile, ImageProfile, Kind, KindProfile, Parsers, RenderError, RouterKind, RouterView,
+    StatePart, StateQuery, argv, config_file, kernel_query, render_template,
 };
-use crate::parse::{ParseError, Tool};
-use crate::state::RouterState;
+use crate::parse::Tool;
 use ipnet::IpNet;
 
 pub const KIND: RouterKind = RouterKind::of(&Frr);
@@ -114,19 +113,12 @@ impl Kind for Frr {
         ]
     }
 
-    fn parse_part(
-        &self,
-        part: StatePart,
-        text: &str,
-        state: &mut RouterState,
-    ) -> Result<(), ParseError> {
-        match part {
-            StatePart::Sessions => state.sessions = parse::sessions(text)?,
-            StatePart::Routes => state.routes = parse::routes(text)?,
-            StatePart::Bfd => state.bfd_peers = parse::bfd_peers(text)?,
-            StatePart::Kernel => state.kernel_routes = crate::parse::iproute::kernel_routes(text)?,
-        }
-        Ok(())
+    fn parsers(&self) -> Option<Parsers> {
+        Some(Parsers {
+            sessions: parse::sessions,
+            routes: parse::routes,
+            bfd: Some(parse::bfd_peers),
+        })
     }
 
     // zebra's route entry (selected? installed? its next hop resolved through what?),

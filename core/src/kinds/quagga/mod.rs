@@ -5,11 +5,10 @@
 pub mod parse;
 
 use super::{
-    ConfigFile, ImageDownload, ImageProfile, Kind, KindProfile, RenderError, RouterKind,
+    ConfigFile, ImageDownload, ImageProfile, Kind, KindProfile, Parsers, RenderError, RouterKind,
     RouterView, StatePart, StateQuery, argv, config_file, kernel_query, render_template, shell,
 };
-use crate::parse::{ParseError, Tool};
-use crate::state::RouterState;
+use crate::parse::Tool;
 use ipnet::IpNet;
 
 pub const KIND: RouterKind = RouterKind::of(&Quagga);
@@ -147,24 +146,12 @@ impl Kind for Quagga {
         ]
     }
 
-    fn parse_part(
-        &self,
-        part: StatePart,
-        text: &str,
-        state: &mut RouterState,
-    ) -> Result<(), ParseError> {
-        match part {
-            StatePart::Sessions => state.sessions = parse::sessions(text)?,
-            StatePart::Routes => state.routes = parse::routes(text)?,
-            StatePart::Kernel => state.kernel_routes = crate::parse::iproute::kernel_routes(text)?,
-            StatePart::Bfd => {
-                return Err(ParseError::Unsupported {
-                    kind: PROFILE.name,
-                    part: part.as_str(),
-                });
-            }
-        }
-        Ok(())
+    fn parsers(&self) -> Option<Parsers> {
+        Some(Parsers {
+            sessions: parse::sessions,
+            routes: parse::routes,
+            bfd: None,
+        })
     }
 
     // zebra's and bgpd's entries.
