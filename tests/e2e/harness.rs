@@ -454,3 +454,26 @@ fn the_builtin_cluster_topologies_take_the_override() {
         );
     }
 }
+
+/// Configures an FRR router of the lab through its own CLI, as a user would: `configure
+/// terminal`, `router bgp ASN`, then each statement.
+pub fn frr_bgp_configure(lab: &Lab, router: &str, asn: u32, statements: &[&str]) {
+    let router_bgp = format!("router bgp {asn}");
+    let mut args = vec![
+        "exec",
+        router,
+        "--lab",
+        &lab.name,
+        "--",
+        "vtysh",
+        "-c",
+        "configure terminal",
+        "-c",
+        &router_bgp,
+    ];
+    for statement in statements {
+        args.extend(["-c", statement]);
+    }
+    let out = lab.metallab(&args);
+    assert_eq!(out.status.code(), Some(0), "vtysh {statements:?}: {out:?}");
+}

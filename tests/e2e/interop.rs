@@ -2,28 +2,18 @@
 //! passes, then break one thing at a time and see exactly the checks that depend on it fail.
 
 use crate::harness::{
-    Lab, docker, docker_available, mentioning, wait_route_gone, wait_session_down,
+    Lab, docker, docker_available, frr_bgp_configure, mentioning, wait_route_gone,
+    wait_session_down,
 };
 
 /// Changes frr2's announcements through its own CLI, as a user would.
 fn frr2_network_statement(lab: &Lab, statement: &str) {
-    let out = lab.metallab(&[
-        "exec",
+    frr_bgp_configure(
+        lab,
         "frr2",
-        "--lab",
-        &lab.name,
-        "--",
-        "vtysh",
-        "-c",
-        "configure terminal",
-        "-c",
-        "router bgp 64502",
-        "-c",
-        "address-family ipv4 unicast",
-        "-c",
-        statement,
-    ]);
-    assert_eq!(out.status.code(), Some(0), "vtysh: {statement}");
+        64502,
+        &["address-family ipv4 unicast", statement],
+    );
 }
 
 #[test]

@@ -3,27 +3,20 @@
 //! prefix, and the MD5 key is really in use (a wrong key on FRR's side keeps the session
 //! down).
 
-use crate::harness::{Lab, docker, docker_available, mentioning, wait_session_down};
+use crate::harness::{
+    Lab, docker, docker_available, frr_bgp_configure, mentioning, wait_session_down,
+};
 
 const FRR1: &str = "10.202.3.11";
 const OBGPD1: &str = "10.202.3.10";
 
 fn frr1_password(lab: &Lab, password: &str) {
-    let out = lab.metallab(&[
-        "exec",
+    frr_bgp_configure(
+        lab,
         "frr1",
-        "--lab",
-        &lab.name,
-        "--",
-        "vtysh",
-        "-c",
-        "configure terminal",
-        "-c",
-        "router bgp 64501",
-        "-c",
-        &format!("neighbor {OBGPD1} password {password}"),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "vtysh: {out:?}");
+        64501,
+        &[&format!("neighbor {OBGPD1} password {password}")],
+    );
 }
 
 #[test]
@@ -42,7 +35,16 @@ fn openbgpd_peers_with_every_kind_and_its_md5_key_is_checked() {
     let out = lab.metallab(&["exec", "obgpd1", "--lab", &lab.name, "--", "bgpctl", "show"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.lines().skip(1).count(), 4, "{text}");
+    let sessions: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(sessions.len(), 4, "{text}");
+    // An Established session shows its prefix count where others show their state.
+    assert!(
+        sessions.iter().all(|l| l
+            .split_whitespace()
+            .last()
+            .is_some_and(|w| w.parse::<u32>().is_ok())),
+        "{text}"
+    );
 
     // A wrong key on FRR's side: the session goes down and stays down; only the checks of
     // that session and of what it carried fail (traffic on the LAN still flows).
