@@ -66,6 +66,10 @@ pub enum Command {
     Routes(RoutesArgs),
     /// Run a command inside a router: `metallab exec frr1 -- vtysh -c 'show bgp summary'`.
     Exec(ExecArgs),
+    /// Capture packets with tcpdump inside a router (`gw:right`: on its interface on that
+    /// lab network) or on a lab network's bridge from the host (`--network`, as root): a
+    /// pcap (`-w FILE`, `-w -` for `| wireshark -k -i -`) or tcpdump's decoded lines.
+    Capture(CaptureArgs),
     /// Run the topology's checks against the running lab.
     Check(CheckArgs),
     /// One archive for a bug report: plan, configs, router state, raw outputs, logs,
@@ -75,7 +79,7 @@ pub enum Command {
     /// with a hint; exit 2) or say it is valid and what it holds; creates nothing.
     /// `--plan` and `--configs` print what `up` would create.
     Validate(ValidateArgs),
-    /// Router images built from router-images/.
+    /// Router images, built from each kind's image/ folder.
     #[command(subcommand)]
     Images(ImagesCommand),
     /// Built-in topologies: list, show, generate.
@@ -160,6 +164,40 @@ pub struct ExecArgs {
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The running lab.
+    pub lab: String,
+    /// `ROUTER`, `ROUTER:NETWORK` (its interface on that lab network) or `ROUTER:IFACE`
+    /// (`eth0`, `any`); a router on several networks captures on `any` by default.
+    #[arg(required_unless_present = "network")]
+    pub target: Option<String>,
+    /// Capture on this lab network's Linux bridge from the host instead (needs root and
+    /// tcpdump on the host).
+    #[arg(long, value_name = "NET", conflicts_with = "target")]
+    pub network: Option<String>,
+    /// A tcpdump filter expression (pcap-filter(7)), e.g. 'tcp port 179'.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Stop after this many packets.
+    #[arg(short = 'c', long, value_name = "COUNT")]
+    pub count: Option<u64>,
+    /// Stop after this long (e.g. 10s); Ctrl-C stops it too.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Write a pcap to FILE (`-` for stdout) instead of decoded lines.
+    #[arg(
+        short = 'w',
+        long = "write",
+        value_name = "FILE",
+        conflicts_with = "text"
+    )]
+    pub write: Option<String>,
+    /// tcpdump's decoded lines (the default without -w).
+    #[arg(long)]
+    pub text: bool,
 }
 
 #[derive(Debug, Args)]

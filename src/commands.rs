@@ -22,6 +22,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 /// Documented exit codes.
+pub mod capture;
 pub mod check_sinks;
 pub mod doctor;
 
@@ -49,6 +50,8 @@ pub enum Failure {
     /// The command `metallab exec` ran for the user exited non-zero (1–255): metallab
     /// exits with its code and adds nothing to what it printed.
     Passthrough(u8),
+    /// The reader of stdout went away (`… | head`): stop quietly, as a pipe expects.
+    ReaderGone,
 }
 
 impl Failure {
@@ -58,6 +61,7 @@ impl Failure {
             Failure::Input(_) | Failure::Error { .. } => ExitCode::Error,
             Failure::Interrupted { .. } => ExitCode::Interrupted,
             Failure::Passthrough(code) => ExitCode::Passthrough(*code),
+            Failure::ReaderGone => ExitCode::BrokenPipe,
         }
     }
 
@@ -99,6 +103,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Status(a) => cmd_status(g, &state, a).await,
         Command::Routes(a) => cmd_routes(g, &state, a).await,
         Command::Exec(a) => cmd_exec(&state, a).await,
+        Command::Capture(a) => capture::cmd_capture(&state, a).await,
         Command::Check(a) => cmd_check(g, &state, &progress, a).await,
         Command::Snapshot(a) => cmd_snapshot(g, &state, &progress, a).await,
         Command::Validate(a) => cmd_validate(g, a),

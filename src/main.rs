@@ -65,7 +65,10 @@ fn report_style(mode: metallab::cli::ColorMode) -> ReportStyle {
 
 fn report(failure: &Failure, style: ReportStyle) {
     let text = match failure {
-        Failure::ChecksFailed | Failure::ProblemsFound | Failure::Passthrough(_) => return,
+        Failure::ChecksFailed
+        | Failure::ProblemsFound
+        | Failure::Passthrough(_)
+        | Failure::ReaderGone => return,
         Failure::Input(report) => error_report::render_diagnostic(report.as_ref(), style),
         Failure::Error { message, hint } | Failure::Interrupted { message, hint } => {
             error_report::render_error(message, hint.as_deref(), style)

@@ -51,3 +51,13 @@ macro_rules! errln {
     () => { $crate::output::stderr(format_args!("\n")) };
     ($($arg:tt)*) => { $crate::output::stderr(format_args!("{}\n", format_args!($($arg)*))) };
 }
+
+/// Writes bytes to stdout as they come (a pcap), flushed; false when the reader of the
+/// pipe went away, so the caller can stop what produces them and then exit.
+pub fn stdout_bytes(bytes: &[u8]) -> bool {
+    let mut out = std::io::stdout().lock();
+    !matches!(
+        out.write_all(bytes).and_then(|()| out.flush()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe
+    )
+}

@@ -9,6 +9,7 @@
 //! I/O and the app, and this crate's dependency tree keeps them out (a test reads
 //! Cargo.lock). The one read here is `topology::load`, which reads a topology file.
 
+pub mod capture;
 pub mod check;
 pub mod drivers;
 pub mod error_report;

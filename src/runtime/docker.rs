@@ -900,6 +900,55 @@ impl DockerRuntime {
         }
     }
 
+    /// Runs `argv` in a running container and hands its output to `on_output` chunk by
+    /// chunk as it comes (`true` for stderr), until the command ends; returns its exit
+    /// code. No deadline: the caller decides when to stop the command (from another exec).
+    pub async fn exec_stream<S: AsRef<str>>(
+        &self,
+        container: &str,
+        argv: &[S],
+        mut on_output: impl FnMut(bool, &[u8]),
+    ) -> Result<i64> {
+        let op = Op::new("exec in", ResourceKind::Container, container);
+        let config = ExecConfig {
+            cmd: Some(argv.iter().map(|a| a.as_ref().to_string()).collect()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let exec_id = self
+            .docker
+            .create_exec(container, config)
+            .await
+            .map_err(|e| op.error(e))?
+            .id;
+        let started = self
+            .docker
+            .start_exec(&exec_id, None)
+            .await
+            .map_err(|e| op.error(e))?;
+        if let StartExecResults::Attached { mut output, .. } = started {
+            while let Some(chunk) = output.next().await {
+                match chunk.map_err(|e| op.error(e))? {
+                    bollard::container::LogOutput::StdErr { message } => on_output(true, &message),
+                    bollard::container::LogOutput::StdOut { message }
+                    | bollard::container::LogOutput::Console { message } => {
+                        on_output(false, &message)
+                    }
+                    bollard::container::LogOutput::StdIn { .. } => {}
+                }
+            }
+        }
+        // The output stream can close just before the process is reaped.
+        loop {
+            let state = self.exec_state(&exec_id).await?;
+            if !state.running {
+                return Ok(state.exit_code.unwrap_or(-1));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Starts `argv` in the background (daemons); returns the exec id for [`Self::exec_state`].
     pub async fn exec_detached<S: AsRef<str>>(
         &self,
