@@ -70,6 +70,9 @@ pub enum Command {
     /// lab network) or on a lab network's bridge from the host (`--network`, as root): a
     /// pcap (`-w FILE`, `-w -` for `| wireshark -k -i -`) or tcpdump's decoded lines.
     Capture(CaptureArgs),
+    /// Put a fault into a running lab (stop, link down, netem, isolate), list the active
+    /// ones, clear them; each is recorded in the lab's state and undone exactly.
+    Fault(FaultArgs),
     /// Run the topology's checks against the running lab.
     Check(CheckArgs),
     /// One archive for a bug report: plan, configs, router state, raw outputs, logs,
@@ -198,6 +201,63 @@ pub struct CaptureArgs {
     /// tcpdump's decoded lines (the default without -w).
     #[arg(long)]
     pub text: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FaultArgs {
+    /// The running lab.
+    pub lab: String,
+    #[command(subcommand)]
+    pub action: FaultAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FaultAction {
+    /// Stop the router's container (`start` undoes it).
+    Stop { router: String },
+    /// Start a stopped router again and configure it, as `up` would.
+    Start { router: String },
+    /// Take the router's interface on a lab network down (its address stays), or up.
+    Link {
+        router: String,
+        network: String,
+        #[arg(value_enum)]
+        state: LinkState,
+    },
+    /// Delay, jitter and loss on the router's interface on NETWORK (every interface
+    /// without one), with tc netem.
+    Netem {
+        /// `ROUTER` or `ROUTER:NETWORK`.
+        #[arg(value_name = "ROUTER[:NETWORK]")]
+        target: String,
+        #[arg(long, value_parser = parse_duration)]
+        delay: Option<std::time::Duration>,
+        #[arg(long, value_parser = parse_duration)]
+        jitter: Option<std::time::Duration>,
+        /// Percent of packets dropped, e.g. 5 or 5%.
+        #[arg(long, value_parser = parse_percent)]
+        loss: Option<f64>,
+    },
+    /// Take every interface of the router down.
+    Isolate { router: String },
+    /// The active faults (`-o json` for data).
+    List,
+    /// Undo one fault, or every one.
+    Clear { id: Option<u32> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LinkState {
+    Down,
+    Up,
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    s.trim_end_matches('%')
+        .parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=100.0).contains(p))
+        .ok_or_else(|| format!("`{s}` is not a percentage from 0 to 100"))
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,7 @@ use std::path::Path;
 pub mod capture;
 pub mod check_sinks;
 pub mod doctor;
+pub mod fault;
 
 pub use crate::exit_code::ExitCode;
 
@@ -104,6 +105,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Routes(a) => cmd_routes(g, &state, a).await,
         Command::Exec(a) => cmd_exec(&state, a).await,
         Command::Capture(a) => capture::cmd_capture(&state, a).await,
+        Command::Fault(a) => fault::cmd_fault(g, &state, &progress, a).await,
         Command::Check(a) => cmd_check(g, &state, &progress, a).await,
         Command::Snapshot(a) => cmd_snapshot(g, &state, &progress, a).await,
         Command::Validate(a) => cmd_validate(g, a),
@@ -478,7 +480,8 @@ async fn cmd_status(g: &GlobalOpts, state: &StateDir, a: StatusArgs) -> Result<(
                 // An unreadable cluster is one of the lab's problems, not "no cluster".
                 let cluster = link.state().await;
                 let exec = RouterExec::for_link(&rt, &plan.lab, &link);
-                let status = inspect::gather_status(&exec, &plan, cluster).await?;
+                let mut status = inspect::gather_status(&exec, &plan, cluster).await?;
+                status.faults = fault::active_faults(state, &plan.lab);
                 problems += inspect::all_problems(&status).len();
                 text.push(inspect::render_status(&status, painter(g)));
                 json.push(serde_json::to_value(&status).expect("serializable"));

@@ -13,6 +13,7 @@ pub mod capture;
 pub mod check;
 pub mod drivers;
 pub mod error_report;
+pub mod faults;
 pub mod kinds;
 pub mod metallb;
 pub mod parse;

@@ -680,6 +680,20 @@ async fn upload(
 
 /// Everything after the container runs: start commands in order (routes, daemons,
 /// announcements, services, user commands), then wait until the daemon answers.
+/// Starts a stopped router's container and configures it again (its static routes and
+/// daemons), as `up` does for a router it finds stopped.
+pub async fn start_stopped_router(
+    rt: &dyn crate::runtime::ContainerEngine,
+    progress: &Progress,
+    r: &PlannedRouter,
+) -> Result<(), EngineError> {
+    let step = progress.step("router", format!("starting {}", r.name));
+    rt.start_container(&r.container).await?;
+    configure_running(rt, &step, r, super::Deadline::none()).await?;
+    step.done("started and configured");
+    Ok(())
+}
+
 async fn configure_running(
     rt: &dyn crate::runtime::ContainerEngine,
     step: &crate::progress::Step,

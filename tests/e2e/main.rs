@@ -4,6 +4,7 @@
 mod bad_input;
 mod capture;
 mod clusters;
+mod faults;
 mod harness;
 mod interop;
 mod interrupt;

@@ -163,6 +163,7 @@ pub fn lab_view(plan: &Plan, reading: &LabReading) -> LabView {
         cluster,
         cluster_error: reading.cluster_error.clone(),
         problems: lab_problems,
+        faults: vec![],
         diagram,
     }
 }

@@ -55,6 +55,8 @@ pub struct LabView {
     /// What is wrong that is no one router's: networks and the cluster (each router's are
     /// in its `problems`).
     pub problems: Vec<problems::Reported>,
+    /// Faults put into the lab on purpose (`metallab fault`) and still in effect.
+    pub faults: Vec<crate::faults::ActiveFault>,
     pub diagram: Diagram,
 }
 

@@ -189,6 +189,14 @@ pub fn render_status(s: &LabView, p: Painter) -> String {
         out.push_str(&render_cluster(c, &s.nodes, p));
     }
     out.push('\n');
+    for f in &s.faults {
+        out.push_str(&format!(
+            "{} {}: {}\n",
+            p.paint(Tone::Warn, "⚡"),
+            p.paint(Tone::Bold, format!("fault {}", f.id)),
+            f.fault.describe()
+        ));
+    }
     let all = all_problems(s);
     if all.is_empty() {
         out.push_str(&format!("{} no problems found\n", p.paint(Tone::Good, "✔")));
