@@ -833,56 +833,23 @@ impl DockerRuntime {
         timeout: Duration,
     ) -> Result<ExecOutput> {
         let argv: Vec<String> = argv.iter().map(|a| a.as_ref().to_string()).collect();
-        let op = Op::new("exec in", ResourceKind::Container, container);
-        let config = ExecConfig {
-            cmd: Some(argv.clone()),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            ..Default::default()
-        };
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
-        let run = async {
-            let exec_id = self
-                .docker
-                .create_exec(container, config)
-                .await
-                .map_err(|e| op.error(e))?
-                .id;
-            let started = self
-                .docker
-                .start_exec(&exec_id, None)
-                .await
-                .map_err(|e| op.error(e))?;
-            if let StartExecResults::Attached { mut output, .. } = started {
-                while let Some(chunk) = output.next().await {
-                    match chunk.map_err(|e| op.error(e))? {
-                        bollard::container::LogOutput::StdErr { message } => {
-                            stderr.extend_from_slice(&message)
-                        }
-                        bollard::container::LogOutput::StdOut { message }
-                        | bollard::container::LogOutput::Console { message } => {
-                            stdout.extend_from_slice(&message)
-                        }
-                        bollard::container::LogOutput::StdIn { .. } => {}
-                    }
+        // The stream borrows the buffers until it is dropped (ended or timed out).
+        let outcome = {
+            let run = self.exec_stream(container, &argv, |is_stderr, bytes| {
+                if is_stderr {
+                    stderr.extend_from_slice(bytes)
+                } else {
+                    stdout.extend_from_slice(bytes)
                 }
-            }
-            // The output stream can close just before the process is reaped.
-            loop {
-                let state = self.exec_state(&exec_id).await?;
-                if !state.running {
-                    return Ok(state.exit_code);
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            });
+            tokio::time::timeout(timeout, run).await
         };
-        let outcome = tokio::time::timeout(timeout, run).await;
         let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
         match outcome {
             Ok(Ok(exit_code)) => Ok(ExecOutput {
-                // Docker leaves the code unset only if it lost track of the process.
-                exit_code: exit_code.unwrap_or(-1),
+                exit_code,
                 stdout: text(&stdout),
                 stderr: text(&stderr),
             }),
@@ -939,7 +906,8 @@ impl DockerRuntime {
                 }
             }
         }
-        // The output stream can close just before the process is reaped.
+        // The output stream can close just before the process is reaped. Docker leaves
+        // the code unset only if it lost track of the process.
         loop {
             let state = self.exec_state(&exec_id).await?;
             if !state.running {
