@@ -273,6 +273,10 @@ pub struct CheckArgs {
     /// Run only checks whose name contains this text.
     #[arg(long)]
     pub filter: Option<String>,
+    /// Keep evaluating and print every check's transitions with their time, until
+    /// Ctrl-C (`-o json`: one JSON object per line).
+    #[arg(long, conflicts_with_all = ["junit", "timeout"])]
+    pub watch: bool,
 }
 
 #[derive(Debug, Args)]

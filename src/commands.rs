@@ -702,6 +702,9 @@ async fn cmd_check(
         }
         other => running_plan(state, other, &rt).await?,
     };
+    if a.watch {
+        return watch_checks(g, state, &rt, &plan, a.filter.as_deref()).await;
+    }
     run_and_report(
         g,
         state,
@@ -716,6 +719,60 @@ async fn cmd_check(
         },
     )
     .await
+}
+
+/// How often `check --watch` evaluates every check.
+const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// `check --watch`: every check evaluated each round; each change printed with its time.
+async fn watch_checks(
+    g: &GlobalOpts,
+    state: &StateDir,
+    rt: &DockerRuntime,
+    plan: &Plan,
+    filter: Option<&str>,
+) -> Result<()> {
+    use crate::check::watch::transitions;
+    let checks: Vec<_> = plan
+        .checks
+        .iter()
+        .filter(|c| filter.is_none_or(|f| c.name.contains(f)))
+        .cloned()
+        .collect();
+    if checks.is_empty() {
+        return Err(Failure::msg(
+            format!("lab {} has no checks to watch", plan.lab),
+            "add a `checks:` section to the topology",
+        ));
+    }
+    let names: Vec<String> = checks.iter().map(|c| c.name.clone()).collect();
+    let probe = DockerProbe::new(rt, plan, ClusterLink::connect(rt, state, plan).await);
+    let mut previous = Vec::new();
+    loop {
+        let started = tokio::time::Instant::now();
+        let round = crate::engine::check_runner::evaluate_round(
+            &probe,
+            &checks,
+            std::time::Duration::from_secs(15),
+        );
+        let verdicts = tokio::select! {
+            verdicts = round => verdicts,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+        for t in transitions(&mut previous, &names, &verdicts, &at) {
+            match g.output {
+                OutputFormat::Json => {
+                    outln!("{}", serde_json::to_string(&t).expect("serializable"))
+                }
+                OutputFormat::Table => outln!("{}", t.line()),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(started + WATCH_INTERVAL) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
 }
 
 async fn cmd_snapshot(

@@ -11,6 +11,7 @@ use crate::plan::{Plan, PlannedRouter};
 use crate::progress::Progress;
 use crate::runtime::docker::DockerRuntime;
 use crate::topology::model::Placement;
+use crate::view::problems::ContainerCondition;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -99,7 +100,7 @@ pub async fn cmd_fault(
             let stop = Fault::Stop {
                 router: router.clone(),
             };
-            super::super::engine::up::start_stopped_router(&rt, progress, r).await?;
+            start(&rt, progress, &plan, r).await?;
             active.retain(|f| !f.fault.same_place(&stop));
             return save(state, &plan.lab, &active);
         }
@@ -239,7 +240,7 @@ async fn clear(
 ) -> Result<()> {
     let r = router_of(plan, f.fault.router())?;
     if let Fault::Stop { .. } = f.fault {
-        return Ok(super::super::engine::up::start_stopped_router(rt, progress, r).await?);
+        return start(rt, progress, plan, r).await;
     }
     for script in clear_commands(r, &f.fault) {
         run(rt, r, &script).await?;
@@ -253,4 +254,27 @@ async fn clear(
         }
     }
     Ok(())
+}
+
+/// Starts a stopped router and configures it again; a running one is left alone.
+async fn start(
+    rt: &DockerRuntime,
+    progress: &Progress,
+    plan: &Plan,
+    r: &PlannedRouter,
+) -> Result<()> {
+    let (containers, _) = crate::engine::inspect::lab_resources(rt, &plan.lab).await?;
+    match crate::engine::inspect::container_condition(&containers, &r.container) {
+        ContainerCondition::Running => {
+            progress.println(format!("{} is running", r.name));
+            Ok(())
+        }
+        ContainerCondition::Missing => Err(Failure::msg(
+            format!("{} has no container", r.name),
+            "`metallab up` creates it again".to_string(),
+        )),
+        ContainerCondition::Stopped(_) => {
+            Ok(crate::engine::up::start_stopped_router(rt, progress, r).await?)
+        }
+    }
 }

@@ -133,6 +133,30 @@ where
     join_all(runs).await
 }
 
+/// One evaluation of every check, the lab read once for all of them (`check --watch`).
+/// A check whose reading takes longer than `timeout` fails for that round.
+pub async fn evaluate_round<P: LabProbe>(
+    probe: &P,
+    checks: &[PlannedCheck],
+    timeout: Duration,
+) -> Vec<Verdict> {
+    let reader = LabReader::new(probe, RunOptions::default().state_ttl);
+    let reader = &reader;
+    join_all(checks.iter().map(|check| async move {
+        tokio::time::timeout(timeout, attempt(reader, check))
+            .await
+            .unwrap_or_else(|_| Verdict::Fail {
+                reason: format!(
+                    "{} did not answer within {}",
+                    subject(&check.kind).unwrap_or("the cluster"),
+                    elapsed(timeout)
+                ),
+                evidence: String::new(),
+            })
+    }))
+    .await
+}
+
 async fn run_check<P: LabProbe>(
     reader: &LabReader<'_, P>,
     check: &PlannedCheck,

@@ -34,9 +34,40 @@ fn faults_fail_exactly_their_checks_and_clear_restores_them() {
     let (code, _, all) = lab.check("60s");
     assert_eq!(code, 0);
 
+    // `check --watch` reports every check once, then each change as it happens.
+    let mut watch = lab.spawn_metallab(&["check", &lab.name, "--watch", "-o", "json"]);
+    let (lines, seen) = std::sync::mpsc::channel::<serde_json::Value>();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"));
+            if lines.send(value).is_err() {
+                return;
+            }
+        }
+    });
+    let next = || {
+        seen.recv_timeout(std::time::Duration::from_secs(30))
+            .expect("a transition from check --watch")
+    };
+    for _ in &all {
+        assert_eq!(next()["state"], "passed");
+    }
+
     // Link down inside frr1: its session and the route it carried go; the address stays.
     let out = fault(&lab, &["link", "frr1", "lan", "down"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let change = next();
+    assert_eq!(change["state"], "failed", "{change}");
+    assert!(change["at"].as_str().unwrap().ends_with('Z'), "{change}");
+    std::process::Command::new("kill")
+        .args(["-INT", &watch.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(watch.wait().unwrap().code(), Some(0), "Ctrl-C ends a watch");
     let list = fault(&lab, &["list", "-o", "json"]);
     let active: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON");
     assert_eq!(active[0]["id"], 1);

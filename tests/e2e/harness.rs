@@ -104,6 +104,18 @@ impl Lab {
         out
     }
 
+    /// `metallab ARGS` running in the background, its stdout piped (for `--watch`).
+    pub fn spawn_metallab(&self, args: &[&str]) -> std::process::Child {
+        Command::new(BIN)
+            .args(["--progress", "never"])
+            .args(args)
+            .env("METALLAB_STATE_DIR", self.state_dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("run metallab")
+    }
+
     pub fn topology_arg(&self) -> &str {
         self.topology.to_str().expect("utf-8 path")
     }

@@ -10,6 +10,7 @@ pub mod report;
 pub mod result;
 pub mod service;
 pub mod text;
+pub mod watch;
 
 pub use evaluate::{Verdict, evaluate_probe, evaluate_state, kind_label, probe_command, subject};
 pub use result::{CheckResult, Outcome};
