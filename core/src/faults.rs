@@ -235,16 +235,14 @@ fn find_interface(ip: IpAddr) -> String {
 /// The commands (each `sh -c`) that apply a fault inside the router; none for `stop`,
 /// which is the container's.
 pub fn apply_commands(router: &PlannedRouter, fault: &Fault) -> Vec<String> {
+    let down = |ip: IpAddr| format!("{} && ip link set dev \"$dev\" down", find_interface(ip));
     match fault {
         Fault::Stop { .. } => vec![],
         Fault::LinkDown { network, .. } => addresses(router, Some(network))
             .into_iter()
-            .map(|ip| format!("{} && ip link set dev \"$dev\" down", find_interface(ip)))
+            .map(down)
             .collect(),
-        Fault::Isolate { .. } => addresses(router, None)
-            .into_iter()
-            .map(|ip| format!("{} && ip link set dev \"$dev\" down", find_interface(ip)))
-            .collect(),
+        Fault::Isolate { .. } => addresses(router, None).into_iter().map(down).collect(),
         Fault::Netem {
             network,
             delay,

@@ -8,7 +8,6 @@ use crate::engine::state_dir::StateDir;
 use crate::runtime::docker::DockerRuntime;
 use crate::topology::model::Placement;
 use std::io::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -150,10 +149,10 @@ pub async fn cmd_capture(state: &StateDir, a: CaptureArgs) -> Result<()> {
         "sh".into(),
     ];
     argv.extend(capture.tcpdump(&interface));
-    let stop = Arc::new(Stop {
+    let stop = Stop {
         reader_gone: AtomicBool::new(false),
         notify: Notify::new(),
-    });
+    };
     let mut write_error = None;
     let mut stderr_text = Vec::new();
     // The stream borrows the sink and the buffers until it is dropped.

@@ -867,6 +867,27 @@ impl DockerRuntime {
         }
     }
 
+    /// An exec of `argv` in the container, its output attached or not; its id.
+    async fn create_exec<S: AsRef<str>>(
+        &self,
+        container: &str,
+        argv: &[S],
+        attach: bool,
+    ) -> Result<String> {
+        let config = ExecConfig {
+            cmd: Some(argv.iter().map(|a| a.as_ref().to_string()).collect()),
+            attach_stdout: Some(attach),
+            attach_stderr: Some(attach),
+            ..Default::default()
+        };
+        Ok(self
+            .docker
+            .create_exec(container, config)
+            .await
+            .map_err(|e| Op::new("exec in", ResourceKind::Container, container).error(e))?
+            .id)
+    }
+
     /// Runs `argv` in a running container and hands its output to `on_output` chunk by
     /// chunk as it comes (`true` for stderr), until the command ends; returns its exit
     /// code. No deadline: the caller decides when to stop the command (from another exec).
@@ -877,18 +898,7 @@ impl DockerRuntime {
         mut on_output: impl FnMut(bool, &[u8]),
     ) -> Result<i64> {
         let op = Op::new("exec in", ResourceKind::Container, container);
-        let config = ExecConfig {
-            cmd: Some(argv.iter().map(|a| a.as_ref().to_string()).collect()),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            ..Default::default()
-        };
-        let exec_id = self
-            .docker
-            .create_exec(container, config)
-            .await
-            .map_err(|e| op.error(e))?
-            .id;
+        let exec_id = self.create_exec(container, argv, true).await?;
         let started = self
             .docker
             .start_exec(&exec_id, None)
@@ -924,18 +934,7 @@ impl DockerRuntime {
         argv: &[S],
     ) -> Result<String> {
         let op = Op::new("exec in", ResourceKind::Container, container);
-        let config = ExecConfig {
-            cmd: Some(argv.iter().map(|a| a.as_ref().to_string()).collect()),
-            attach_stdout: Some(false),
-            attach_stderr: Some(false),
-            ..Default::default()
-        };
-        let exec_id = self
-            .docker
-            .create_exec(container, config)
-            .await
-            .map_err(|e| op.error(e))?
-            .id;
+        let exec_id = self.create_exec(container, argv, false).await?;
         let options = StartExecOptions {
             detach: true,
             ..Default::default()

@@ -5,6 +5,8 @@
 //! (`{"status":"FAILED","error":"…"}`, exit 0); both are daemon errors. An answer with
 //! nothing to list is `{}`, without the list's key.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -168,6 +170,7 @@ pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
     let ctx = Ctx::new(super::TOOL, ROUTES_COMMAND);
     let answer: Rib = read(ctx, text)?;
     let mut routes: Vec<Route> = Vec::new();
+    let mut index: HashMap<IpNet, usize> = HashMap::new();
     for entry in answer.rib {
         let prefix: IpNet = entry
             .prefix
@@ -193,12 +196,16 @@ pub fn routes(text: &str) -> Result<Vec<Route>, ParseError> {
             from_peer,
             local,
         };
-        match routes.iter_mut().find(|r| r.prefix == prefix) {
-            Some(route) => route.paths.push(path),
-            None => routes.push(Route {
-                prefix,
-                paths: vec![path],
-            }),
+        // Looked up by prefix: a full table has as many entries as paths.
+        match index.entry(prefix) {
+            Entry::Occupied(at) => routes[*at.get()].paths.push(path),
+            Entry::Vacant(slot) => {
+                slot.insert(routes.len());
+                routes.push(Route {
+                    prefix,
+                    paths: vec![path],
+                });
+            }
         }
     }
     routes.sort_by_key(|r| r.prefix);
