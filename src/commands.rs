@@ -12,7 +12,7 @@ use crate::engine::probe::{DockerProbe, RouterExec};
 use crate::engine::state_dir::StateDir;
 use crate::engine::up::{UpOptions, UpOutcome};
 use crate::engine::{EngineError, down, inspect, up};
-use crate::plan::Plan;
+use crate::plan::{Plan, PlannedCheck};
 use crate::progress::Progress;
 use crate::runtime::docker::DockerRuntime;
 use crate::runtime::images;
@@ -268,21 +268,9 @@ fn print_timings(progress: &Progress, checks: &[crate::view::timings::PassedChec
     progress.println(crate::view::timings::render(&progress.spans(), checks).trim_end());
 }
 
-async fn run_and_report(
-    g: &GlobalOpts,
-    state: &StateDir,
-    rt: &DockerRuntime,
-    progress: &Progress,
-    plan: &Plan,
-    run: CheckRun<'_>,
-) -> Result<()> {
-    let CheckRun {
-        timeout,
-        junit,
-        filter,
-        timings,
-    } = run;
-    let checks: Vec<_> = plan
+/// The plan's checks whose name contains `filter` (all without one); none is an error.
+fn selected_checks(plan: &Plan, filter: Option<&str>) -> Result<Vec<PlannedCheck>> {
+    let checks: Vec<PlannedCheck> = plan
         .checks
         .iter()
         .filter(|c| filter.is_none_or(|f| c.name.contains(f)))
@@ -300,6 +288,24 @@ async fn run_and_report(
             "add a `checks:` section to the topology",
         ));
     }
+    Ok(checks)
+}
+
+async fn run_and_report(
+    g: &GlobalOpts,
+    state: &StateDir,
+    rt: &DockerRuntime,
+    progress: &Progress,
+    plan: &Plan,
+    run: CheckRun<'_>,
+) -> Result<()> {
+    let CheckRun {
+        timeout,
+        junit,
+        filter,
+        timings,
+    } = run;
+    let checks = selected_checks(plan, filter)?;
     let probe = DockerProbe::new(rt, plan, ClusterLink::connect(rt, state, plan).await);
     let step = progress.step(
         "check",
@@ -733,21 +739,14 @@ async fn watch_checks(
     filter: Option<&str>,
 ) -> Result<()> {
     use crate::check::watch::transitions;
-    let checks: Vec<_> = plan
-        .checks
-        .iter()
-        .filter(|c| filter.is_none_or(|f| c.name.contains(f)))
-        .cloned()
-        .collect();
-    if checks.is_empty() {
-        return Err(Failure::msg(
-            format!("lab {} has no checks to watch", plan.lab),
-            "add a `checks:` section to the topology",
-        ));
-    }
+    let checks = selected_checks(plan, filter)?;
     let names: Vec<String> = checks.iter().map(|c| c.name.clone()).collect();
     let probe = DockerProbe::new(rt, plan, ClusterLink::connect(rt, state, plan).await);
     let mut previous = Vec::new();
+    // One listener for the whole watch: a Ctrl-C that comes while transitions are being
+    // printed is kept for the next wait, where a listener made per wait would miss it.
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
     loop {
         let started = tokio::time::Instant::now();
         let round = crate::engine::check_runner::evaluate_round(
@@ -757,7 +756,7 @@ async fn watch_checks(
         );
         let verdicts = tokio::select! {
             verdicts = round => verdicts,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = &mut interrupted => return Ok(()),
         };
         let at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
         for t in transitions(&mut previous, &names, &verdicts, &at) {
@@ -770,7 +769,7 @@ async fn watch_checks(
         }
         tokio::select! {
             _ = tokio::time::sleep_until(started + WATCH_INTERVAL) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = &mut interrupted => return Ok(()),
         }
     }
 }

@@ -67,7 +67,19 @@ fn faults_fail_exactly_their_checks_and_clear_restores_them() {
         .args(["-INT", &watch.id().to_string()])
         .status()
         .unwrap();
-    assert_eq!(watch.wait().unwrap().code(), Some(0), "Ctrl-C ends a watch");
+    // Bounded: a watch that ignores Ctrl-C must fail this test, not hang the suite.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = watch.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = watch.kill();
+            panic!("check --watch did not end within 10 s of Ctrl-C");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(0), "Ctrl-C ends a watch");
     let list = fault(&lab, &["list", "-o", "json"]);
     let active: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON");
     assert_eq!(active[0]["id"], 1);
