@@ -89,6 +89,10 @@ pub enum Command {
     Topologies(TopologiesArgs),
     /// Live web dashboard of a running lab: diagram, sessions, routes, raw router output.
     Spy(SpyArgs),
+    /// Interactive tutorials: list them, lint them, follow one step by step (`start`),
+    /// or run one end to end for CI (`run`).
+    #[command(subcommand)]
+    Tutorial(TutorialCommand),
     /// Check prerequisites: Docker engine and API, kind (and where it comes from),
     /// minikube, images.
     Doctor,
@@ -362,6 +366,39 @@ pub enum TopologiesCommand {
         /// The lab's name (its `name:`).
         #[arg(long, default_value = "scale")]
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TutorialCommand {
+    /// Every tutorial, what it needs, and whether this machine has it.
+    List,
+    /// Validate tutorials: front matter, topology, commands, and checks against the
+    /// topology in effect at each step; every error at file:line:column (exit 2).
+    Lint {
+        /// Tutorial names or Markdown files [default: every built-in tutorial].
+        #[arg(value_name = "TUTORIAL")]
+        tutorials: Vec<String>,
+    },
+    /// Follow a tutorial step by step: brings its lab up, shows each step, waits while
+    /// you run its commands (or runs them on `r`), marks it done when its checks pass,
+    /// and resumes where you left (`q`) the next time.
+    Start {
+        /// A tutorial name (`metallab tutorial list`) or a Markdown file.
+        tutorial: String,
+    },
+    /// Run a tutorial end to end (for CI): brings its lab up, runs every step's commands,
+    /// waits for its checks, reports per step; exit 1 at the first step that does not
+    /// pass, 2 for a bad tutorial.
+    Run {
+        /// A tutorial name (`metallab tutorial list`) or a Markdown file.
+        tutorial: String,
+        /// Leave the lab up at the end (it is removed by default).
+        #[arg(long)]
+        keep: bool,
+        /// Write the result as JUnit XML: one test case per step.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
 }
 

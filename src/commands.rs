@@ -26,6 +26,7 @@ pub mod capture;
 pub mod check_sinks;
 pub mod doctor;
 pub mod fault;
+pub mod tutorial;
 
 pub use crate::exit_code::ExitCode;
 
@@ -112,6 +113,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Images(c) => cmd_images(g, &progress, c).await,
         Command::Topologies(a) => cmd_topologies(g, a),
         Command::Spy(a) => cmd_spy(&state, a).await,
+        Command::Tutorial(c) => tutorial::cmd_tutorial(g, &state, &progress, c).await,
         Command::Doctor => doctor::run(g).await,
         Command::Completions { shell } => {
             let mut buf = Vec::new();

@@ -34,7 +34,7 @@ pub mod spy;
 // both crates.
 pub use metallab_core::{
     capture, check, drivers, error_report, faults, kinds, metallb, parse, plan, render, state,
-    topology, view,
+    topology, tutorial, view,
 };
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod render;
 pub mod state;
 pub mod topology;
+pub mod tutorial;
 pub mod view;
 
 #[cfg(any(test, feature = "test-fixtures"))]

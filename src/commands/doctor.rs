@@ -16,6 +16,9 @@ pub struct Finding {
     pub required: bool,
     pub detail: String,
     pub hint: Option<String>,
+    /// Missing, but `up` fetches it when it needs it (kind, downloaded on first use).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fetched_on_use: bool,
 }
 
 fn engine_failure(e: &crate::runtime::RuntimeError) -> Finding {
@@ -25,10 +28,25 @@ fn engine_failure(e: &crate::runtime::RuntimeError) -> Finding {
         required: true,
         detail: e.to_string(),
         hint: e.hint(),
+        fetched_on_use: false,
     }
 }
 
 pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
+    let findings = findings(g.offline).await;
+    print(g, &findings);
+    if findings.iter().any(|f| f.required && !f.ok) {
+        return Err(Failure::Error {
+            message: "a required prerequisite is missing".into(),
+            hint: Some("see the ✘ lines above".into()),
+        });
+    }
+    Ok(())
+}
+
+/// What this machine has and lacks: the Docker engine, the base and router images,
+/// kind (and where `up` gets it), minikube and the Docker CLI.
+pub async fn findings(offline: bool) -> Vec<Finding> {
     let mut findings = vec![];
     match DockerRuntime::connect().await {
         Ok(rt) => {
@@ -39,6 +57,7 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
                     required: true,
                     detail: v.to_string(),
                     hint: None,
+                    fetched_on_use: false,
                 }),
                 Err(e) => findings.push(engine_failure(&e)),
             }
@@ -51,6 +70,7 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
                 required: false,
                 detail: if has_base { "present".into() } else { "missing (pulled on first image build)".into() },
                 hint: (!has_base).then(|| format!("docker pull {base} (offline: debootstrap bookworm DIR && tar -C DIR -c . | docker import - {base})")),
+                fetched_on_use: false,
             });
             for kind in images::kinds_with_images() {
                 let Ok(tag) = images::image_tag(kind, &base) else {
@@ -67,12 +87,13 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
                         format!("{tag} not built yet (metallab up builds it)")
                     },
                     hint: (!present).then(|| format!("metallab images build {kind}")),
+                    fetched_on_use: false,
                 });
             }
         }
         Err(e) => findings.push(engine_failure(&e)),
     }
-    let kind = KindFetch::from_env(g.offline).locate().await;
+    let kind = KindFetch::from_env(offline).locate().await;
     let kind_version = match &kind {
         KindSource::Path(path) | KindSource::Cache(path) => {
             Some(tool_version(&path.display().to_string(), &["version"]).await)
@@ -102,15 +123,20 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
             required: false,
             detail,
             hint: (!ok).then(|| why.to_string()),
+            fetched_on_use: false,
         });
     }
+    findings
+}
+
+fn print(g: &GlobalOpts, findings: &[Finding]) {
     match g.output {
         OutputFormat::Json => outln!(
             "{}",
-            serde_json::to_string_pretty(&findings).expect("serializable")
+            serde_json::to_string_pretty(findings).expect("serializable")
         ),
         OutputFormat::Table => {
-            for f in &findings {
+            for f in findings {
                 let mark = if f.ok {
                     "✔"
                 } else if f.required {
@@ -125,13 +151,6 @@ pub async fn run(g: &GlobalOpts) -> Result<(), Failure> {
             }
         }
     }
-    if findings.iter().any(|f| f.required && !f.ok) {
-        return Err(Failure::Error {
-            message: "a required prerequisite is missing".into(),
-            hint: Some("see the ✘ lines above".into()),
-        });
-    }
-    Ok(())
 }
 
 /// The first line a tool prints for its version, or why it did not.
@@ -210,6 +229,7 @@ pub fn kind_finding(source: &KindSource, version: Option<Result<String, String>>
         required: false,
         detail,
         hint,
+        fetched_on_use: matches!(source, KindSource::Download { .. }),
     }
 }
 

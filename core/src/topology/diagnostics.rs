@@ -30,6 +30,9 @@ pub struct FieldError {
 pub struct RelatedField {
     pub path: String,
     pub label: String,
+    /// An exact span, when the field is not found by path in the file's YAML (a tutorial's
+    /// `checks` block sits inside Markdown).
+    pub span: Option<SourceSpan>,
 }
 
 impl FieldError {
@@ -59,6 +62,17 @@ impl FieldError {
         self.related.push(RelatedField {
             path: path.into(),
             label: label.into(),
+            span: None,
+        });
+        self
+    }
+
+    /// Another place involved, by its span (in a file that is not YAML as a whole).
+    pub fn also_at(mut self, span: SourceSpan, label: impl Into<String>) -> FieldError {
+        self.related.push(RelatedField {
+            path: String::new(),
+            label: label.into(),
+            span: Some(span),
         });
         self
     }
@@ -121,10 +135,22 @@ impl Diagnostic for LocatedError {
 impl TopologyErrors {
     /// Locates each error in `text` (the file as read) and keeps the file's order.
     pub fn new(file: &str, text: &str, errors: Vec<FieldError>) -> TopologyErrors {
-        let map = SourceMap::parse(text);
+        TopologyErrors::located_by(file, text, &SourceMap::parse(text), errors)
+    }
+
+    /// [`TopologyErrors::new`] with the errors' paths looked up in `map`: errors (and
+    /// related fields) without a span of their own are placed where `map` has their path.
+    /// A document that is not YAML as a whole (a tutorial) gives every error its span and
+    /// an empty map.
+    pub fn located_by(
+        file: &str,
+        text: &str,
+        map: &SourceMap,
+        errors: Vec<FieldError>,
+    ) -> TopologyErrors {
         let mut located: Vec<LocatedError> = errors
             .iter()
-            .map(|error| locate(file, text, &map, error))
+            .map(|error| locate(file, text, map, error))
             .collect();
         // Stable: errors on the same line keep validation order.
         located.sort_by_key(|e| (e.line, e.column));
@@ -140,6 +166,11 @@ impl TopologyErrors {
     pub fn located(&self) -> &[LocatedError] {
         &self.located
     }
+
+    /// The file's name and text, as the errors quote it.
+    pub fn source(&self) -> &NamedSource<String> {
+        &self.source_code
+    }
 }
 
 /// A source line longer than this is not quoted in a report: echoing a minified or
@@ -154,7 +185,12 @@ fn locate(file: &str, text: &str, map: &SourceMap, error: &FieldError) -> Locate
         span,
     )];
     labels.extend(error.related.iter().map(|related| {
-        LabeledSpan::new_with_span(Some(related.label.clone()), map.label_span(&related.path))
+        LabeledSpan::new_with_span(
+            Some(related.label.clone()),
+            related
+                .span
+                .unwrap_or_else(|| map.label_span(&related.path)),
+        )
     }));
     let mut message = error.message.clone();
     if labels.iter().any(|l| near_a_long_line(text, l.offset())) {
