@@ -639,7 +639,7 @@ fn not_run(
     CommandRun {
         command: command.text.clone(),
         ran: false,
-        must_fail: block.fails,
+        expected: block.exit,
         exit_code: None,
         timed_out: false,
         took: Duration::ZERO,

@@ -13,3 +13,4 @@ mod openbgpd;
 mod quagga_image;
 mod snapshot;
 mod spy;
+mod tutorials;

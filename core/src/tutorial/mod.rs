@@ -5,7 +5,7 @@
 //!
 //! - a front matter (`---` YAML: `title`, `topology`, `needs`, `duration`);
 //! - one step per `##` heading: prose, the commands the reader types in ```` ```sh ````
-//!   blocks (info-string options `no-run`, `fails`, `timeout=DUR`), what must be true
+//!   blocks (info-string options `no-run`, `fails`, `may-fail`, `timeout=DUR`), what must be true
 //!   once the step is done in one ```` ```checks ```` block (a YAML list in exactly the
 //!   topology's `checks:` syntax), and optionally a `> Hint: …` quote.
 //!
@@ -29,4 +29,4 @@ pub mod shell;
 
 pub use errors::TutorialErrors;
 pub use lint::{Environment, Linted, Reference, UsedTopology, lint};
-pub use model::{Command, CommandBlock, FrontMatter, Need, Step, Tutorial};
+pub use model::{Command, CommandBlock, ExpectedExit, FrontMatter, Need, Step, Tutorial};

@@ -80,18 +80,41 @@ impl Step {
     }
 }
 
-/// A fenced `sh` block: ` ```sh ` followed by optional words (see [`BlockOption`]).
+/// A fenced `sh` block: ` ```sh ` followed by optional words ([`BLOCK_OPTIONS`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandBlock {
     /// False for `no-run`: the reader runs it (interactive or endless commands).
     pub run: bool,
-    /// `fails`: each command must exit non-zero (a refusal the tutorial shows).
-    pub fails: bool,
+    /// What each command's exit code must be.
+    pub exit: ExpectedExit,
     /// `timeout=DUR`: how long each command may take when metallab runs it.
     pub timeout: Option<Duration>,
     pub commands: Vec<Command>,
     /// The whole block, fences included.
     pub span: Range<usize>,
+}
+
+/// What a command's exit code must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExpectedExit {
+    /// 0 (the default).
+    #[default]
+    Success,
+    /// Not 0 (`fails`): a refusal the tutorial shows.
+    Failure,
+    /// Any (`may-fail`): a command whose exit code says something about a lab in flux,
+    /// such as `metallab status`, which exits 1 while it reports a problem.
+    Any,
+}
+
+impl ExpectedExit {
+    pub fn word(self) -> &'static str {
+        match self {
+            ExpectedExit::Success => "success",
+            ExpectedExit::Failure => "failure",
+            ExpectedExit::Any => "any",
+        }
+    }
 }
 
 /// How long a command may run when no `timeout=` is written.
@@ -114,4 +137,4 @@ pub struct Command {
 }
 
 /// The words an `sh` block's info string may carry after `sh`.
-pub const BLOCK_OPTIONS: &[&str] = &["no-run", "fails", "timeout="];
+pub const BLOCK_OPTIONS: &[&str] = &["no-run", "fails", "may-fail", "timeout="];

@@ -7,7 +7,7 @@
 //! of a `checks` block's opening fence becomes `checks:` in that copy, which makes the
 //! block's entries read, and be named, exactly as a topology's `checks[N]`.
 
-use super::model::{Command, CommandBlock, FrontMatter, Step, Tutorial};
+use super::model::{Command, CommandBlock, ExpectedExit, FrontMatter, Step, Tutorial};
 use super::shell;
 use crate::topology::diagnostics::FieldError;
 use crate::topology::model::CheckSpec;
@@ -348,7 +348,7 @@ impl Reader<'_> {
         let at_fence = span(fence_line(self.text, &block));
         let mut parsed = CommandBlock {
             run: true,
-            fails: false,
+            exit: ExpectedExit::Success,
             timeout: None,
             commands: Vec::new(),
             span: block.clone(),
@@ -356,7 +356,21 @@ impl Reader<'_> {
         for option in options {
             match *option {
                 "no-run" => parsed.run = false,
-                "fails" => parsed.fails = true,
+                "fails" | "may-fail" => {
+                    let exit = if *option == "fails" {
+                        ExpectedExit::Failure
+                    } else {
+                        ExpectedExit::Any
+                    };
+                    if parsed.exit != ExpectedExit::Success && parsed.exit != exit {
+                        self.errors.push(
+                            FieldError::new("", "a block cannot both fail and may fail")
+                                .help("`fails`: every command must fail; `may-fail`: any exit code is fine; write one")
+                                .at(at_fence),
+                        );
+                    }
+                    parsed.exit = exit;
+                }
                 other => match other.strip_prefix("timeout=") {
                     Some(duration) => match humantime::parse_duration(duration) {
                         Ok(d) if !d.is_zero() => parsed.timeout = Some(d),
@@ -369,8 +383,8 @@ impl Reader<'_> {
                     None => self.errors.push(
                         FieldError::new("", format!("unknown option `{other}` of an sh block"))
                             .help(format!(
-                                "{}`no-run` (the reader runs it by hand: interactive or endless commands), `fails` (each command must fail), `timeout=DUR`",
-                                crate::topology::diagnostics::did_you_mean(other, ["no-run", "fails"])
+                                "{}`no-run` (the reader runs it by hand: interactive or endless commands), `fails` (each command must fail), `may-fail` (any exit code), `timeout=DUR`",
+                                crate::topology::diagnostics::did_you_mean(other, ["no-run", "fails", "may-fail"])
                                     .map(|m| format!("did you mean `{m}`? the options are "))
                                     .unwrap_or_else(|| "the options are ".to_string())
                             ))

@@ -1,6 +1,7 @@
 //! What `metallab tutorial run` found, step by step: for people, for scripts (`-o json`)
 //! and for CI (`--junit FILE`). Pure: results in, text out.
 
+use super::model::ExpectedExit;
 use crate::check::report as checks_report;
 use crate::check::result::CheckResult;
 use crate::check::text::{elapsed, indent};
@@ -54,8 +55,8 @@ pub struct CommandRun {
     pub command: String,
     /// False for a `no-run` block's command, which the reader runs by hand.
     pub ran: bool,
-    /// From a `fails` block: it must exit non-zero.
-    pub must_fail: bool,
+    /// What its exit code must be (its block's `fails`, `may-fail`).
+    pub expected: ExpectedExit,
     /// None when it did not end by itself (a timeout, or killed by a signal).
     pub exit_code: Option<i32>,
     pub timed_out: bool,
@@ -70,10 +71,11 @@ impl CommandRun {
         if !self.ran {
             return true;
         }
-        match self.exit_code {
-            Some(0) => !self.must_fail,
-            Some(_) => self.must_fail,
-            None => false,
+        match (self.exit_code, self.expected) {
+            (None, _) => false,
+            (Some(_), ExpectedExit::Any) => true,
+            (Some(0), expected) => expected == ExpectedExit::Success,
+            (Some(_), expected) => expected == ExpectedExit::Failure,
         }
     }
 
@@ -208,7 +210,8 @@ pub fn human(run: &TutorialRun, color: bool) -> String {
 ///     "failure": null,                // failed only: why, in one line
 ///     "hint": null,                   // failed only: the step's hint
 ///     "commands": [{ "command": "metallab status bgp-basics", "ran": true,
-///                    "must_fail": false, "exit_code": 0, "timed_out": false,
+///                    "expect": "success",   // or "failure" (fails), "any" (may-fail)
+///                    "exit_code": 0, "timed_out": false,
 ///                    "seconds": 0.8, "output": "…" }],
 ///     "checks": { "passed": 2, "failed": 0, "checks": [ … ] }   // as `metallab check -o json`
 ///   }]
@@ -230,7 +233,7 @@ pub fn json(run: &TutorialRun) -> Value {
                 "commands": step.commands.iter().map(|c| json!({
                     "command": c.command,
                     "ran": c.ran,
-                    "must_fail": c.must_fail,
+                    "expect": c.expected.word(),
                     "exit_code": c.exit_code,
                     "timed_out": c.timed_out,
                     "seconds": seconds(c.took),

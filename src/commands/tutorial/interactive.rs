@@ -280,7 +280,9 @@ impl Session<'_> {
         let mut waiting_since = Instant::now();
         let mut told_what_is_off = false;
         let mut last: Vec<Option<Verdict>> = vec![None; checks.len()];
-        let mut seen_failing = false;
+        // Done once the checks pass after the reader did something: they were seen
+        // failing, or the reader ran the commands here.
+        let mut acted = false;
         let mut probe_plan: Option<Plan> = None;
         let mut cluster: Option<ClusterLink> = None;
         let mut tick = tokio::time::interval(POLL_INTERVAL);
@@ -290,6 +292,7 @@ impl Session<'_> {
                     None | Some(b'q' | b'Q' | CTRL_C) => return Ok(StepEnd::Quit),
                     Some(b'r' | b'R') => {
                         self.run_commands(step).await;
+                        acted = true;
                         waiting_since = Instant::now();
                         told_what_is_off = false;
                     }
@@ -325,8 +328,8 @@ impl Session<'_> {
                     }
                     let all = verdicts.iter().all(passed_now);
                     if !all {
-                        seen_failing = true;
-                    } else if seen_failing {
+                        acted = true;
+                    } else if acted {
                         screen.line(&format!(
                             "{} Step {} done: {}",
                             screen.paint("32", "✔"),

@@ -70,7 +70,7 @@ pub async fn run(
     let mut result = CommandRun {
         command: command.text.clone(),
         ran: true,
-        must_fail: block.fails,
+        expected: block.exit,
         exit_code: None,
         timed_out: false,
         took: Duration::ZERO,
@@ -155,11 +155,16 @@ fn keep(output: &mut String, line: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tutorial::model::ExpectedExit;
 
     fn block(fails: bool, timeout: Option<Duration>) -> CommandBlock {
         CommandBlock {
             run: true,
-            fails,
+            exit: if fails {
+                ExpectedExit::Failure
+            } else {
+                ExpectedExit::Success
+            },
             timeout,
             commands: vec![],
             span: 0..0,
