@@ -13,7 +13,7 @@ use crate::harness::{Lab, docker, docker_available, metallb_override};
 use std::process::Command;
 
 /// Whether a gated cluster test should run; says why when it does not.
-fn gate(variable: &str) -> bool {
+pub fn gate(variable: &str) -> bool {
     let on = std::env::var(variable).is_ok_and(|v| v == "1");
     if !on {
         eprintln!("SKIP: set {variable}=1 on a machine with Docker and the tool to run this test");

@@ -4,6 +4,7 @@
 //! quit, start again and land on step 2). The cluster tutorials need kind or Minikube and
 //! are gated like `clusters.rs`.
 
+use crate::clusters::gate;
 use crate::harness::{Lab, docker_available};
 use expectrl::process::unix::WaitStatus;
 use expectrl::{Eof, Expect};
@@ -91,9 +92,6 @@ fn statuses(report: &serde_json::Value) -> Vec<(u64, String, String)> {
 
 /// The whole tutorial passes, step by step, and the lab is gone at the end.
 fn runs_whole(name: &str) {
-    if !docker_available() {
-        return;
-    }
     let (lab, markdown) = tutorial_copy(name);
     let (code, report, junit) = run(&lab, &markdown);
     let steps = statuses(&report);
@@ -114,12 +112,47 @@ fn runs_whole(name: &str) {
 
 #[test]
 fn bgp_basics_runs_whole() {
-    runs_whole("bgp-basics");
+    if docker_available() {
+        runs_whole("bgp-basics");
+    }
 }
 
 #[test]
 fn next_hop_bfd_runs_whole() {
-    runs_whole("next-hop-bfd");
+    if docker_available() {
+        runs_whole("next-hop-bfd");
+    }
+}
+
+// The cluster tutorials, gated as `clusters.rs` is (`METALLAB_E2E_KIND=1`,
+// `METALLAB_E2E_MINIKUBE=1`); the `clusters` workflow runs them.
+
+#[test]
+fn on_kind_metallb_kind_bfd_runs_whole() {
+    if docker_available() && gate("METALLAB_E2E_KIND") {
+        runs_whole("metallb-kind-bfd");
+    }
+}
+
+#[test]
+fn on_kind_metallb_multinode_traffic_runs_whole() {
+    if docker_available() && gate("METALLAB_E2E_KIND") {
+        runs_whole("metallb-multinode-traffic");
+    }
+}
+
+#[test]
+fn on_minikube_metallb_minikube_runs_whole() {
+    if docker_available() && gate("METALLAB_E2E_MINIKUBE") {
+        runs_whole("metallb-minikube");
+    }
+}
+
+#[test]
+fn on_minikube_metallb_crds_runs_whole() {
+    if docker_available() && gate("METALLAB_E2E_MINIKUBE") {
+        runs_whole("metallb-crds");
+    }
 }
 
 #[test]

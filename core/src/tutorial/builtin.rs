@@ -48,6 +48,37 @@ const TUTORIALS: &[BuiltinTutorial] = &[
         ["bgp-basics/lab.yaml", "bgp-basics/announce.yaml"]
     ),
     tutorial!("next-hop-bfd", ["next-hop-bfd/lab.yaml"]),
+    tutorial!(
+        "metallb-minikube",
+        [
+            "metallb-minikube/lab.yaml",
+            "metallb-minikube/avoid-buggy-ips.yaml",
+            "metallb-minikube/nginx.yaml",
+            "metallb-minikube/nginx-198.51.100.1.yaml",
+        ]
+    ),
+    tutorial!(
+        "metallb-crds",
+        [
+            "metallb-crds/lab.yaml",
+            "metallb-crds/avoid-buggy-ips.yaml",
+            "metallb-crds/nginx.yaml",
+            "metallb-crds/nginx-198.51.100.1.yaml",
+            "metallb-crds/overlapping-pool.yaml",
+        ]
+    ),
+    tutorial!(
+        "metallb-kind-bfd",
+        ["metallb-kind-bfd/lab.yaml", "metallb-kind-bfd/agnhost.yaml"]
+    ),
+    tutorial!(
+        "metallb-multinode-traffic",
+        [
+            "metallb-multinode-traffic/lab.yaml",
+            "metallb-multinode-traffic/metallb-peer.yaml",
+            "metallb-multinode-traffic/nginx.yaml",
+        ]
+    ),
 ];
 
 /// Every built-in tutorial, in the order a reader takes them.

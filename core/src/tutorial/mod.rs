@@ -30,3 +30,6 @@ pub mod shell;
 pub use errors::TutorialErrors;
 pub use lint::{Environment, Linted, Reference, UsedTopology, lint};
 pub use model::{Command, CommandBlock, ExpectedExit, FrontMatter, Need, Step, Tutorial};
+
+#[cfg(test)]
+mod tests;

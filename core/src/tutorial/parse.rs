@@ -293,10 +293,8 @@ impl Reader<'_> {
 
     fn heading(&mut self, level: HeadingLevel, heading: Range<usize>, title: String) {
         match level {
-            HeadingLevel::H1 => {
-                if self.steps.is_empty() && self.title_end.is_none() {
-                    self.title_end = Some(heading.end);
-                }
+            HeadingLevel::H1 if self.steps.is_empty() && self.title_end.is_none() => {
+                self.title_end = Some(heading.end);
             }
             HeadingLevel::H2 => {
                 if let Some(last) = self.steps.last_mut() {
@@ -581,7 +579,7 @@ fn blanked(text: &str, content: &Range<usize>, key_at: Option<usize>) -> String 
 /// path is in the copy (its nearest written part), else at the start of the YAML.
 pub(super) fn placed(error: FieldError, map: &SourceMap, content: &Range<usize>) -> FieldError {
     let located = error.span.unwrap_or_else(|| map.label_span(&error.path));
-    let at = if located.offset() == 0 && located.len() == 0 {
+    let at = if located.offset() == 0 && located.is_empty() {
         span(content.start..content.start)
     } else {
         located

@@ -32,6 +32,7 @@ pub fn markdown(text: &str, range: Range<usize>, style: Style) -> String {
         quote_start: 0,
         code: None,
         link: None,
+        hang: 0,
     };
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     for event in Parser::new_ext(&text[range], options) {
@@ -65,6 +66,8 @@ struct Renderer {
     quote_start: usize,
     code: Option<Code>,
     link: Option<String>,
+    /// Extra indent of a list item's wrapped lines, so they hang under its text.
+    hang: usize,
 }
 
 impl Renderer {
@@ -149,8 +152,12 @@ impl Renderer {
         if !current.is_empty() {
             lines.push(current);
         }
-        for line in lines {
+        let hang = " ".repeat(std::mem::take(&mut self.hang));
+        for (i, line) in lines.into_iter().enumerate() {
             self.out.push_str(&prefix);
+            if i > 0 {
+                self.out.push_str(&hang);
+            }
             self.out.push_str(&line);
             self.out.push('\n');
         }
@@ -220,6 +227,7 @@ impl Renderer {
                     _ => "-".to_string(),
                 };
                 // The marker is the item's first word, so wrapping counts it.
+                self.hang = marker.chars().count() + 1;
                 self.line.push((marker.chars().count(), marker));
                 self.line.push((0, String::new()));
             }
@@ -292,11 +300,11 @@ impl Renderer {
                 self.flush();
                 self.out.push_str("────\n\n");
             }
-            Event::Html(html) | Event::InlineHtml(html) => {
-                // Comments are notes for authors; other HTML is shown as text.
-                if !html.trim_start().starts_with("<!--") {
-                    self.words(&html, None);
-                }
+            // Comments are notes for authors; other HTML is shown as text.
+            Event::Html(html) | Event::InlineHtml(html)
+                if !html.trim_start().starts_with("<!--") =>
+            {
+                self.words(&html, None)
             }
             _ => {}
         }

@@ -62,6 +62,20 @@ pub fn split(text: &str) -> Result<Vec<ShellCommand>, ShellError> {
                 finish_word(&mut word, &mut words);
                 continue;
             }
+            ';' | '|' | '&' => {
+                // An operator ends the word before it and is a word of its own (`a;b`,
+                // `a|b`, `a && b`), doubled (`&&`, `||`) when written so.
+                finish_word(&mut word, &mut words);
+                start.get_or_insert(at);
+                let mut operator = c.to_string();
+                if c != ';' && chars.peek().is_some_and(|&(_, next)| next == c) {
+                    chars.next();
+                    operator.push(c);
+                }
+                words.push(operator);
+                end = chars.peek().map_or(text.len(), |&(next, _)| next);
+                continue;
+            }
             '#' if word.is_none() => {
                 // A comment, to the end of the line (the newline still ends the command).
                 while chars.peek().is_some_and(|&(_, c)| c != '\n') {
@@ -226,13 +240,31 @@ mod tests {
         let simple: Vec<&[String]> = simple_commands(&commands[0].words).collect();
         assert_eq!(simple.len(), 3);
         assert_eq!(simple[1], ["tcpdump", "-r", "-"]);
+        // Written without spaces, or in quotes.
+        let commands = split("a & sleep 1; b >/dev/null;wait 'x;y'").unwrap();
+        assert_eq!(
+            commands[0].words,
+            [
+                "a",
+                "&",
+                "sleep",
+                "1",
+                ";",
+                "b",
+                ">/dev/null",
+                ";",
+                "wait",
+                "x;y"
+            ]
+        );
+        assert_eq!(simple_commands(&commands[0].words).count(), 4);
     }
 
     #[test]
     fn an_unclosed_quote_or_a_dangling_backslash_is_an_error_at_its_place() {
         let error = split("metallab exec frr1 -- vtysh -c 'show bgp\n").unwrap_err();
         assert_eq!(error.message, "this ' is never closed");
-        assert_eq!(error.span, 30..31);
+        assert_eq!(error.span, 31..32);
         let error = split("echo \"a\n").unwrap_err();
         assert_eq!(error.span, 5..6);
         let error = split("metallab status \\\n").unwrap_err();

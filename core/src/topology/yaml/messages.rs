@@ -123,7 +123,13 @@ pub(super) fn bad_value(place: &Place, problem: &Problem) -> FieldError {
             } else {
                 format!("`{}`", shorten(value))
             };
-            (format!("{value} is not a valid {field}"), help)
+            // An item of a list (`needs[1]`) is one of the field's entries.
+            let message = if place.path.ends_with(']') {
+                format!("{value} is not a valid entry of `{field}`")
+            } else {
+                format!("{value} is not a valid {field}")
+            };
+            (message, help)
         }
         Problem::Refused(message) => match place.expecting.as_deref() {
             Some(expecting) if is_ip(expecting) => explain_ip(place, expecting),
