@@ -6,6 +6,7 @@ mod capture;
 mod clusters;
 mod faults;
 mod harness;
+mod in_place;
 mod interop;
 mod interrupt;
 mod next_hop;

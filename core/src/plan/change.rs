@@ -87,7 +87,7 @@ pub struct RouterEdit {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
-#[serde(tag = "daemons", rename_all = "kebab-case")]
+#[serde(tag = "action", rename_all = "kebab-case")]
 pub enum DaemonAction {
     /// Its daemons keep running as they are.
     #[default]
@@ -743,12 +743,24 @@ fn counts(change: &LabChange) -> String {
     } else {
         format!("router(s): {}", parts.join(", "))
     };
-    let nets = change.networks.len();
-    if nets > 0 {
+    let added = change
+        .networks
+        .iter()
+        .filter(|n| matches!(n, NetworkChange::Added { .. }))
+        .count();
+    let removed = change.networks.len() - added;
+    let mut nets = vec![];
+    if added > 0 {
+        nets.push(format!("{added} to add"));
+    }
+    if removed > 0 {
+        nets.push(format!("{removed} to remove"));
+    }
+    if !nets.is_empty() {
         if !text.is_empty() {
             text.push_str("; ");
         }
-        text.push_str(&format!("{nets} network(s) to add or remove"));
+        text.push_str(&format!("network(s): {}", nets.join(", ")));
     }
     if !change.metallb.is_empty() {
         if !text.is_empty() {
