@@ -789,7 +789,6 @@ async fn change_in_place(
 
 /// `up` on a lab that exists with the same plan (or none saved): make sure everything
 /// runs, and say what differs when the saved plan is another.
-
 async fn reconcile(
     rt: &dyn crate::runtime::ContainerEngine,
     state: &StateDir,

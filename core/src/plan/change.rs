@@ -65,7 +65,7 @@ pub enum RouterAction {
     Replaced {
         reasons: Vec<String>,
     },
-    Changed(RouterEdit),
+    Changed(Box<RouterEdit>),
 }
 
 /// The in-place edits of a router whose container stays.
@@ -288,7 +288,7 @@ fn router_changes(
             new.configs.get(&r.name).map(Vec::as_slice).unwrap_or(&[]),
         );
         if edit != RouterEdit::default() {
-            out.push(change(RouterAction::Changed(edit)));
+            out.push(change(RouterAction::Changed(Box::new(edit))));
         }
     }
     for r in &old.plan.routers {
@@ -535,16 +535,16 @@ fn router_reset(old: &Plan, new: &Plan, routers: &[RouterChange], name: &str) ->
     match &change.action {
         RouterAction::Removed => Some(format!("{name} is removed")),
         RouterAction::Replaced { .. } => Some(format!("{name} is replaced")),
-        RouterAction::Changed(RouterEdit {
-            daemons: DaemonAction::Restart { .. },
-            ..
-        }) => Some(format!("{name}'s daemons restart")),
-        RouterAction::Changed(RouterEdit {
-            daemons: DaemonAction::Reload(_),
-            ..
-        }) if old.router(name).map(|r| r.router_id) != new.router(name).map(|r| r.router_id) => {
-            Some(format!("{name}'s router ID changes"))
-        }
+        RouterAction::Changed(edit) => match &edit.daemons {
+            DaemonAction::Restart { .. } => Some(format!("{name}'s daemons restart")),
+            DaemonAction::Reload(_)
+                if old.router(name).map(|r| r.router_id)
+                    != new.router(name).map(|r| r.router_id) =>
+            {
+                Some(format!("{name}'s router ID changes"))
+            }
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -912,10 +912,10 @@ mod tests {
             .map(|r| {
                 let action = match &r.action {
                     RouterAction::Added => "added",
-                    RouterAction::Changed(RouterEdit {
-                        daemons: DaemonAction::Reload(reload),
-                        ..
-                    }) => reload.how,
+                    RouterAction::Changed(edit) => match &edit.daemons {
+                        DaemonAction::Reload(reload) => reload.how,
+                        other => panic!("{}: {other:?}", r.router),
+                    },
                     other => panic!("{}: {other:?}", r.router),
                 };
                 (r.router.as_str(), action)
@@ -967,8 +967,7 @@ mod tests {
                 "lan: { subnet: 10.202.1.0/24 }",
                 "lan: { subnet: 10.202.0.0/23 }",
             );
-            let t = replaced(t, "  bird2:\n    kind: bird\n", "  bird2:\n    kind: frr\n");
-            t
+            replaced(t, "  bird2:\n    kind: bird\n", "  bird2:\n    kind: frr\n")
         });
         assert_eq!(
             c.not_in_place,
@@ -1007,10 +1006,7 @@ mod tests {
         assert_eq!(c.router("frr2").unwrap().action, RouterAction::Removed,);
         assert!(matches!(
             &c.router("gobgp1").unwrap().action,
-            RouterAction::Changed(RouterEdit {
-                daemons: DaemonAction::Restart { .. },
-                ..
-            })
+            RouterAction::Changed(edit) if matches!(edit.daemons, DaemonAction::Restart { .. })
         ));
         insta::assert_snapshot!(render_change(&c, "interop.yaml"));
     }
