@@ -54,16 +54,22 @@ pub fn lab_update(state: &StateDir, plan: &Plan) -> Result<Option<LabUpdate>, En
             .map_err(|e| EngineError::setup(e.to_string(), "check the `metallb:` section"))
     };
     let (old_metallb, new_metallb) = (metallb(&saved)?, metallb(&plan)?);
+    let (old_apps, new_apps) = (
+        state.load_apps(&plan.lab),
+        super::cluster_side::app_texts(&plan)?,
+    );
     let change = change::lab_change(
         &LabSide {
             plan: &saved,
             configs: &saved_configs,
             metallb: &old_metallb,
+            apps: &old_apps,
         },
         &LabSide {
             plan: &plan,
             configs: &new_configs,
             metallb: &new_metallb,
+            apps: &new_apps,
         },
     );
     Ok(Some(LabUpdate {
@@ -91,11 +97,13 @@ pub fn creation(plan: &Plan) -> Result<LabUpdate, EngineError> {
             plan: &empty,
             configs: &RenderedConfigs::new(),
             metallb: &[],
+            apps: &BTreeMap::new(),
         },
         &LabSide {
             plan,
             configs: &new_configs,
             metallb: &metallb,
+            apps: &super::cluster_side::app_texts(plan)?,
         },
     );
     Ok(LabUpdate {

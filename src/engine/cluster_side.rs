@@ -80,6 +80,14 @@ fn cluster_error(e: crate::cluster::ClusterError) -> EngineError {
 }
 
 /// Reads an app manifest: a file, or for built-in topologies the copy embedded with them.
+/// The texts of the plan's app manifests, by path as the plan names them.
+pub fn app_texts(plan: &Plan) -> Result<std::collections::BTreeMap<String, String>, EngineError> {
+    plan.apps
+        .iter()
+        .map(|path| read_app(plan, path).map(|(_, text)| (path.display().to_string(), text)))
+        .collect()
+}
+
 fn read_app(plan: &Plan, path: &Path) -> Result<(String, String), EngineError> {
     let origin = path.display().to_string();
     if plan.source.starts_with("builtin:")

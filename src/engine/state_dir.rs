@@ -89,6 +89,24 @@ impl StateDir {
         Some(configs)
     }
 
+    /// Keeps the texts of the lab's app manifests as applied, for `diff` and `up` to see
+    /// an edited one.
+    pub fn save_apps(&self, lab: &str, apps: &BTreeMap<String, String>) -> std::io::Result<()> {
+        std::fs::write(
+            self.lab_dir(lab).join("apps.json"),
+            serde_json::to_vec_pretty(apps).expect("texts serialize"),
+        )
+    }
+
+    /// The app manifests' texts `save_apps` kept (none for a lab without, or saved by an
+    /// older metallab).
+    pub fn load_apps(&self, lab: &str) -> BTreeMap<String, String> {
+        std::fs::read(self.lab_dir(lab).join("apps.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
     pub fn remove(&self, lab: &str) -> std::io::Result<()> {
         let dir = self.lab_dir(lab);
         if dir.exists() {

@@ -267,9 +267,11 @@ pub(super) fn save_state(
     topology_source: &str,
     configs: &[(String, Vec<ConfigFile>)],
 ) -> Result<(), EngineError> {
+    // The apps were read (and so are readable) before anything was created.
+    let apps = super::cluster_side::app_texts(plan).unwrap_or_default();
     state
         .save(plan, topology_source, configs)
-        .map(|_| ())
+        .and_then(|_| state.save_apps(&plan.lab, &apps))
         .map_err(|e| {
             EngineError::setup(
                 format!("cannot write the lab state directory: {e}"),

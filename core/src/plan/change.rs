@@ -21,6 +21,8 @@ pub struct LabSide<'a> {
     pub plan: &'a Plan,
     pub configs: &'a RenderedConfigs,
     pub metallb: &'a [Value],
+    /// The app manifests' texts, by path as the plan names them.
+    pub apps: &'a BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,7 +37,8 @@ pub struct LabChange {
     /// BGP sessions in both plans that the change leaves alone (their uptime continues).
     pub sessions_kept: usize,
     pub metallb: Vec<ObjectChange>,
-    /// App manifests re-applied (server-side apply leaves unchanged objects as they are).
+    /// App manifests applied again, when one is new or changed (server-side apply leaves
+    /// unchanged objects as they are; objects an app no longer has stay).
     pub apps: Vec<String>,
     pub checks: ChecksChange,
 }
@@ -190,14 +193,16 @@ pub fn lab_change(old: &LabSide, new: &LabSide) -> LabChange {
     let networks = network_changes(old.plan, new.plan, &mut not_in_place);
     let routers = router_changes(old, new, &mut not_in_place);
     let (sessions_reset, sessions_kept) = session_effects(old.plan, new.plan, &routers);
-    let apps = if new.plan.apps.is_empty() || old.plan.apps == new.plan.apps {
-        vec![]
+    // Any app that is new or whose text changed: all are applied again (in their order,
+    // as at creation), and server-side apply leaves unchanged objects alone.
+    let apps = if new
+        .apps
+        .iter()
+        .any(|(path, text)| old.apps.get(path) != Some(text))
+    {
+        new.apps.keys().cloned().collect()
     } else {
-        new.plan
-            .apps
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect()
+        vec![]
     };
     LabChange {
         lab: new.plan.lab.clone(),
@@ -868,11 +873,13 @@ mod tests {
                 plan: &old,
                 configs: &oc,
                 metallb: &[],
+                apps: &BTreeMap::new(),
             },
             &LabSide {
                 plan: &new,
                 configs: &nc,
                 metallb: &[],
+                apps: &BTreeMap::new(),
             },
         )
     }
@@ -1009,6 +1016,29 @@ mod tests {
             RouterAction::Changed(edit) if matches!(edit.daemons, DaemonAction::Restart { .. })
         ));
         insta::assert_snapshot!(render_change(&c, "interop.yaml"));
+    }
+
+    #[test]
+    fn an_edited_app_manifest_applies_the_apps_again() {
+        let plan = plan_of(&interop_text());
+        let configs = configs(&plan);
+        let app = |text: &str| BTreeMap::from([("/labs/nginx.yaml".to_string(), text.to_string())]);
+        let side = |apps| LabSide {
+            plan: &plan,
+            configs: &configs,
+            metallb: &[],
+            apps,
+        };
+        let before = app("kind: Service\n");
+        let same = lab_change(&side(&before), &side(&before));
+        assert!(same.is_empty());
+        let edited = app("kind: Service\nspec: {loadBalancerIP: 198.51.100.1}\n");
+        let c = lab_change(&side(&before), &side(&edited));
+        assert_eq!(c.apps, ["/labs/nginx.yaml"]);
+        assert!(
+            render_change(&c, "lab.yaml")
+                .contains("~ apps applied again (server-side apply): /labs/nginx.yaml")
+        );
     }
 
     #[test]
