@@ -617,7 +617,7 @@ async fn cmd_spy(state: &StateDir, a: SpyArgs) -> Result<()> {
     let rt = connect().await?;
     let plan = running_plan(state, a.lab.as_deref(), &rt).await?;
     let cluster = ClusterLink::connect(&rt, state, &plan).await;
-    crate::spy::run(rt, plan, cluster, a.listen)
+    crate::spy::run(rt, plan, cluster, state.clone(), a.listen)
         .await
         .map_err(|e| Failure::Error {
             hint: e.hint(),

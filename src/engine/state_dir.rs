@@ -107,6 +107,19 @@ impl StateDir {
             .unwrap_or_default()
     }
 
+    /// Where `metallab fault` records the lab's active faults.
+    pub fn faults_path(&self, lab: &str) -> PathBuf {
+        self.lab_dir(lab).join("faults.json")
+    }
+
+    /// The lab's active faults (none when nothing is recorded).
+    pub fn load_faults(&self, lab: &str) -> Vec<crate::faults::ActiveFault> {
+        std::fs::read(self.faults_path(lab))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
     pub fn remove(&self, lab: &str) -> std::io::Result<()> {
         let dir = self.lab_dir(lab);
         if dir.exists() {
