@@ -24,7 +24,12 @@ pub struct DockerLabSource {
 }
 
 impl DockerLabSource {
-    pub fn new(rt: DockerRuntime, plan: Plan, cluster: ClusterLink, state: StateDir) -> DockerLabSource {
+    pub fn new(
+        rt: DockerRuntime,
+        plan: Plan,
+        cluster: ClusterLink,
+        state: StateDir,
+    ) -> DockerLabSource {
         DockerLabSource {
             rt,
             plan,

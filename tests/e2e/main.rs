@@ -8,6 +8,7 @@ mod faults;
 mod harness;
 mod in_place;
 mod interop;
+mod interop_faults;
 mod interrupt;
 mod next_hop;
 mod openbgpd;

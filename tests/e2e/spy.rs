@@ -505,7 +505,11 @@ async fn spy_shows_the_lab_live_and_follows_a_stopped_router() {
         .unwrap();
     let renders_before = read_page(&page).await["renders"].as_u64().unwrap();
 
-    assert_eq!(read_page(&page).await["faults"], Value::Null, "no fault yet");
+    assert_eq!(
+        read_page(&page).await["faults"],
+        Value::Null,
+        "no fault yet"
+    );
     // Stop gobgp1 as a fault: the open page follows by itself and names the fault.
     let stop = lab.metallab(&["fault", LAB, "stop", "gobgp1"]);
     assert_eq!(stop.status.code(), Some(0));
