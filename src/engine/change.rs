@@ -173,7 +173,22 @@ async fn apply_steps(
     };
     let created = routers_to(|a| matches!(a, RouterAction::Added | RouterAction::Replaced { .. }));
 
-    // Images first: a build that fails leaves the lab as it was.
+    // Images first: a build that fails, or an `image:` this engine lacks, leaves the lab
+    // as it was.
+    for r in created.iter().filter(|r| !r.builtin_image) {
+        if !rt.image_exists(&r.image).await? {
+            return Err(EngineError::setup(
+                format!(
+                    "{}: image {} is not present on this Docker engine",
+                    r.name, r.image
+                ),
+                format!(
+                    "pull or build it first (docker pull {}), or leave `image:` out to use metallab's own",
+                    r.image
+                ),
+            ));
+        }
+    }
     let tags = if created.is_empty() {
         BTreeMap::new()
     } else {
