@@ -558,11 +558,7 @@ pub async fn install_metallb_and_apps(
         let config = &metallb.config;
         let step = progress.step("config", format!("{} MetalLB object(s)", config.len()));
         let on_progress = |line: &str| step.set_message(line);
-        let retry = WebhookRetry {
-            deadline: deadline.budget(WebhookRetry::default().deadline),
-            until: deadline.instant(),
-            ..WebhookRetry::default()
-        };
+        let retry = webhook_retry(deadline);
         match apply::apply_metallb_config(client, config, &retry, &on_progress).await {
             Ok(done) => step.done(format!(
                 "applied in {} attempt(s), {:.1}s",
@@ -577,27 +573,40 @@ pub async fn install_metallb_and_apps(
     }
 
     if !prepared.apps.is_empty() {
-        let step = progress.step("apps", format!("{} object(s)", prepared.apps.len()));
-        let on_progress = |line: &str| step.set_message(line);
-        match apply::apply_manifests(
-            client,
-            &prepared.apps,
-            &wait_options(deadline),
-            &on_progress,
-        )
-        .await
-        {
-            Ok(report) => {
-                step.done(report.summary());
-                report_apply_notes(progress, &report);
-            }
-            Err(e) => {
-                step.failed();
-                return Err(k8s_error(e));
-            }
-        }
+        apply_apps(progress, client, &prepared.apps, deadline).await?;
     }
     Ok(())
+}
+
+/// The apps' objects applied (server-side), waiting for their rollouts.
+async fn apply_apps(
+    progress: &Progress,
+    client: &kube::Client,
+    apps: &[DynamicObject],
+    deadline: super::Deadline,
+) -> Result<(), EngineError> {
+    let step = progress.step("apps", format!("{} object(s)", apps.len()));
+    let on_progress = |line: &str| step.set_message(line);
+    match apply::apply_manifests(client, apps, &wait_options(deadline), &on_progress).await {
+        Ok(report) => {
+            step.done(report.summary());
+            report_apply_notes(progress, &report);
+            Ok(())
+        }
+        Err(e) => {
+            step.failed();
+            Err(k8s_error(e))
+        }
+    }
+}
+
+/// Retries while MetalLB's webhook is unreachable, within `up --timeout`.
+fn webhook_retry(deadline: super::Deadline) -> WebhookRetry {
+    WebhookRetry {
+        deadline: deadline.budget(WebhookRetry::default().deadline),
+        until: deadline.instant(),
+        ..WebhookRetry::default()
+    }
 }
 
 /// `up FILE` on a running lab whose MetalLB configuration or apps changed: the objects
@@ -626,11 +635,7 @@ pub async fn reconfigure(
             format!("{} MetalLB object(s) changed", change.metallb.len()),
         );
         let on_progress = |line: &str| step.set_message(line);
-        let retry = WebhookRetry {
-            deadline: deadline.budget(WebhookRetry::default().deadline),
-            until: deadline.instant(),
-            ..WebhookRetry::default()
-        };
+        let retry = webhook_retry(deadline);
         match apply_config_change(
             &cluster.client,
             &plan.lab,
@@ -654,25 +659,7 @@ pub async fn reconfigure(
             let (origin, text) = read_app(plan, path)?;
             apps.extend(apply::parse_manifests(&text, &origin).map_err(k8s_error)?);
         }
-        let step = progress.step("apps", format!("{} object(s)", apps.len()));
-        let on_progress = |line: &str| step.set_message(line);
-        match apply::apply_manifests(
-            &cluster.client,
-            &apps,
-            &wait_options(deadline),
-            &on_progress,
-        )
-        .await
-        {
-            Ok(report) => {
-                step.done(report.summary());
-                report_apply_notes(progress, &report);
-            }
-            Err(e) => {
-                step.failed();
-                return Err(k8s_error(e));
-            }
-        }
+        apply_apps(progress, &cluster.client, &apps, deadline).await?;
     }
     Ok(())
 }
