@@ -227,6 +227,22 @@ pub struct Reload {
     pub commands: Vec<Vec<String>>,
 }
 
+impl Reload {
+    /// The reload when `changed` holds only `file` (the one file the daemon reads again);
+    /// None (restart) when another file changed.
+    pub fn of_only(
+        file: &str,
+        changed: &[&str],
+        how: &'static str,
+        commands: Vec<Vec<String>>,
+    ) -> Option<Reload> {
+        changed
+            .iter()
+            .all(|p| *p == file)
+            .then_some(Reload { how, commands })
+    }
+}
+
 /// A parser of one command's output.
 pub type Parser<T> = fn(&str) -> Result<Vec<T>, ParseError>;
 

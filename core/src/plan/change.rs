@@ -1019,6 +1019,27 @@ mod tests {
     }
 
     #[test]
+    fn kinds_reload_their_one_config_file_or_restart() {
+        use crate::kinds::{bird, frr, gobgp, openbgpd};
+        let how =
+            |kind: RouterKind, changed: &[&str]| kind.behaviour().reload(changed).map(|r| r.how);
+        assert_eq!(how(frr::KIND, &[frr::paths::CONF]), Some("frr-reload.py"));
+        assert_eq!(
+            how(frr::KIND, &[frr::paths::CONF, frr::paths::DAEMONS]),
+            None
+        );
+        assert_eq!(
+            how(bird::KIND, &[bird::paths::CONF]),
+            Some("birdc configure")
+        );
+        assert_eq!(
+            how(openbgpd::KIND, &[openbgpd::paths::CONF]),
+            Some("bgpctl reload")
+        );
+        assert_eq!(how(gobgp::KIND, &[gobgp::paths::CONF]), None);
+    }
+
+    #[test]
     fn an_edited_app_manifest_applies_the_apps_again() {
         let plan = plan_of(&interop_text());
         let configs = configs(&plan);

@@ -110,12 +110,11 @@ impl Kind for Bird {
     // the file, so the parse-only run names the error first and the output is checked.
     // New sessions get the nudge too.
     fn reload(&self, changed: &[&str]) -> Option<Reload> {
-        if changed.iter().any(|p| *p != paths::CONF) {
-            return None;
-        }
-        Some(Reload {
-            how: "birdc configure",
-            commands: vec![
+        Reload::of_only(
+            paths::CONF,
+            changed,
+            "birdc configure",
+            vec![
                 argv(&["bird", "-p", "-c", paths::CONF]),
                 shell(
                     "out=$(birdc configure 2>&1); echo \"$out\"; \
@@ -123,7 +122,7 @@ impl Kind for Bird {
                 ),
                 shell(first_update_nudge()),
             ],
-        })
+        )
     }
 
     fn ready_command(&self) -> Option<Vec<String>> {

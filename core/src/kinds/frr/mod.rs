@@ -91,16 +91,15 @@ impl Kind for Frr {
     // The dry run names refused lines first, as at start. The daemons file lists the
     // daemons watchfrr starts: a change there needs a restart.
     fn reload(&self, changed: &[&str]) -> Option<Reload> {
-        if changed.iter().any(|p| *p != paths::CONF) {
-            return None;
-        }
-        Some(Reload {
-            how: "frr-reload.py",
-            commands: vec![
+        Reload::of_only(
+            paths::CONF,
+            changed,
+            "frr-reload.py",
+            vec![
                 argv(&["vtysh", "--dryrun", "-f", paths::CONF]),
                 argv(&[paths::RELOAD, "--reload", paths::CONF]),
             ],
-        })
+        )
     }
 
     // `show daemons` is answered by vtysh from the daemons it reached.

@@ -117,16 +117,15 @@ impl Kind for Openbgpd {
     // change keep their sessions. It only sends the request: `bgpd -n` checks the file
     // first, so a refused line is named here rather than only in the log.
     fn reload(&self, changed: &[&str]) -> Option<Reload> {
-        if changed.iter().any(|p| *p != paths::CONF) {
-            return None;
-        }
-        Some(Reload {
-            how: "bgpctl reload",
-            commands: vec![
+        Reload::of_only(
+            paths::CONF,
+            changed,
+            "bgpctl reload",
+            vec![
                 argv(&["bgpd", "-n", "-f", paths::CONF]),
                 argv(&["bgpctl", "reload"]),
             ],
-        })
+        )
     }
 
     // Its control socket answers once the daemon runs (about 10 ms after `bgpd` returns).
