@@ -7,11 +7,11 @@
 use super::EngineError;
 use super::state_dir::StateDir;
 use super::up::{self, UpOptions};
-use crate::drivers;
-use crate::plan::change::{
+use crate::change::{
     self, DaemonAction, LabChange, LabSide, NetworkChange, RenderedConfigs, RouterAction,
     RouterEdit,
 };
+use crate::drivers;
 use crate::plan::{Plan, PlannedRouter};
 use crate::progress::{Progress, Step};
 use crate::render::ConfigFile;

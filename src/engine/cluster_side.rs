@@ -617,7 +617,7 @@ pub async fn reconfigure(
     state: &StateDir,
     progress: &Progress,
     plan: &Plan,
-    change: &crate::plan::change::LabChange,
+    change: &crate::change::LabChange,
     deadline: super::Deadline,
 ) -> Result<(), EngineError> {
     if change.metallb.is_empty() && change.apps.is_empty() {
@@ -671,11 +671,11 @@ pub(crate) async fn apply_config_change(
     client: &kube::Client,
     lab: &str,
     config: &[DynamicObject],
-    changes: &[crate::plan::change::ObjectChange],
+    changes: &[crate::change::ObjectChange],
     retry: &WebhookRetry,
     on_progress: apply::Progress<'_>,
 ) -> Result<(usize, usize), K8sError> {
-    use crate::plan::change::ObjectAction;
+    use crate::change::ObjectAction;
     let changed: Vec<DynamicObject> = config
         .iter()
         .filter(|o| {

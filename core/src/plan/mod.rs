@@ -1,7 +1,6 @@
 //! Topology → plan: a pure function deciding every name, address, peer and check.
 
 pub mod build;
-pub mod change;
 pub mod model;
 pub mod nodes;
 pub mod service_address;

@@ -222,7 +222,7 @@ async fn a_second_lab_finds_the_first_labs_configuration_on_the_cluster() {
 /// lab's peer the file no longer has is deleted — found by the lab's label.
 #[tokio::test]
 async fn a_changed_configuration_applies_what_changed_and_deletes_what_is_gone() {
-    use crate::plan::change::{ObjectAction, ObjectChange};
+    use crate::change::{ObjectAction, ObjectChange};
     let config = vec![
         rendered("IPAddressPool", "demo"),
         rendered("BGPPeer", "frr1"),

@@ -2,10 +2,10 @@
 //! difference classified by how it is applied in place (pure: `diff` prints it, `up`
 //! applies it). Whatever cannot change in place is named, and then nothing is applied.
 
-use super::model::{
+use crate::kinds::ConfigFile;
+use crate::plan::model::{
     PeerRef, Plan, PlannedInterface, PlannedNetwork, PlannedRouter, PlannedSession, StaticRoute,
 };
-use crate::kinds::ConfigFile;
 use crate::topology::model::{Placement, RouterKind};
 use ipnet::IpNet;
 use serde::Serialize;
