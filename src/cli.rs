@@ -58,6 +58,10 @@ pub enum OutputFormat {
 pub enum Command {
     /// Create the lab: networks, routers, configs, daemons; then run its checks.
     Up(UpArgs),
+    /// What `up FILE` would change on the running lab (routers, interfaces, routes,
+    /// configs reloaded or restarted, the BGP sessions that reset, MetalLB objects),
+    /// applying nothing: exit 0 without changes, 1 with.
+    Diff(DiffArgs),
     /// Remove a lab (everything labelled with its name), also after a crash.
     Down(DownArgs),
     /// Labs, networks, routers and BGP sessions at a glance.
@@ -262,6 +266,12 @@ fn parse_percent(s: &str) -> Result<f64, String> {
         .ok()
         .filter(|p| (0.0..=100.0).contains(p))
         .ok_or_else(|| format!("`{s}` is not a percentage from 0 to 100"))
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Topology file or built-in name [default: ./metallab.yaml, else the built-in default].
+    pub topology: Option<String>,
 }
 
 #[derive(Debug, Args)]

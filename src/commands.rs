@@ -37,6 +37,9 @@ pub enum Failure {
     ChecksFailed,
     /// `status` ran and reported at least one problem (exit 1); the report is printed.
     ProblemsFound,
+    /// `diff` found that the file changes the running lab (exit 1, as `kubectl diff`);
+    /// the change is printed.
+    ChangesFound,
     /// Bad input: already rendered as a diagnostic with file:line (exit 2).
     Input(miette::Report),
     /// Setup or runtime error, with a hint (exit 2).
@@ -59,7 +62,9 @@ pub enum Failure {
 impl Failure {
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Failure::ChecksFailed | Failure::ProblemsFound => ExitCode::NotAsPlanned,
+            Failure::ChecksFailed | Failure::ProblemsFound | Failure::ChangesFound => {
+                ExitCode::NotAsPlanned
+            }
             Failure::Input(_) | Failure::Error { .. } => ExitCode::Error,
             Failure::Interrupted { .. } => ExitCode::Interrupted,
             Failure::Passthrough(code) => ExitCode::Passthrough(*code),
@@ -101,6 +106,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     let progress = Progress::new(g.progress);
     match cli.command {
         Command::Up(a) => cmd_up(g, &state, &progress, a).await,
+        Command::Diff(a) => cmd_diff(g, &state, a).await,
         Command::Down(a) => cmd_down(&state, &progress, a).await,
         Command::Status(a) => cmd_status(g, &state, a).await,
         Command::Routes(a) => cmd_routes(g, &state, a).await,
@@ -184,6 +190,44 @@ fn painter(g: &GlobalOpts) -> crate::view::table::Painter {
     crate::view::table::Painter::new(color_stdout(g))
 }
 
+/// `metallab diff FILE`: what `up FILE` would change on the running lab (everything to
+/// create when the lab is not up), nothing applied.
+async fn cmd_diff(g: &GlobalOpts, state: &StateDir, a: crate::cli::DiffArgs) -> Result<()> {
+    let loaded = load(a.topology.as_deref())?;
+    let plan = &loaded.plan;
+    let rt = connect().await?;
+    let running = !crate::engine::down::lab_resources(&rt, &plan.lab)
+        .await?
+        .is_empty();
+    let update = match crate::engine::change::lab_update(state, plan)? {
+        Some(update) if running => update,
+        Some(_) | None if !running => crate::engine::change::creation(plan)?,
+        _ => {
+            return Err(Failure::msg(
+                format!(
+                    "lab {} runs, but its saved plan is not in {}",
+                    plan.lab,
+                    state.root().display()
+                ),
+                "`metallab up --reconfigure FILE` rebuilds it (or pass the --state-dir it was made with)",
+            ));
+        }
+    };
+    match g.output {
+        OutputFormat::Json => print_json(&serde_json::json!({
+            "lab": plan.lab,
+            "running": running,
+            "change": update.change,
+        })),
+        _ => out!("{}", crate::engine::change::render(&update)),
+    }
+    if update.change.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::ChangesFound)
+    }
+}
+
 async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs) -> Result<()> {
     // One deadline over the whole of `up`, checks included.
     let deadline = a.timeout.map_or_else(
@@ -215,6 +259,13 @@ async fn cmd_up(g: &GlobalOpts, state: &StateDir, progress: &Progress, a: UpArgs
         }
         UpOutcome::AlreadyUp { plan } => {
             progress.println(format!("lab {} was already up", plan.lab));
+            plan
+        }
+        UpOutcome::Changed { seconds, plan } => {
+            progress.println(format!(
+                "lab {} changed in place in {seconds:.1}s",
+                plan.lab
+            ));
             plan
         }
     };
@@ -568,7 +619,7 @@ async fn cmd_spy(state: &StateDir, a: SpyArgs) -> Result<()> {
     let rt = connect().await?;
     let plan = running_plan(state, a.lab.as_deref(), &rt).await?;
     let cluster = ClusterLink::connect(&rt, state, &plan).await;
-    crate::spy::run(rt, plan, cluster, a.listen)
+    crate::spy::run(rt, plan, cluster, state.clone(), a.listen)
         .await
         .map_err(|e| Failure::Error {
             hint: e.hint(),

@@ -33,8 +33,8 @@ pub mod spy;
 // The pure core, re-exported under the same names so `crate::topology::…` reads alike in
 // both crates.
 pub use metallab_core::{
-    capture, check, drivers, error_report, faults, kinds, metallb, parse, plan, render, state,
-    topology, tutorial, view,
+    capture, change, check, drivers, error_report, faults, kinds, metallb, parse, plan, render,
+    state, topology, tutorial, view,
 };
 
 #[cfg(test)]

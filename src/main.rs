@@ -67,6 +67,7 @@ fn report(failure: &Failure, style: ReportStyle) {
     let text = match failure {
         Failure::ChecksFailed
         | Failure::ProblemsFound
+        | Failure::ChangesFound
         | Failure::Passthrough(_)
         | Failure::ReaderGone => return,
         Failure::Input(report) => error_report::render_diagnostic(report.as_ref(), style),

@@ -10,6 +10,7 @@
 //! Cargo.lock). The one read here is `topology::load`, which reads a topology file.
 
 pub mod capture;
+pub mod change;
 pub mod check;
 pub mod drivers;
 pub mod error_report;

@@ -18,15 +18,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const EXEC_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn faults_path(state: &StateDir, lab: &str) -> PathBuf {
-    state.lab_dir(lab).join("faults.json")
+    state.faults_path(lab)
 }
 
 /// The lab's active faults (none when the file is absent).
 pub fn active_faults(state: &StateDir, lab: &str) -> Vec<ActiveFault> {
-    std::fs::read(faults_path(state, lab))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default()
+    state.load_faults(lab)
 }
 
 fn save(state: &StateDir, lab: &str, faults: &[ActiveFault]) -> Result<()> {

@@ -80,6 +80,14 @@ fn cluster_error(e: crate::cluster::ClusterError) -> EngineError {
 }
 
 /// Reads an app manifest: a file, or for built-in topologies the copy embedded with them.
+/// The texts of the plan's app manifests, by path as the plan names them.
+pub fn app_texts(plan: &Plan) -> Result<std::collections::BTreeMap<String, String>, EngineError> {
+    plan.apps
+        .iter()
+        .map(|path| read_app(plan, path).map(|(_, text)| (path.display().to_string(), text)))
+        .collect()
+}
+
 fn read_app(plan: &Plan, path: &Path) -> Result<(String, String), EngineError> {
     let origin = path.display().to_string();
     if plan.source.starts_with("builtin:")
@@ -550,11 +558,7 @@ pub async fn install_metallb_and_apps(
         let config = &metallb.config;
         let step = progress.step("config", format!("{} MetalLB object(s)", config.len()));
         let on_progress = |line: &str| step.set_message(line);
-        let retry = WebhookRetry {
-            deadline: deadline.budget(WebhookRetry::default().deadline),
-            until: deadline.instant(),
-            ..WebhookRetry::default()
-        };
+        let retry = webhook_retry(deadline);
         match apply::apply_metallb_config(client, config, &retry, &on_progress).await {
             Ok(done) => step.done(format!(
                 "applied in {} attempt(s), {:.1}s",
@@ -569,27 +573,132 @@ pub async fn install_metallb_and_apps(
     }
 
     if !prepared.apps.is_empty() {
-        let step = progress.step("apps", format!("{} object(s)", prepared.apps.len()));
+        apply_apps(progress, client, &prepared.apps, deadline).await?;
+    }
+    Ok(())
+}
+
+/// The apps' objects applied (server-side), waiting for their rollouts.
+async fn apply_apps(
+    progress: &Progress,
+    client: &kube::Client,
+    apps: &[DynamicObject],
+    deadline: super::Deadline,
+) -> Result<(), EngineError> {
+    let step = progress.step("apps", format!("{} object(s)", apps.len()));
+    let on_progress = |line: &str| step.set_message(line);
+    match apply::apply_manifests(client, apps, &wait_options(deadline), &on_progress).await {
+        Ok(report) => {
+            step.done(report.summary());
+            report_apply_notes(progress, &report);
+            Ok(())
+        }
+        Err(e) => {
+            step.failed();
+            Err(k8s_error(e))
+        }
+    }
+}
+
+/// Retries while MetalLB's webhook is unreachable, within `up --timeout`.
+fn webhook_retry(deadline: super::Deadline) -> WebhookRetry {
+    WebhookRetry {
+        deadline: deadline.budget(WebhookRetry::default().deadline),
+        until: deadline.instant(),
+        ..WebhookRetry::default()
+    }
+}
+
+/// `up FILE` on a running lab whose MetalLB configuration or apps changed: the objects
+/// that changed applied (through MetalLB's webhook, which may refuse them), the lab's
+/// objects the configuration no longer holds deleted, and the apps applied again.
+pub async fn reconfigure(
+    rt: &dyn crate::runtime::ContainerEngine,
+    state: &StateDir,
+    progress: &Progress,
+    plan: &Plan,
+    change: &crate::change::LabChange,
+    deadline: super::Deadline,
+) -> Result<(), EngineError> {
+    if change.metallb.is_empty() && change.apps.is_empty() {
+        return Ok(());
+    }
+    let Some(cluster) = connect_lab(rt, state, plan).await? else {
+        return Ok(());
+    };
+    if !change.metallb.is_empty() {
+        let values = crate::render::metallb::render(plan)
+            .map_err(|e| EngineError::setup(e.to_string(), "check the `metallb:` section"))?;
+        let objects = to_objects(values, "MetalLB's configuration")?;
+        let step = progress.step(
+            "config",
+            format!("{} MetalLB object(s) changed", change.metallb.len()),
+        );
         let on_progress = |line: &str| step.set_message(line);
-        match apply::apply_manifests(
-            client,
-            &prepared.apps,
-            &wait_options(deadline),
+        let retry = webhook_retry(deadline);
+        match apply_config_change(
+            &cluster.client,
+            &plan.lab,
+            &objects,
+            &change.metallb,
+            &retry,
             &on_progress,
         )
         .await
         {
-            Ok(report) => {
-                step.done(report.summary());
-                report_apply_notes(progress, &report);
-            }
+            Ok((applied, deleted)) => step.done(format!("{applied} applied, {deleted} deleted")),
             Err(e) => {
                 step.failed();
                 return Err(k8s_error(e));
             }
         }
     }
+    if !change.apps.is_empty() {
+        let mut apps = Vec::new();
+        for path in &plan.apps {
+            let (origin, text) = read_app(plan, path)?;
+            apps.extend(apply::parse_manifests(&text, &origin).map_err(k8s_error)?);
+        }
+        apply_apps(progress, &cluster.client, &apps, deadline).await?;
+    }
     Ok(())
+}
+
+/// Applies the objects of `config` (the lab's whole MetalLB configuration) that
+/// `changes` names as created or changed, then deletes the lab's objects `config` no
+/// longer holds. Returns how many were applied and deleted.
+pub(crate) async fn apply_config_change(
+    client: &kube::Client,
+    lab: &str,
+    config: &[DynamicObject],
+    changes: &[crate::change::ObjectChange],
+    retry: &WebhookRetry,
+    on_progress: apply::Progress<'_>,
+) -> Result<(usize, usize), K8sError> {
+    use crate::change::ObjectAction;
+    let changed: Vec<DynamicObject> = config
+        .iter()
+        .filter(|o| {
+            let target = apply::object_ref(o);
+            changes.iter().any(|c| {
+                c.action != ObjectAction::Deleted && c.kind == target.kind && c.name == target.name
+            })
+        })
+        .cloned()
+        .collect();
+    if !changed.is_empty() {
+        apply::apply_metallb_config(client, &changed, retry, on_progress).await?;
+    }
+    let keep: Vec<apply::ObjectRef> = config.iter().map(apply::object_ref).collect();
+    let deleted = if changes.iter().any(|c| c.action == ObjectAction::Deleted) {
+        crate::k8s::lab_objects::delete_lab_config_except(client, lab, &keep)
+            .await?
+            .objects
+            .len()
+    } else {
+        0
+    };
+    Ok((changed.len(), deleted))
 }
 
 /// The waits of an apply: each default, or with `up --timeout` what is left of it.

@@ -116,3 +116,59 @@ async fn down_removes_what_the_lab_labelled_containers_before_networks() {
     );
     position(&calls, "remove_routing_rules unit");
 }
+
+/// The unit lab edited: h2 removed, h3 added on a new network wan, h1 attached to wan.
+const EDITED: &str = "\
+name: unit
+networks:
+  lan: { subnet: 10.240.1.0/24 }
+  wan: { subnet: 10.240.2.0/24 }
+routers:
+  h1: { kind: linux, interfaces: { lan: {}, wan: {} } }
+  h3: { kind: linux, interfaces: { wan: {} } }
+";
+
+#[tokio::test(start_paused = true)]
+async fn up_of_an_edited_file_changes_the_running_lab_in_place_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDir::resolve(Some(dir.path()));
+    let engine = RecordingEngine::default();
+    up_unit(&engine, &state).await.unwrap();
+    let before = engine.calls().len();
+
+    let topology = crate::topology::load::parse_and_validate("unit.yaml", EDITED).unwrap();
+    let edited = crate::plan::build(&topology, "unit.yaml", std::path::Path::new(""));
+    let outcome = up(
+        &engine,
+        &state,
+        &Progress::new(ProgressMode::Never),
+        &edited,
+        EDITED,
+        &UpOptions::for_tests(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(outcome, UpOutcome::Changed { .. }));
+
+    let calls = engine.calls()[before..].to_vec();
+    let wan = position(&calls, "create_network metallab-unit-wan");
+    let h1_on_wan = position(&calls, "connect_network metallab-unit-h1 metallab-unit-wan");
+    let h2_gone = position(&calls, "remove_container metallab-unit-h2");
+    let h3 = position(&calls, "create_container metallab-unit-h3");
+    // The network exists before anything attaches to it; what goes goes before what comes.
+    assert!(wan < h1_on_wan && wan < h3, "{calls:#?}");
+    assert!(h2_gone < h3, "{calls:#?}");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("create_container metallab-unit-h1")
+                || c.starts_with("remove_container metallab-unit-h1")),
+        "h1 stays: {calls:#?}"
+    );
+    assert_eq!(
+        engine.container_names(),
+        ["metallab-unit-h1", "metallab-unit-h3"]
+    );
+    let saved = state.load_plan("unit").unwrap();
+    assert!(saved.router("h3").is_some() && saved.router("h2").is_none());
+}

@@ -1,6 +1,7 @@
 //! The lab lifecycle: executes a plan against Docker (up), finds labs by label (down,
 //! status), reads router state through the drivers' CLI commands (routes, check).
 
+pub mod change;
 pub mod check_runner;
 pub mod cluster_side;
 pub mod down;

@@ -152,6 +152,14 @@ impl ContainerEngine for RecordingEngine {
         self.record(format!("connect_network {container} {network}"));
         ready(Ok(()))
     }
+    fn disconnect_network<'a>(
+        &'a self,
+        container: &'a str,
+        network: &'a str,
+    ) -> EngineFuture<'a, ()> {
+        self.record(format!("disconnect_network {container} {network}"));
+        ready(Ok(()))
+    }
     fn create_container<'a>(&'a self, spec: &'a ContainerSpec) -> EngineFuture<'a, String> {
         self.record(format!("create_container {}", spec.name));
         if self.fail_creating.as_deref() == Some(spec.name.as_str()) {

@@ -4,6 +4,7 @@
 
 use crate::plan::Plan;
 use crate::render::ConfigFile;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -71,6 +72,54 @@ impl StateDir {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// The router configs `save` wrote (what the running routers were given), by router;
+    /// None when the lab has none saved (a state directory of an older metallab).
+    pub fn load_configs(&self, plan: &Plan) -> Option<BTreeMap<String, Vec<ConfigFile>>> {
+        let root = self.lab_dir(&plan.lab).join("configs");
+        if !root.is_dir() {
+            return None;
+        }
+        let mut configs = BTreeMap::new();
+        for r in &plan.routers {
+            let mut files = vec![];
+            collect_files(&root.join(&r.name), &root.join(&r.name), &mut files);
+            files.sort_by(|a: &ConfigFile, b| a.path.cmp(&b.path));
+            configs.insert(r.name.clone(), files);
+        }
+        Some(configs)
+    }
+
+    /// Keeps the texts of the lab's app manifests as applied, for `diff` and `up` to see
+    /// an edited one.
+    pub fn save_apps(&self, lab: &str, apps: &BTreeMap<String, String>) -> std::io::Result<()> {
+        std::fs::write(
+            self.lab_dir(lab).join("apps.json"),
+            serde_json::to_vec_pretty(apps).expect("texts serialize"),
+        )
+    }
+
+    /// The app manifests' texts `save_apps` kept (none for a lab without, or saved by an
+    /// older metallab).
+    pub fn load_apps(&self, lab: &str) -> BTreeMap<String, String> {
+        std::fs::read(self.lab_dir(lab).join("apps.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// Where `metallab fault` records the lab's active faults.
+    pub fn faults_path(&self, lab: &str) -> PathBuf {
+        self.lab_dir(lab).join("faults.json")
+    }
+
+    /// The lab's active faults (none when nothing is recorded).
+    pub fn load_faults(&self, lab: &str) -> Vec<crate::faults::ActiveFault> {
+        std::fs::read(self.faults_path(lab))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
     pub fn remove(&self, lab: &str) -> std::io::Result<()> {
         let dir = self.lab_dir(lab);
         if dir.exists() {
@@ -118,6 +167,27 @@ impl StateDir {
             .collect();
         labs.sort();
         labs
+    }
+}
+
+/// Every file under `dir` as a config file at its path below `root` (mode unknown: 0644).
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<ConfigFile>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(root, &path, out);
+        } else if let (Ok(rel), Ok(contents)) =
+            (path.strip_prefix(root), std::fs::read_to_string(&path))
+        {
+            out.push(ConfigFile {
+                path: format!("/{}", rel.display()),
+                contents,
+                mode: 0o644,
+            });
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 /// README's Benchmark section). `METALLAB_ROUTER_PARALLELISM` overrides it.
 const ROUTER_PARALLELISM: usize = 8;
 
-fn router_parallelism() -> usize {
+pub(super) fn router_parallelism() -> usize {
     std::env::var("METALLAB_ROUTER_PARALLELISM")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
@@ -81,6 +81,8 @@ pub enum UpOutcome {
     Created { seconds: f64, plan: Box<Plan> },
     /// The lab was up already (and repaired where needed); `plan` is its plan.
     AlreadyUp { plan: Box<Plan> },
+    /// The lab was up and the file's changes were applied in place.
+    Changed { seconds: f64, plan: Box<Plan> },
 }
 
 pub async fn up(
@@ -102,7 +104,7 @@ pub async fn up(
             let removed = super::down::remove_lab(rt, state, &plan.lab, None).await?;
             step.done(removed.summary());
         } else {
-            return reconcile(rt, state, progress, plan, opts.deadline).await;
+            return change_in_place(rt, state, progress, plan, topology_source, opts).await;
         }
     }
 
@@ -259,15 +261,17 @@ fn with_hint(error: EngineError, hint: String) -> EngineError {
     }
 }
 
-fn save_state(
+pub(super) fn save_state(
     state: &StateDir,
     plan: &Plan,
     topology_source: &str,
     configs: &[(String, Vec<ConfigFile>)],
 ) -> Result<(), EngineError> {
+    // The apps were read (and so are readable) before anything was created.
+    let apps = super::cluster_side::app_texts(plan).unwrap_or_default();
     state
         .save(plan, topology_source, configs)
-        .map(|_| ())
+        .and_then(|_| state.save_apps(&plan.lab, &apps))
         .map_err(|e| {
             EngineError::setup(
                 format!("cannot write the lab state directory: {e}"),
@@ -276,7 +280,7 @@ fn save_state(
         })
 }
 
-fn render_all(plan: &Plan) -> Result<Vec<(String, Vec<ConfigFile>)>, EngineError> {
+pub(super) fn render_all(plan: &Plan) -> Result<Vec<(String, Vec<ConfigFile>)>, EngineError> {
     plan.routers
         .iter()
         .map(|r| {
@@ -509,7 +513,7 @@ async fn start_routers(
     }
 }
 
-fn describe_router(r: &PlannedRouter) -> String {
+pub(super) fn describe_router(r: &PlannedRouter) -> String {
     let ips: Vec<String> = r
         .interfaces
         .iter()
@@ -522,7 +526,7 @@ fn describe_router(r: &PlannedRouter) -> String {
     s
 }
 
-async fn ensure_images(
+pub(super) async fn ensure_images(
     rt: &dyn crate::runtime::ContainerEngine,
     progress: &Progress,
     plan: &Plan,
@@ -560,7 +564,7 @@ async fn ensure_images(
     results.into_iter().collect()
 }
 
-async fn create_networks(
+pub(super) async fn create_networks(
     rt: &dyn crate::runtime::ContainerEngine,
     progress: &Progress,
     plan: &Plan,
@@ -644,7 +648,7 @@ pub fn container_spec(plan: &Plan, r: &PlannedRouter, image: &str) -> ContainerS
     }
 }
 
-async fn start_router(
+pub(super) async fn start_router(
     rt: &dyn crate::runtime::ContainerEngine,
     step: &crate::progress::Step,
     plan: &Plan,
@@ -662,7 +666,7 @@ async fn start_router(
     configure_running(rt, step, r, deadline).await
 }
 
-async fn upload(
+pub(super) async fn upload(
     rt: &dyn crate::runtime::ContainerEngine,
     r: &PlannedRouter,
     files: &[ConfigFile],
@@ -694,7 +698,7 @@ pub async fn start_stopped_router(
     Ok(())
 }
 
-async fn configure_running(
+pub(super) async fn configure_running(
     rt: &dyn crate::runtime::ContainerEngine,
     step: &crate::progress::Step,
     r: &PlannedRouter,
@@ -714,7 +718,7 @@ async fn configure_running(
         .map_err(|e| start_failure(r, e))
 }
 
-fn start_failure(r: &PlannedRouter, failure: StartFailure<RuntimeError>) -> EngineError {
+pub(super) fn start_failure(r: &PlannedRouter, failure: StartFailure<RuntimeError>) -> EngineError {
     match failure {
         StartFailure::Exec(e) => e.into(),
         StartFailure::CommandFailed {
@@ -739,8 +743,54 @@ fn start_failure(r: &PlannedRouter, failure: StartFailure<RuntimeError>) -> Engi
     }
 }
 
-/// `up` on a lab that exists: same plan → make sure everything runs; another plan → say
-/// what differs and how to rebuild.
+/// `up` on a lab that exists: what the file changes is applied in place (what cannot
+/// change in place is refused, naming it); then everything is made sure to run.
+async fn change_in_place(
+    rt: &dyn crate::runtime::ContainerEngine,
+    state: &StateDir,
+    progress: &Progress,
+    plan: &Plan,
+    topology_source: &str,
+    opts: &UpOptions,
+) -> Result<UpOutcome, EngineError> {
+    let Some(update) = super::change::lab_update(state, plan)? else {
+        return reconcile(rt, state, progress, plan, opts.deadline).await;
+    };
+    let change = &update.change;
+    if !change.not_in_place.is_empty() {
+        return Err(EngineError::setup(
+            format!(
+                "lab {} is up, and the file changes what cannot change in place:\n  - {}",
+                plan.lab,
+                change.not_in_place.join("\n  - ")
+            ),
+            format!(
+                "rebuild it with: metallab up --reconfigure {} (see what would change with `metallab diff`)",
+                topology_argument(&plan.source)
+            ),
+        ));
+    }
+    if change.is_empty() {
+        return reconcile(rt, state, progress, plan, opts.deadline).await;
+    }
+    let started = Instant::now();
+    for line in super::change::render(&update).lines() {
+        progress.println(line);
+    }
+    super::change::apply(rt, state, progress, &update, topology_source, opts).await?;
+    // The lab now is the file's: repair what else is off, as for an unchanged file.
+    let outcome = reconcile(rt, state, progress, &update.plan, opts.deadline).await?;
+    let UpOutcome::AlreadyUp { plan } = outcome else {
+        return Ok(outcome);
+    };
+    Ok(UpOutcome::Changed {
+        seconds: started.elapsed().as_secs_f64(),
+        plan,
+    })
+}
+
+/// `up` on a lab that exists with the same plan (or none saved): make sure everything
+/// runs, and say what differs when the saved plan is another.
 async fn reconcile(
     rt: &dyn crate::runtime::ContainerEngine,
     state: &StateDir,
@@ -813,10 +863,7 @@ async fn reconcile(
                 // the router, which starts every daemon with its config again.
                 if !daemon_answers(rt, r).await {
                     step.set_message(format!("restarting {}: its daemon does not answer", r.name));
-                    rt.stop_container(&r.container, Duration::from_secs(1))
-                        .await?;
-                    rt.start_container(&r.container).await?;
-                    configure_running(rt, &step, r, deadline).await?;
+                    restart_router(rt, &step, r, deadline).await?;
                     restarted.push(r.name.clone());
                 }
             }
@@ -871,6 +918,20 @@ async fn reconcile(
     Ok(UpOutcome::AlreadyUp {
         plan: Box::new(plan.clone()),
     })
+}
+
+/// Restarts a router's container and configures it again: its static routes, daemons
+/// (with the configs uploaded), HTTP server and commands, as at creation.
+pub(super) async fn restart_router(
+    rt: &dyn crate::runtime::ContainerEngine,
+    step: &crate::progress::Step,
+    r: &PlannedRouter,
+    deadline: super::Deadline,
+) -> Result<(), EngineError> {
+    rt.stop_container(&r.container, Duration::from_secs(1))
+        .await?;
+    rt.start_container(&r.container).await?;
+    configure_running(rt, step, r, deadline).await
 }
 
 /// Whether the router's daemon answers its own CLI now (kinds without a daemon always do).

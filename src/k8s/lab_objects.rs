@@ -169,13 +169,27 @@ pub struct Deleted {
 /// Deletes `lab`'s MetalLB configuration objects (found by label); returns them, and the
 /// kinds that could not be listed (left as they are).
 pub async fn delete_lab_config(client: &Client, lab: &str) -> Result<Deleted, K8sError> {
+    delete_lab_config_except(client, lab, &[]).await
+}
+
+/// Deletes `lab`'s MetalLB configuration objects except those in `keep` (what the
+/// lab's configuration now holds): the ones a changed topology no longer renders.
+pub async fn delete_lab_config_except(
+    client: &Client,
+    lab: &str,
+    keep: &[ObjectRef],
+) -> Result<Deleted, K8sError> {
     let selector = format!("{}={lab}", labels::LAB);
     let listing = config_objects(client, Some(&selector)).await?;
     let mut deleted = Deleted {
         unreadable: listing.unreadable,
         ..Deleted::default()
     };
-    for found in listing.objects {
+    let kept = |found: &ConfigObject| {
+        keep.iter()
+            .any(|k| k.kind == found.object.kind && k.name == found.object.name)
+    };
+    for found in listing.objects.into_iter().filter(|f| !kept(f)) {
         let name = &found.object.name;
         let result = Api::<DynamicObject>::namespaced_with(
             client.clone(),

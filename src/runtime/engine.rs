@@ -31,6 +31,11 @@ pub trait ContainerEngine: Send + Sync {
         network: &'a str,
         ip: Option<IpAddr>,
     ) -> EngineFuture<'a, ()>;
+    fn disconnect_network<'a>(
+        &'a self,
+        container: &'a str,
+        network: &'a str,
+    ) -> EngineFuture<'a, ()>;
     fn create_container<'a>(&'a self, spec: &'a ContainerSpec) -> EngineFuture<'a, String>;
     fn start_container<'a>(&'a self, name: &'a str) -> EngineFuture<'a, ()>;
     fn stop_container<'a>(&'a self, name: &'a str, timeout: Duration) -> EngineFuture<'a, ()>;
@@ -106,6 +111,13 @@ impl ContainerEngine for DockerRuntime {
         ip: Option<IpAddr>,
     ) -> EngineFuture<'a, ()> {
         Box::pin(DockerRuntime::connect_network(self, container, network, ip))
+    }
+    fn disconnect_network<'a>(
+        &'a self,
+        container: &'a str,
+        network: &'a str,
+    ) -> EngineFuture<'a, ()> {
+        Box::pin(DockerRuntime::disconnect_network(self, container, network))
     }
     fn create_container<'a>(&'a self, spec: &'a ContainerSpec) -> EngineFuture<'a, String> {
         Box::pin(DockerRuntime::create_container(self, spec))

@@ -7,6 +7,7 @@ use crate::engine::cluster_side::ClusterLink;
 use crate::engine::inspect;
 use crate::engine::probe::DockerProbe;
 use crate::engine::probe::container_condition;
+use crate::engine::state_dir::StateDir;
 use crate::plan::Plan;
 use crate::runtime::docker::DockerRuntime;
 use crate::state::ClusterState;
@@ -18,11 +19,23 @@ pub struct DockerLabSource {
     rt: DockerRuntime,
     plan: Plan,
     cluster: ClusterLink,
+    /// Where `metallab fault` records the active faults.
+    state: StateDir,
 }
 
 impl DockerLabSource {
-    pub fn new(rt: DockerRuntime, plan: Plan, cluster: ClusterLink) -> DockerLabSource {
-        DockerLabSource { rt, plan, cluster }
+    pub fn new(
+        rt: DockerRuntime,
+        plan: Plan,
+        cluster: ClusterLink,
+        state: StateDir,
+    ) -> DockerLabSource {
+        DockerLabSource {
+            rt,
+            plan,
+            cluster,
+            state,
+        }
     }
 
     fn probe(&self) -> DockerProbe<'_> {
@@ -31,6 +44,10 @@ impl DockerLabSource {
 }
 
 impl LabSource for DockerLabSource {
+    fn faults(&self) -> Vec<crate::faults::ActiveFault> {
+        self.state.load_faults(&self.plan.lab)
+    }
+
     async fn read_router(&self, router: &str) -> RouterReading {
         self.probe().read_with_raw(router).await
     }

@@ -52,6 +52,11 @@ pub trait LabSource: Send + Sync + 'static {
         async { None }
     }
 
+    /// The faults `metallab fault` put into the lab and that are still active.
+    fn faults(&self) -> Vec<crate::faults::ActiveFault> {
+        vec![]
+    }
+
     /// The cluster's state; None when the lab has no cluster.
     fn cluster_state(&self) -> impl Future<Output = Result<Option<ClusterState>, String>> + Send {
         async { Ok(None) }
@@ -208,6 +213,7 @@ pub async fn run(
     rt: crate::runtime::docker::DockerRuntime,
     plan: Plan,
     cluster: crate::engine::cluster_side::ClusterLink,
+    state: crate::engine::state_dir::StateDir,
     listen: SocketAddr,
 ) -> Result<(), SpyError> {
     // Listening for Ctrl-C before the URL is printed: from then on it stops cleanly.
@@ -227,7 +233,7 @@ pub async fn run(
             "warning: the dashboard has no authentication; anyone who can reach {addr} sees the lab and its routers' output"
         );
     }
-    let source = DockerLabSource::new(rt, plan.clone(), cluster);
+    let source = DockerLabSource::new(rt, plan.clone(), cluster, state);
     let (interrupted_tx, interrupted) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         interrupt.await;

@@ -94,6 +94,8 @@ pub(super) async fn poll_loop<S: LabSource>(
             ticks.reset();
         }
         let reading = read_lab(source.as_ref(), &plan, options.read_timeout).await;
-        published.publish(lab_view(&plan, &reading));
+        let mut view = lab_view(&plan, &reading);
+        view.faults = source.faults();
+        published.publish(view);
     }
 }

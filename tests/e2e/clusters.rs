@@ -206,3 +206,66 @@ fn legacy_metallb_on_minikube() {
     assert_eq!((code, failed), (0, vec![]));
     lab.down_leaves_nothing(&lab.name);
 }
+
+/// MetalLB's old tutorial as a change in place, on MetalLB v0.12 with its ConfigMap: nginx
+/// gets 198.51.100.0; `avoid-buggy-ips: true` applied by `up FILE` is refused by MetalLB
+/// with an `InvalidConfig` event (a Service holds `.0`); the Service asks for `.1`, and the
+/// router learns `.1`.
+#[test]
+fn legacy_config_changes_in_place_on_minikube() {
+    if !docker_available() || !gate("METALLAB_E2E_MINIKUBE") {
+        return;
+    }
+    let lab = Lab::from_topology("minikube-legacy.yaml", "e2e-mk-change");
+    let manifest = lab.state_dir.path().join("manifests/nginx-lb-legacy.yaml");
+    let service = std::fs::read_to_string(&manifest).unwrap();
+    let without_ip = service.replace("  loadBalancerIP: 198.51.100.1\n", "");
+    assert_ne!(without_ip, service);
+    std::fs::write(&manifest, &without_ip).unwrap();
+    let topology = std::fs::read_to_string(&lab.topology).unwrap();
+    let checks_at = topology.find("checks:").unwrap();
+    let with_checks = |pool: &str, checks: &str| {
+        let text = topology[..checks_at].replace(
+            "default: { addresses: [198.51.100.0/24], avoid-buggy-ips: true }",
+            pool,
+        );
+        std::fs::write(&lab.topology, format!("{text}checks:\n{checks}")).unwrap();
+    };
+    with_checks(
+        "default: { addresses: [198.51.100.0/24] }",
+        "  - { service: default/nginx, ip: 198.51.100.0 }\n  - { router: bird1, route: 198.51.100.0/32, nexthops: nodes }\n",
+    );
+    assert_eq!(
+        lab.metallab(&["up", lab.topology_arg()]).status.code(),
+        Some(0)
+    );
+
+    with_checks(
+        "default: { addresses: [198.51.100.0/24], avoid-buggy-ips: true }",
+        "  - { service: default/nginx, ip: 198.51.100.0, event: InvalidConfig }\n",
+    );
+    let diff = lab.metallab(&["diff", lab.topology_arg()]);
+    assert_eq!(diff.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&diff.stdout).contains("~ MetalLB ConfigMap metallb-system/config")
+    );
+    let up = lab.metallab(&["up", lab.topology_arg()]);
+    assert_eq!(
+        up.status.code(),
+        Some(0),
+        "the config is applied; MetalLB refuses it"
+    );
+
+    std::fs::write(&manifest, &service).unwrap();
+    with_checks(
+        "default: { addresses: [198.51.100.0/24], avoid-buggy-ips: true }",
+        "  - { service: default/nginx, ip: 198.51.100.1 }\n  - { router: bird1, route: 198.51.100.1/32, nexthops: nodes }\n",
+    );
+    let up = lab.metallab(&["up", lab.topology_arg()]);
+    assert_eq!(
+        up.status.code(),
+        Some(0),
+        "the Service's new address reaches the router"
+    );
+    lab.down_leaves_nothing(&lab.name);
+}

@@ -6,7 +6,7 @@
 //! Artifacts: `target/test-artifacts/spy-steady.png` (every session established) and
 //! `target/test-artifacts/spy.png` (after gobgp1 was stopped).
 
-use crate::harness::{BIN, Lab, docker, docker_available};
+use crate::harness::{BIN, Lab, docker_available};
 use chromiumoxide::Page;
 use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
@@ -224,6 +224,7 @@ const READ_PAGE: &str = r#"(() => {
     connection: document.getElementById("connection").dataset.state,
     connectionText: document.getElementById("connection-text").textContent,
     summary: document.getElementById("lab-summary").textContent,
+    faults: document.getElementById("faults").hidden ? null : document.getElementById("faults").textContent,
     cards,
     edges: [...document.querySelectorAll("path.edge")].map((p) => ({ id: p.dataset.edge, status: p.dataset.status })),
     devices: [...document.querySelectorAll("g.device")].map((g) => ({ id: g.dataset.device, health: g.dataset.health })),
@@ -504,9 +505,21 @@ async fn spy_shows_the_lab_live_and_follows_a_stopped_router() {
         .unwrap();
     let renders_before = read_page(&page).await["renders"].as_u64().unwrap();
 
-    // Stop gobgp1: the open page follows by itself.
-    docker(&["stop", "-t", "1", &lab.container("gobgp1")]);
+    assert_eq!(
+        read_page(&page).await["faults"],
+        Value::Null,
+        "no fault yet"
+    );
+    // Stop gobgp1 as a fault: the open page follows by itself and names the fault.
+    let stop = lab.metallab(&["fault", LAB, "stop", "gobgp1"]);
+    assert_eq!(stop.status.code(), Some(0));
     let after = wait_for_page(&page, "gobgp1 unreadable and its peers down", gobgp1_gone).await;
+    let after = if after["faults"].is_null() {
+        wait_for_page(&page, "the active fault", |seen| !seen["faults"].is_null()).await
+    } else {
+        after
+    };
+    assert_eq!(after["faults"], "⚡ fault 1: stop gobgp1");
     assert_eq!(after["marker"], "same page", "the page was not reloaded");
     assert!(after["renders"].as_u64().unwrap() > renders_before);
     let gobgp1 = card(&after, "gobgp1");

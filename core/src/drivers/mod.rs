@@ -123,6 +123,18 @@ pub fn route_commands(router: &PlannedRouter) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Removes one static route (a route the router's plan no longer has).
+pub fn route_removal(route: &crate::plan::model::StaticRoute) -> Vec<String> {
+    argv(&[
+        "ip",
+        "route",
+        "del",
+        &route.to.to_string(),
+        "via",
+        &route.via.to_string(),
+    ])
+}
+
 /// The command whose output tells whether the router's daemons are up; `None` when there
 /// is nothing to wait for.
 pub fn ready_command(kind: RouterKind) -> Option<Vec<String>> {

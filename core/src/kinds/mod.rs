@@ -152,6 +152,16 @@ pub trait Kind: Sync {
         Vec::new()
     }
 
+    /// The commands that make its running daemons read changed config files (`changed`:
+    /// their paths), leaving the sessions whose config did not change up; `None` when
+    /// they must be restarted instead (the default).
+    fn reload(&self, changed: &[&str]) -> Option<Reload> {
+        changed.is_empty().then(|| Reload {
+            how: "nothing to reload",
+            commands: Vec::new(),
+        })
+    }
+
     /// The command whose output tells whether its daemons are up; `None`: nothing to wait for.
     fn ready_command(&self) -> Option<Vec<String>> {
         None
@@ -205,6 +215,31 @@ pub trait Kind: Sync {
     /// that failed: why the route it learned is (not) in the kernel.
     fn prefix_view_queries(&self, _prefix: IpNet) -> Vec<Vec<String>> {
         Vec::new()
+    }
+}
+
+/// How running daemons take changed config files.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reload {
+    /// As a person would say it: `birdc configure`.
+    pub how: &'static str,
+    /// Run in order; each must exit 0.
+    pub commands: Vec<Vec<String>>,
+}
+
+impl Reload {
+    /// The reload when `changed` holds only `file` (the one file the daemon reads again);
+    /// None (restart) when another file changed.
+    pub fn of_only(
+        file: &str,
+        changed: &[&str],
+        how: &'static str,
+        commands: Vec<Vec<String>>,
+    ) -> Option<Reload> {
+        changed
+            .iter()
+            .all(|p| *p == file)
+            .then_some(Reload { how, commands })
     }
 }
 

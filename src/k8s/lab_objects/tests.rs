@@ -216,3 +216,79 @@ async fn a_second_lab_finds_the_first_labs_configuration_on_the_cluster() {
     // Lab kapi itself (a second `up`) is not in its own way.
     assert!(configuration_conflicts(&listing.objects, "kapi", &ours).is_empty());
 }
+
+/// `up FILE` with a changed MetalLB configuration: the pool that changed and the peer
+/// that is new are applied (server-side, forced), the unchanged peer is not sent, and the
+/// lab's peer the file no longer has is deleted — found by the lab's label.
+#[tokio::test]
+async fn a_changed_configuration_applies_what_changed_and_deletes_what_is_gone() {
+    use crate::change::{ObjectAction, ObjectChange};
+    let config = vec![
+        rendered("IPAddressPool", "demo"),
+        rendered("BGPPeer", "frr1"),
+        rendered("BGPPeer", "bird1"),
+    ];
+    let change = |kind: &str, name: &str, action| ObjectChange {
+        kind: kind.to_string(),
+        namespace: Some("metallb-system".to_string()),
+        name: name.to_string(),
+        action,
+    };
+    let changes = [
+        change("IPAddressPool", "demo", ObjectAction::Changed),
+        change("BGPPeer", "bird1", ObjectAction::Created),
+        change("BGPPeer", "frr2", ObjectAction::Deleted),
+    ];
+    let mut exchanges = vec![
+        get(&format!("/apis/{V1BETA1}"), metallb_resources()),
+        mock::patch(
+            &format!("{NS}/ipaddresspools/demo"),
+            200,
+            object("IPAddressPool", "demo", Some("kapi")),
+        ),
+        mock::patch(
+            &format!("{NS}/bgppeers/bird1"),
+            200,
+            object("BGPPeer", "bird1", Some("kapi")),
+        ),
+    ];
+    // The lab's objects on the cluster: the pool, frr1, bird1 and the old frr2.
+    exchanges.extend(kapi_configuration(get(
+        &format!("{NS}/bgppeers"),
+        list(
+            "BGPPeer",
+            vec![
+                object("BGPPeer", "frr1", Some("kapi")),
+                object("BGPPeer", "bird1", Some("kapi")),
+                object("BGPPeer", "frr2", Some("kapi")),
+            ],
+        ),
+    )));
+    exchanges.push(expect(
+        Method::DELETE,
+        &format!("{NS}/bgppeers/frr2"),
+        200,
+        object("BGPPeer", "frr2", Some("kapi")),
+    ));
+    let (client, server) = mock::serve(exchanges);
+    let result = crate::engine::cluster_side::apply_config_change(
+        &client,
+        "kapi",
+        &config,
+        &changes,
+        &crate::k8s::apply::WebhookRetry::default(),
+        &|_| {},
+    )
+    .await;
+    let recorded = server.finish(client).await;
+    assert_eq!(result.unwrap(), (2, 1));
+    let patched: Vec<&str> = recorded
+        .iter()
+        .filter(|r| r.method == Method::PATCH)
+        .map(|r| r.path.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(patched, ["demo", "bird1"]);
+    for r in recorded.iter().filter(|r| r.method == Method::PATCH) {
+        assert!(r.query.as_deref().unwrap_or("").contains("force=true"));
+    }
+}

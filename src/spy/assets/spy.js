@@ -259,6 +259,16 @@
     const summary = $("lab-summary");
     summary.textContent = view.summary;
     summary.classList.toggle("unhealthy", !view.healthy);
+    // Faults put in with `metallab fault`, as `fault LAB list` names their parts.
+    const faults = view.faults || [];
+    const faultsEl = $("faults");
+    faultsEl.hidden = faults.length === 0;
+    faultsEl.textContent = faults
+      .map((f) => {
+        const what = [f.fault, f.router, f.network, f.node, f.daemon].filter(Boolean).join(" ");
+        return `⚡ fault ${f.id}: ${what}`;
+      })
+      .join(" · ");
     $("diagram").innerHTML = diagram(view);
     const clusterEl = $("cluster");
     const clusterHtml = cluster(view);

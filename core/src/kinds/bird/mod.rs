@@ -4,8 +4,8 @@
 pub mod parse;
 
 use super::{
-    ConfigFile, ImageProfile, Kind, KindProfile, NET, Parsers, RenderError, RouterKind, RouterView,
-    StatePart, StateQuery, argv, config_file, kernel_query, render_template, shell,
+    ConfigFile, ImageProfile, Kind, KindProfile, NET, Parsers, Reload, RenderError, RouterKind,
+    RouterView, StatePart, StateQuery, argv, config_file, kernel_query, render_template, shell,
 };
 use crate::parse::Tool;
 use crate::state::ExecOutput;
@@ -103,6 +103,26 @@ impl Kind for Bird {
             argv(&["bird", "-c", paths::CONF]),
             shell(first_update_nudge()),
         ]
+    }
+
+    // `birdc configure` restarts only the protocols whose config changed; it prints
+    // "Reconfigured" (or "Reconfiguration in progress") and exits 0 even when it refused
+    // the file, so the parse-only run names the error first and the output is checked.
+    // New sessions get the nudge too.
+    fn reload(&self, changed: &[&str]) -> Option<Reload> {
+        Reload::of_only(
+            paths::CONF,
+            changed,
+            "birdc configure",
+            vec![
+                argv(&["bird", "-p", "-c", paths::CONF]),
+                shell(
+                    "out=$(birdc configure 2>&1); echo \"$out\"; \
+                     case \"$out\" in *Reconfigur*) ;; *) exit 1 ;; esac",
+                ),
+                shell(first_update_nudge()),
+            ],
+        )
     }
 
     fn ready_command(&self) -> Option<Vec<String>> {

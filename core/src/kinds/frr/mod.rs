@@ -3,8 +3,8 @@
 pub mod parse;
 
 use super::{
-    ConfigFile, ImageProfile, Kind, KindProfile, Parsers, RenderError, RouterKind, RouterView,
-    StatePart, StateQuery, argv, config_file, kernel_query, render_template,
+    ConfigFile, ImageProfile, Kind, KindProfile, Parsers, Reload, RenderError, RouterKind,
+    RouterView, StatePart, StateQuery, argv, config_file, kernel_query, render_template,
 };
 use crate::parse::Tool;
 use ipnet::IpNet;
@@ -19,6 +19,7 @@ pub mod paths {
     pub const DAEMONS: &str = "/etc/frr/daemons";
     pub const VTYSH_CONF: &str = "/etc/frr/vtysh.conf";
     pub const INIT: &str = "/usr/lib/frr/frrinit.sh";
+    pub const RELOAD: &str = "/usr/lib/frr/frr-reload.py";
     pub const LOG: &str = "/var/log/frr/frr.log";
 }
 
@@ -83,6 +84,22 @@ impl Kind for Frr {
             argv(&["vtysh", "--dryrun", "-f", paths::CONF]),
             argv(&[paths::INIT, "start"]),
         ]
+    }
+
+    // frr-reload.py (frr-pythontools) compares the running config with the file and sends
+    // vtysh only the difference: neighbors whose lines did not change keep their sessions.
+    // The dry run names refused lines first, as at start. The daemons file lists the
+    // daemons watchfrr starts: a change there needs a restart.
+    fn reload(&self, changed: &[&str]) -> Option<Reload> {
+        Reload::of_only(
+            paths::CONF,
+            changed,
+            "frr-reload.py",
+            vec![
+                argv(&["vtysh", "--dryrun", "-f", paths::CONF]),
+                argv(&[paths::RELOAD, "--reload", paths::CONF]),
+            ],
+        )
     }
 
     // `show daemons` is answered by vtysh from the daemons it reached.

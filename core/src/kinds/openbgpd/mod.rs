@@ -5,8 +5,8 @@
 pub mod parse;
 
 use super::{
-    ConfigFile, ImageProfile, Kind, KindProfile, Parsers, RenderError, RouterKind, RouterView,
-    StatePart, StateQuery, argv, config_file, kernel_query, render_template, shell,
+    ConfigFile, ImageProfile, Kind, KindProfile, Parsers, Reload, RenderError, RouterKind,
+    RouterView, StatePart, StateQuery, argv, config_file, kernel_query, render_template, shell,
 };
 use crate::parse::Tool;
 use ipnet::IpNet;
@@ -111,6 +111,21 @@ impl Kind for Openbgpd {
             argv(&["bgpd", "-n", "-f", paths::CONF]),
             argv(&["bgpd", "-f", paths::CONF]),
         ]
+    }
+
+    // `bgpctl reload` makes bgpd read its file again; neighbors whose settings did not
+    // change keep their sessions. It only sends the request: `bgpd -n` checks the file
+    // first, so a refused line is named here rather than only in the log.
+    fn reload(&self, changed: &[&str]) -> Option<Reload> {
+        Reload::of_only(
+            paths::CONF,
+            changed,
+            "bgpctl reload",
+            vec![
+                argv(&["bgpd", "-n", "-f", paths::CONF]),
+                argv(&["bgpctl", "reload"]),
+            ],
+        )
     }
 
     // Its control socket answers once the daemon runs (about 10 ms after `bgpd` returns).
