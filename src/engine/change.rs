@@ -147,7 +147,7 @@ pub async fn apply(
         }),
     };
     applied.map_err(finish)?;
-    up::save_state(state, plan, topology_source, &update.configs)
+    up::update_state(state, plan, topology_source, &update.configs)
 }
 
 async fn apply_steps(

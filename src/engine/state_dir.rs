@@ -38,6 +38,7 @@ impl StateDir {
         self.lab_dir(lab).join("plan.json")
     }
 
+    /// Writes a new lab's state: whatever an earlier lab of that name left goes first.
     pub fn save(
         &self,
         plan: &Plan,
@@ -48,6 +49,32 @@ impl StateDir {
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
+        self.write_plan(plan, topology_source, configs)
+    }
+
+    /// Writes the state of a lab changed in place (`up FILE` on a running lab): its plan,
+    /// topology and configs are replaced; what belongs to the running lab stays (its
+    /// active faults, a tutorial's progress).
+    pub fn update(
+        &self,
+        plan: &Plan,
+        topology_source: &str,
+        configs: &[(String, Vec<ConfigFile>)],
+    ) -> std::io::Result<PathBuf> {
+        let configs_dir = self.lab_dir(&plan.lab).join("configs");
+        if configs_dir.exists() {
+            std::fs::remove_dir_all(&configs_dir)?;
+        }
+        self.write_plan(plan, topology_source, configs)
+    }
+
+    fn write_plan(
+        &self,
+        plan: &Plan,
+        topology_source: &str,
+        configs: &[(String, Vec<ConfigFile>)],
+    ) -> std::io::Result<PathBuf> {
+        let dir = self.lab_dir(&plan.lab);
         std::fs::create_dir_all(&dir)?;
         std::fs::write(
             dir.join("plan.json"),
@@ -200,6 +227,44 @@ pub struct LabLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_in_place_keeps_what_belongs_to_the_running_lab() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::resolve(Some(dir.path()));
+        let plan = crate::plan::build(
+            &crate::topology::builtin::get("interop").unwrap().topology(),
+            "builtin:interop",
+            Path::new(""),
+        );
+        let config = |text: &str| {
+            vec![(
+                "frr1".to_string(),
+                vec![ConfigFile {
+                    path: format!("/etc/{text}"),
+                    contents: text.to_string(),
+                    mode: 0o644,
+                }],
+            )]
+        };
+        state.save(&plan, "v1", &config("old")).unwrap();
+        let lab = state.lab_dir("interop");
+        std::fs::write(lab.join("tutorial.json"), "{}").unwrap();
+        state.update(&plan, "v2", &config("new")).unwrap();
+        assert!(lab.join("tutorial.json").exists());
+        assert_eq!(
+            std::fs::read_to_string(lab.join("topology.yaml")).unwrap(),
+            "v2"
+        );
+        assert!(lab.join("configs/frr1/etc/new").exists());
+        assert!(
+            !lab.join("configs/frr1/etc/old").exists(),
+            "configs are replaced"
+        );
+        // A new lab of the same name starts clean.
+        state.save(&plan, "v3", &config("new")).unwrap();
+        assert!(!lab.join("tutorial.json").exists());
+    }
 
     #[test]
     fn a_second_holder_of_a_lab_waits_and_hears_who_holds_it() {

@@ -267,10 +267,33 @@ pub(super) fn save_state(
     topology_source: &str,
     configs: &[(String, Vec<ConfigFile>)],
 ) -> Result<(), EngineError> {
+    write_state(state, plan, topology_source, configs, StateDir::save)
+}
+
+/// [`save_state`] for a lab changed in place: what belongs to the running lab (its
+/// faults, a tutorial's progress) stays.
+pub(super) fn update_state(
+    state: &StateDir,
+    plan: &Plan,
+    topology_source: &str,
+    configs: &[(String, Vec<ConfigFile>)],
+) -> Result<(), EngineError> {
+    write_state(state, plan, topology_source, configs, StateDir::update)
+}
+
+type StateWriter =
+    fn(&StateDir, &Plan, &str, &[(String, Vec<ConfigFile>)]) -> std::io::Result<std::path::PathBuf>;
+
+fn write_state(
+    state: &StateDir,
+    plan: &Plan,
+    topology_source: &str,
+    configs: &[(String, Vec<ConfigFile>)],
+    write: StateWriter,
+) -> Result<(), EngineError> {
     // The apps were read (and so are readable) before anything was created.
     let apps = super::cluster_side::app_texts(plan).unwrap_or_default();
-    state
-        .save(plan, topology_source, configs)
+    write(state, plan, topology_source, configs)
         .and_then(|_| state.save_apps(&plan.lab, &apps))
         .map_err(|e| {
             EngineError::setup(
