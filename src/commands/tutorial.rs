@@ -218,6 +218,7 @@ pub fn references(args: &[String]) -> std::result::Result<Vec<Reference>, String
     };
     match cli.command {
         Command::Up(a) => refs.extend(a.topology.map(Reference::Up)),
+        Command::Diff(a) => refs.extend(a.topology.map(Reference::Topology)),
         Command::Down(a) => {
             if let Some(arg) = a.lab.or(a.name) {
                 lab(&mut refs, &arg)
