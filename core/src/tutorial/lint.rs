@@ -16,7 +16,6 @@ use crate::topology::model::{ClusterProvider, Topology};
 use crate::topology::source::SourceMap;
 use crate::topology::validate::validate_read;
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::Path;
 
 /// What lint needs from outside: the files beside the tutorial, and metallab's own
@@ -503,9 +502,4 @@ fn field_span(source: &YamlSource, path: &str) -> miette::SourceSpan {
     } else {
         located
     }
-}
-
-/// The byte range of a span.
-pub fn range_of(span: miette::SourceSpan) -> Range<usize> {
-    span.offset()..span.offset() + span.len()
 }

@@ -80,7 +80,8 @@ impl Step {
     }
 }
 
-/// A fenced `sh` block: ` ```sh ` followed by optional words ([`BLOCK_OPTIONS`]).
+/// A fenced `sh` block: ` ```sh ` followed by optional words: `no-run`, `fails`,
+/// `may-fail`, `timeout=DUR`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandBlock {
     /// False for `no-run`: the reader runs it (interactive or endless commands).
@@ -135,6 +136,3 @@ pub struct Command {
     pub words: Vec<String>,
     pub span: Range<usize>,
 }
-
-/// The words an `sh` block's info string may carry after `sh`.
-pub const BLOCK_OPTIONS: &[&str] = &["no-run", "fails", "may-fail", "timeout="];

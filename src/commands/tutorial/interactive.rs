@@ -296,7 +296,7 @@ impl Session<'_> {
                         waiting_since = Instant::now();
                         told_what_is_off = false;
                     }
-                    Some(b'h' | b'H') => self.what_is_off(step, &checks, &last),
+                    Some(b'h' | b'H') => self.what_is_off("What is off:", step, &checks, &last),
                     Some(b'n' | b'N') if checks.is_empty() || last.iter().all(passed) && last.iter().all(Option::is_some) => {
                         return Ok(StepEnd::Done);
                     }
@@ -341,8 +341,8 @@ impl Session<'_> {
                         screen.line("These already hold: press n to go on (r runs the step's commands anyway).");
                     }
                     if !all && !told_what_is_off && waiting_since.elapsed() >= stall {
-                        screen.line(&format!("\nThis step has not passed after {}.", elapsed(stall)));
-                        self.what_is_off(step, &checks, &last);
+                        let heading = format!("This step has not passed after {}. What is off:", elapsed(stall));
+                        self.what_is_off(&heading, step, &checks, &last);
                         told_what_is_off = true;
                     }
                 }
@@ -363,9 +363,16 @@ impl Session<'_> {
         }
     }
 
-    /// The failing checks with their evidence, and the step's hint.
-    fn what_is_off(&self, step: &Step, checks: &[PlannedCheck], last: &[Option<Verdict>]) {
+    /// Under `heading`, the failing checks with their evidence, and the step's hint.
+    fn what_is_off(
+        &self,
+        heading: &str,
+        step: &Step,
+        checks: &[PlannedCheck],
+        last: &[Option<Verdict>],
+    ) {
         let screen = self.screen;
+        screen.line(&format!("\n{heading}"));
         let mut any = false;
         for (check, verdict) in checks.iter().zip(last) {
             if let Some(Verdict::Fail { reason, evidence }) = verdict {
