@@ -209,6 +209,7 @@ impl Linter<'_> {
                         "",
                         format!("topology `{written}` cannot be used (see its errors)"),
                     )
+                    .help("its errors are listed once, where it is first named")
                     .at(at),
                 );
             }
@@ -252,6 +253,10 @@ impl Linter<'_> {
                     "",
                     format!("topology `{written}` is not valid (see its errors)"),
                 )
+                .help(format!(
+                    "its errors follow, in {}; `metallab validate` checks it alone",
+                    self.env.shown(written)
+                ))
                 .at(at),
             );
         }
@@ -461,6 +466,7 @@ impl Linter<'_> {
                         format!("needs[{i}]"),
                         format!("`{}` is listed twice", need.name()),
                     )
+                    .help("list each once")
                     .at(field_span(front, &format!("needs[{i}]"))),
                 );
             }
