@@ -152,6 +152,21 @@ impl Linter<'_> {
                     let at = span(command.span.clone());
                     let text = &command.text;
                     for words in simple_commands(&command.words) {
+                        if block.run
+                            && let Some(why) = endless(words)
+                        {
+                            // The program and, for metallab and kubectl, its subcommand.
+                            let named = if matches!(words[0].as_str(), "metallab" | "kubectl") {
+                                &words[..words.len().min(2)]
+                            } else {
+                                &words[..1]
+                            };
+                            self.errors.push(
+                                FieldError::new("", format!("`{}` {why}", named.join(" ")))
+                                    .help("`tutorial run` and `r` would wait for it until its timeout: mark its block ```sh no-run (the reader runs it), or make it end")
+                                    .at(at),
+                            );
+                        }
                         if words[0] != "metallab" {
                             continue;
                         }
@@ -471,6 +486,35 @@ impl Linter<'_> {
                 );
             }
         }
+    }
+}
+
+/// Why a command never ends by itself, if it does not (a dashboard, a watch, a capture
+/// without a count or a duration).
+fn endless(words: &[String]) -> Option<&'static str> {
+    let has = |flag: &str| {
+        words
+            .iter()
+            .any(|w| w == flag || w.starts_with(&format!("{flag}=")))
+    };
+    let program = words.first()?.as_str();
+    let subcommand = words.get(1).map(String::as_str);
+    match (program, subcommand) {
+        ("wireshark" | "watch" | "top" | "htop", _) => Some("runs until it is closed"),
+        ("metallab", Some("spy")) => Some("serves the dashboard until Ctrl-C"),
+        ("metallab", Some("check")) if has("--watch") => Some("watches until Ctrl-C"),
+        ("metallab", Some("capture"))
+            if !(has("-c") || has("--count") || has("--duration"))
+                && !words.iter().any(|w| w.starts_with("-c") && w.len() > 2) =>
+        {
+            Some("captures until Ctrl-C: give it `-c COUNT` or `--duration DUR`")
+        }
+        ("kubectl", _) if has("-w") || has("--watch") || has("--follow") => {
+            Some("watches until Ctrl-C")
+        }
+        ("kubectl", Some("logs")) if has("-f") => Some("follows the log until Ctrl-C"),
+        ("tail", _) if has("-f") || has("-F") => Some("follows the file until Ctrl-C"),
+        _ => None,
     }
 }
 
