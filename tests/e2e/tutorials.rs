@@ -269,4 +269,19 @@ fn start_shows_a_step_marks_it_done_and_resumes_at_the_next() {
         again.get_process().wait().unwrap(),
         WaitStatus::Exited(_, 0)
     ));
+
+    // Not on a terminal (stdin closed, output piped): plain text, and the end of input
+    // leaves like `q`. A finished tutorial starts over.
+    let piped = lab.metallab(&["tutorial", "start", markdown.to_str().unwrap()]);
+    assert_eq!(piped.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&piped.stdout);
+    assert!(
+        text.contains("You finished this tutorial on this lab before; starting over."),
+        "{text}"
+    );
+    assert!(text.contains("Left at step 1/2"), "{text}");
+    assert!(
+        !text.contains('\x1b'),
+        "no colour codes in a pipe: {text:?}"
+    );
 }
