@@ -65,7 +65,8 @@ struct Renderer {
     /// Where the outermost open quote starts in `out` (a hint quote is taken back out).
     quote_start: usize,
     code: Option<Code>,
-    link: Option<String>,
+    /// An open link: its target, and its text so far.
+    link: Option<(String, String)>,
     /// Extra indent of a list item's wrapped lines, so they hang under its text.
     hang: usize,
 }
@@ -263,8 +264,16 @@ impl Renderer {
                     text: String::new(),
                 });
             }
-            Event::Text(text) => self.words(&text, None),
+            Event::Text(text) => {
+                if let Some((_, shown)) = &mut self.link {
+                    shown.push_str(&text);
+                }
+                self.words(&text, None)
+            }
             Event::Code(text) => {
+                if let Some((_, shown)) = &mut self.link {
+                    shown.push_str(&text);
+                }
                 let shown = if self.style.color {
                     text.to_string()
                 } else {
@@ -280,10 +289,14 @@ impl Renderer {
             Event::End(TagEnd::Strong | TagEnd::Emphasis) if self.style.color => {
                 self.line.push((0, RESET.to_string()))
             }
-            Event::Start(Tag::Link { dest_url, .. }) => self.link = Some(dest_url.to_string()),
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                self.link = Some((dest_url.to_string(), String::new()))
+            }
             Event::End(TagEnd::Link) => {
-                if let Some(url) = self.link.take()
+                // The target, unless it is an anchor or what the text already says.
+                if let Some((url, shown)) = self.link.take()
                     && !url.starts_with('#')
+                    && url != shown
                 {
                     let shown = self.paint(DIM, &format!("({url})"));
                     self.line.push((0, String::new()));
@@ -330,7 +343,13 @@ impl Renderer {
                     }
                 }
                 if by_hand {
-                    let note = self.paint(DIM, "(run this one yourself: r does not run it)");
+                    let commands = super::shell::split(&code.text).map_or(0, |c| c.len());
+                    let note = if commands > 1 {
+                        "(run these yourself: r does not run them)"
+                    } else {
+                        "(run this one yourself: r does not run it)"
+                    };
+                    let note = self.paint(DIM, note);
                     self.out.push_str(&format!("{prefix}  {note}\n"));
                 }
             }
