@@ -504,8 +504,10 @@ fn endless(words: &[String]) -> Option<&'static str> {
         ("metallab", Some("spy")) => Some("serves the dashboard until Ctrl-C"),
         ("metallab", Some("check")) if has("--watch") => Some("watches until Ctrl-C"),
         ("metallab", Some("capture"))
-            if !(has("-c") || has("--count") || has("--duration"))
-                && !words.iter().any(|w| w.starts_with("-c") && w.len() > 2) =>
+            if !(has("-c")
+                || has("--count")
+                || has("--duration")
+                || words.iter().any(|w| w.starts_with("-c") && w.len() > 2)) =>
         {
             Some("captures until Ctrl-C: give it `-c COUNT` or `--duration DUR`")
         }
