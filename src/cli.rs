@@ -70,8 +70,9 @@ pub enum Command {
     /// lab network) or on a lab network's bridge from the host (`--network`, as root): a
     /// pcap (`-w FILE`, `-w -` for `| wireshark -k -i -`) or tcpdump's decoded lines.
     Capture(CaptureArgs),
-    /// Put a fault into a running lab (stop, link down, netem, isolate), list the active
-    /// ones, clear them; each is recorded in the lab's state and undone exactly.
+    /// Put a fault into a running lab (stop, link down, netem, isolate, kill a daemon, stop
+    /// a cluster node, restart a speaker), list the active ones, clear them; each is
+    /// recorded in the lab's state and undone exactly.
     Fault(FaultArgs),
     /// Run the topology's checks against the running lab.
     Check(CheckArgs),
@@ -240,6 +241,25 @@ pub enum FaultAction {
     },
     /// Take every interface of the router down.
     Isolate { router: String },
+    /// Kill one of the router's daemons (SIGKILL; its container runs on): DAEMON, or its
+    /// BGP daemon. `clear` starts it again.
+    Kill {
+        router: String,
+        daemon: Option<String>,
+    },
+    /// Stop a cluster node's container, or start it again (kind, Minikube).
+    Node {
+        node: String,
+        #[arg(value_enum)]
+        state: NodeState,
+    },
+    /// Delete MetalLB's speaker pod on a node; its DaemonSet starts another (done at once,
+    /// not recorded).
+    Speaker {
+        node: String,
+        #[arg(value_enum)]
+        action: SpeakerAction,
+    },
     /// The active faults (`-o json` for data).
     List,
     /// Undo one fault, or every one.
@@ -250,6 +270,17 @@ pub enum FaultAction {
 pub enum LinkState {
     Down,
     Up,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NodeState {
+    Stop,
+    Start,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SpeakerAction {
+    Restart,
 }
 
 fn parse_percent(s: &str) -> Result<f64, String> {
@@ -451,6 +482,37 @@ mod tests {
             Command::Check(a) => assert_eq!(a.timeout, Some(std::time::Duration::from_secs(90))),
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn fault_kill_node_and_speaker_forms() {
+        let action = |words: &[&str]| {
+            let words = ["metallab", "fault", "lab"].into_iter().chain(words.iter().copied());
+            Cli::try_parse_from(words).map(|cli| match cli.command {
+                Command::Fault(a) => a.action,
+                other => panic!("parsed as {other:?}"),
+            })
+        };
+        assert!(matches!(
+            action(&["kill", "frr1"]).unwrap(),
+            FaultAction::Kill { daemon: None, .. }
+        ));
+        assert!(matches!(
+            action(&["kill", "frr1", "zebra"]).unwrap(),
+            FaultAction::Kill { daemon: Some(d), .. } if d == "zebra"
+        ));
+        assert!(matches!(
+            action(&["node", "bgp-worker", "stop"]).unwrap(),
+            FaultAction::Node {
+                state: NodeState::Stop,
+                ..
+            }
+        ));
+        assert!(matches!(
+            action(&["speaker", "bgp-worker", "restart"]).unwrap(),
+            FaultAction::Speaker { .. }
+        ));
+        assert!(action(&["speaker", "bgp-worker", "stop"]).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod check_runner;
 pub mod cluster_side;
 pub mod down;
 pub mod inspect;
+pub mod node_faults;
 pub mod pod_routers;
 pub mod probe;
 pub mod snapshot;
