@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod node_faults;
 pub mod pod_routers;
 pub mod probe;
+pub mod sampler;
 pub mod snapshot;
 pub mod state_dir;
 pub mod up;
