@@ -289,7 +289,12 @@ pub enum SpeakerAction {
 /// The words after `metallab fault LAB`, read alone: how `converge` reads its fault, so
 /// both take the same forms.
 #[derive(Debug, Parser)]
-#[command(name = "metallab fault LAB", disable_help_subcommand = true)]
+#[command(
+    name = "metallab fault LAB",
+    about = "The fault, in the words `metallab fault LAB` takes",
+    long_about = None,
+    disable_help_subcommand = true
+)]
 pub struct FaultCommand {
     #[command(subcommand)]
     pub action: FaultAction,

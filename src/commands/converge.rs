@@ -46,13 +46,37 @@ pub async fn cmd_converge(
     a: ConvergeArgs,
 ) -> Result<()> {
     // Read as `metallab fault LAB` reads its words, with clap's own errors (exit 2).
-    let words = std::iter::once("fault").chain(a.fault.iter().map(String::as_str));
+    let usage = format!("metallab converge {} --", a.lab);
+    let words = std::iter::once(usage.as_str()).chain(a.fault.iter().map(String::as_str));
     let action = FaultCommand::try_parse_from(words)
         .unwrap_or_else(|e| e.exit())
         .action;
     let rt = DockerRuntime::connect().await?;
     let plan = running_plan(state, Some(&a.lab), &rt).await?;
     let fault = fault::fault_to_put(&plan, action)?;
+    // Putting it in would first clear one at the same place, after the baseline was read.
+    let active = fault::active_faults(state, &plan.lab);
+    if let Some(there) = active.iter().find(|f| f.fault.same_place(&fault)) {
+        return Err(Failure::msg(
+            format!(
+                "lab {} has fault {} ({}) there already: the baseline would be read with it",
+                plan.lab,
+                there.id,
+                there.fault.describe()
+            ),
+            format!(
+                "clear it first: metallab fault {} clear {}",
+                plan.lab, there.id
+            ),
+        ));
+    }
+    for other in &active {
+        progress.println(format!(
+            "warning: fault {} ({}) is active: it is part of the baseline",
+            other.id,
+            other.fault.describe()
+        ));
+    }
     if plan.checks.is_empty() {
         return Err(Failure::msg(
             format!("lab {} has no checks: converge times them", plan.lab),

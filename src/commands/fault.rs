@@ -59,7 +59,9 @@ pub enum Put {
 }
 
 /// A fault put in, and when it took effect: the router's clock right after the command
-/// that applied it inside the router, else the moment Docker or the API server said done.
+/// that applied it inside the router; for a stopped container the moment Docker was asked
+/// (its processes die at once, and Docker answers only once it has taken the container's
+/// network down); for a speaker pod the moment the API server said it was deleted.
 #[derive(Debug)]
 pub struct Applied {
     pub put: Put,
@@ -116,25 +118,27 @@ pub fn fault_to_put(plan: &Plan, action: FaultAction) -> Result<Fault> {
             node,
             action: SpeakerAction::Restart,
         } => Fault::SpeakerRestart { node },
-        FaultAction::Start { .. }
-        | FaultAction::Link {
+        FaultAction::Start { .. } => return Err(puts_none("start")),
+        FaultAction::Link {
             state: LinkState::Up,
             ..
-        }
-        | FaultAction::Node {
+        } => return Err(puts_none("link … up")),
+        FaultAction::Node {
             state: NodeState::Start,
             ..
-        }
-        | FaultAction::List
-        | FaultAction::Clear { .. } => {
-            return Err(Failure::msg(
-                "that undoes or lists faults; it puts none in",
-                "faults: stop, link … down, netem, isolate, kill, node … stop, speaker … restart",
-            ));
-        }
+        } => return Err(puts_none("node … start")),
+        FaultAction::List => return Err(puts_none("list")),
+        FaultAction::Clear { .. } => return Err(puts_none("clear")),
     };
     check(plan, &fault).map_err(|e| Failure::msg(e, "see `metallab status` for the lab"))?;
     Ok(fault)
+}
+
+fn puts_none(form: &str) -> Failure {
+    Failure::msg(
+        format!("`{form}` undoes or lists faults: it puts none in"),
+        "faults: stop, link … down, netem, isolate, kill, node … stop, speaker … restart",
+    )
 }
 
 pub async fn cmd_fault(
@@ -374,8 +378,9 @@ async fn kept_routes(rt: &DockerRuntime, r: &PlannedRouter) -> Result<Vec<String
 async fn apply(lab: &FaultLab<'_>, fault: &Fault) -> Result<SystemTime> {
     match fault {
         Fault::NodeStop { node } => {
+            let asked = SystemTime::now();
             crate::engine::node_faults::stop_node(lab.rt, node).await?;
-            return Ok(SystemTime::now());
+            return Ok(asked);
         }
         Fault::SpeakerRestart { node } => {
             restart_speaker(lab, node).await?;
@@ -387,10 +392,10 @@ async fn apply(lab: &FaultLab<'_>, fault: &Fault) -> Result<SystemTime> {
     let mut done = SystemTime::now();
     match fault {
         Fault::Stop { .. } => {
+            done = SystemTime::now();
             lab.rt
                 .stop_container(&r.container, Duration::from_secs(1))
                 .await?;
-            done = SystemTime::now();
         }
         Fault::Kill { daemon, .. } => {
             for script in apply_commands(r, fault) {

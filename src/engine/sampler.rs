@@ -157,7 +157,10 @@ impl SamplerRun<'_> {
             // It ended (the container stopped, or was never running): the checks fail until
             // it can be read again.
             let error = match ran {
-                Ok(code) => format!("{}: its sampler ended (exit code {code})", r.container),
+                Ok(code) => format!(
+                    "{}: the command reading it ended (exit code {code})",
+                    r.container
+                ),
                 Err(e) => e.to_string(),
             };
             for check in mine.iter().copied() {
