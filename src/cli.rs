@@ -74,9 +74,13 @@ pub enum Command {
     /// lab network) or on a lab network's bridge from the host (`--network`, as root): a
     /// pcap (`-w FILE`, `-w -` for `| wireshark -k -i -`) or tcpdump's decoded lines.
     Capture(CaptureArgs),
-    /// Put a fault into a running lab (stop, link down, netem, isolate), list the active
-    /// ones, clear them; each is recorded in the lab's state and undone exactly.
+    /// Put a fault into a running lab (stop, link down, netem, isolate, kill a daemon, stop
+    /// a cluster node, restart a speaker), list the active ones, clear them; each is
+    /// recorded in the lab's state and undone exactly.
     Fault(FaultArgs),
+    /// Measure how the lab's checks react to a fault: `converge LAB --heal -- link gw right
+    /// down` applies it, times each check's change, clears it and times the recovery.
+    Converge(ConvergeArgs),
     /// Run the topology's checks against the running lab.
     Check(CheckArgs),
     /// One archive for a bug report: plan, configs, router state, raw outputs, logs,
@@ -248,6 +252,25 @@ pub enum FaultAction {
     },
     /// Take every interface of the router down.
     Isolate { router: String },
+    /// Kill one of the router's daemons (SIGKILL; its container runs on): DAEMON, or its
+    /// BGP daemon. `clear` starts it again.
+    Kill {
+        router: String,
+        daemon: Option<String>,
+    },
+    /// Stop a cluster node's container, or start it again (kind, Minikube).
+    Node {
+        node: String,
+        #[arg(value_enum)]
+        state: NodeState,
+    },
+    /// Delete MetalLB's speaker pod on a node; its DaemonSet starts another (done at once,
+    /// not recorded).
+    Speaker {
+        node: String,
+        #[arg(value_enum)]
+        action: SpeakerAction,
+    },
     /// The active faults (`-o json` for data).
     List,
     /// Undo one fault, or every one.
@@ -258,6 +281,52 @@ pub enum FaultAction {
 pub enum LinkState {
     Down,
     Up,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NodeState {
+    Stop,
+    Start,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SpeakerAction {
+    Restart,
+}
+
+/// The words after `metallab fault LAB`, read alone: how `converge` reads its fault, so
+/// both take the same forms.
+#[derive(Debug, Parser)]
+#[command(
+    name = "metallab fault LAB",
+    about = "The fault, in the words `metallab fault LAB` takes",
+    long_about = None,
+    disable_help_subcommand = true
+)]
+pub struct FaultCommand {
+    #[command(subcommand)]
+    pub action: FaultAction,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvergeArgs {
+    /// The running lab.
+    pub lab: String,
+    /// Once the lab has settled, clear the fault and time each check's recovery.
+    #[arg(long)]
+    pub heal: bool,
+    /// How long to wait for the lab to settle after the fault, and (with --heal) for every
+    /// check to pass again after clearing it.
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub timeout: std::time::Duration,
+    /// The lab has settled when no check has changed for this long (longer than the
+    /// slowest detection you expect: a BGP hold time without BFD).
+    #[arg(long, value_parser = parse_duration, default_value = "5s")]
+    pub settle: std::time::Duration,
+    /// The fault, as `metallab fault LAB` takes it: `link gw right down`, `kill frr1`,
+    /// `stop bird1`, `node NODE stop`…
+    #[arg(last = true, required = true, value_name = "FAULT")]
+    pub fault: Vec<String>,
 }
 
 fn parse_percent(s: &str) -> Result<f64, String> {
@@ -498,6 +567,71 @@ mod tests {
             Command::Check(a) => assert_eq!(a.timeout, Some(std::time::Duration::from_secs(90))),
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn converge_takes_a_fault_after_double_dash_read_as_fault_reads_it() {
+        let cli = Cli::try_parse_from([
+            "metallab", "converge", "next-hop", "--heal", "--", "link", "gw", "right", "down",
+        ])
+        .unwrap();
+        let Command::Converge(a) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert!(a.heal);
+        assert_eq!(a.timeout, std::time::Duration::from_secs(60));
+        let words = std::iter::once("fault").chain(a.fault.iter().map(String::as_str));
+        match FaultCommand::try_parse_from(words).unwrap().action {
+            FaultAction::Link {
+                router,
+                network,
+                state: LinkState::Down,
+            } => assert_eq!((router.as_str(), network.as_str()), ("gw", "right")),
+            other => panic!("parsed as {other:?}"),
+        }
+        // A fault is required; everything after `--` is the fault's (`-o json` goes before).
+        assert!(Cli::try_parse_from(["metallab", "converge", "lab"]).is_err());
+        let words = ["fault", "kill", "frr1", "-o", "json"];
+        assert!(FaultCommand::try_parse_from(words).is_err());
+        let bad = FaultCommand::try_parse_from(["fault", "link", "gw", "right", "sideways"]);
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("invalid value 'sideways'")
+        );
+    }
+
+    #[test]
+    fn fault_kill_node_and_speaker_forms() {
+        let action = |words: &[&str]| {
+            let words = ["metallab", "fault", "lab"]
+                .into_iter()
+                .chain(words.iter().copied());
+            Cli::try_parse_from(words).map(|cli| match cli.command {
+                Command::Fault(a) => a.action,
+                other => panic!("parsed as {other:?}"),
+            })
+        };
+        assert!(matches!(
+            action(&["kill", "frr1"]).unwrap(),
+            FaultAction::Kill { daemon: None, .. }
+        ));
+        assert!(matches!(
+            action(&["kill", "frr1", "zebra"]).unwrap(),
+            FaultAction::Kill { daemon: Some(d), .. } if d == "zebra"
+        ));
+        assert!(matches!(
+            action(&["node", "bgp-worker", "stop"]).unwrap(),
+            FaultAction::Node {
+                state: NodeState::Stop,
+                ..
+            }
+        ));
+        assert!(matches!(
+            action(&["speaker", "bgp-worker", "restart"]).unwrap(),
+            FaultAction::Speaker { .. }
+        ));
+        assert!(action(&["speaker", "bgp-worker", "stop"]).is_err());
     }
 
     #[test]

@@ -24,6 +24,7 @@ use std::path::Path;
 /// Documented exit codes.
 pub mod capture;
 pub mod check_sinks;
+pub mod converge;
 pub mod doctor;
 pub mod fault;
 pub mod tutorial;
@@ -113,6 +114,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Exec(a) => cmd_exec(&state, a).await,
         Command::Capture(a) => capture::cmd_capture(&state, a).await,
         Command::Fault(a) => fault::cmd_fault(g, &state, &progress, a).await,
+        Command::Converge(a) => converge::cmd_converge(g, &state, &progress, a).await,
         Command::Check(a) => cmd_check(g, &state, &progress, a).await,
         Command::Snapshot(a) => cmd_snapshot(g, &state, &progress, a).await,
         Command::Validate(a) => cmd_validate(g, a),

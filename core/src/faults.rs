@@ -1,8 +1,11 @@
 //! Faults put into a running lab on purpose (`metallab fault`), each undone exactly: what
 //! a fault is, what it names in the plan, and the commands that apply and clear it inside
-//! a router (pure; the app runs them and records the active faults in the lab's state).
+//! a router (pure; the app runs them, stops cluster nodes and deletes speaker pods, and
+//! records the active faults in the lab's state).
 
+use crate::kinds::command_line;
 use crate::plan::{Plan, PlannedRouter};
+use crate::topology::model::ClusterProvider;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -28,6 +31,13 @@ pub enum Fault {
     },
     /// Every interface of the router is down.
     Isolate { router: String },
+    /// One of the router's daemons was killed (SIGKILL); its container runs on.
+    Kill { router: String, daemon: String },
+    /// A cluster node's container is stopped.
+    NodeStop { node: String },
+    /// MetalLB's speaker pod on a node was deleted and its DaemonSet starts another: done
+    /// at once, so it is never recorded and there is nothing to clear.
+    SpeakerRestart { node: String },
 }
 
 /// Durations written as `50ms` in the lab's state.
@@ -50,13 +60,29 @@ mod humantime_serde_opt {
 }
 
 impl Fault {
-    pub fn router(&self) -> &str {
+    /// The router it acts on; None for cluster faults.
+    pub fn router(&self) -> Option<&str> {
         match self {
             Fault::Stop { router }
             | Fault::LinkDown { router, .. }
             | Fault::Netem { router, .. }
-            | Fault::Isolate { router } => router,
+            | Fault::Isolate { router }
+            | Fault::Kill { router, .. } => Some(router),
+            Fault::NodeStop { .. } | Fault::SpeakerRestart { .. } => None,
         }
+    }
+
+    /// The cluster node it acts on; None for router faults.
+    pub fn node(&self) -> Option<&str> {
+        match self {
+            Fault::NodeStop { node } | Fault::SpeakerRestart { node } => Some(node),
+            _ => None,
+        }
+    }
+
+    /// Done at once and over by itself (nothing stays to clear): never recorded.
+    pub fn is_one_shot(&self) -> bool {
+        matches!(self, Fault::SpeakerRestart { .. })
     }
 
     /// As a person would say it: `link gw right down`, `netem frr1:lan delay 50ms`.
@@ -65,6 +91,9 @@ impl Fault {
             Fault::Stop { router } => format!("stop {router}"),
             Fault::LinkDown { router, network } => format!("link {router} {network} down"),
             Fault::Isolate { router } => format!("isolate {router}"),
+            Fault::Kill { router, daemon } => format!("kill {router} {daemon}"),
+            Fault::NodeStop { node } => format!("node {node} stop"),
+            Fault::SpeakerRestart { node } => format!("speaker {node} restart"),
             Fault::Netem {
                 router,
                 network,
@@ -94,7 +123,18 @@ impl Fault {
     pub fn same_place(&self, other: &Fault) -> bool {
         match (self, other) {
             (Fault::Stop { router: a }, Fault::Stop { router: b })
-            | (Fault::Isolate { router: a }, Fault::Isolate { router: b }) => a == b,
+            | (Fault::Isolate { router: a }, Fault::Isolate { router: b })
+            | (Fault::NodeStop { node: a }, Fault::NodeStop { node: b }) => a == b,
+            (
+                Fault::Kill {
+                    router: a,
+                    daemon: d,
+                },
+                Fault::Kill {
+                    router: b,
+                    daemon: e,
+                },
+            ) => a == b && d == e,
             (
                 Fault::LinkDown {
                     router: a,
@@ -161,18 +201,99 @@ pub fn next_id(active: &[ActiveFault]) -> u32 {
         .unwrap_or(1)
 }
 
-/// Why a fault cannot be applied to this lab: the router or network it names is not
-/// there (the message names what is).
-pub fn check(plan: &Plan, fault: &Fault) -> Result<(), String> {
-    let router = plan.router(fault.router()).ok_or_else(|| {
+/// `kill ROUTER [DAEMON]`: the daemon named, or the router's BGP daemon; an error naming
+/// the daemons it has when it has no such one.
+pub fn kill(plan: &Plan, router: &str, daemon: Option<&str>) -> Result<Fault, String> {
+    let r = known_router(plan, router)?;
+    let daemons = r.kind.behaviour().daemons();
+    let Some(main) = daemons.first() else {
+        return Err(format!(
+            "{router} is a {} router: it runs no daemon to kill",
+            r.kind
+        ));
+    };
+    let daemon = daemon.unwrap_or(main);
+    if !daemons.contains(&daemon) {
+        return Err(format!(
+            "{router} ({}) runs no daemon `{daemon}` (its daemons: {})",
+            r.kind,
+            daemons.join(", ")
+        ));
+    }
+    Ok(Fault::Kill {
+        router: router.to_string(),
+        daemon: daemon.to_string(),
+    })
+}
+
+fn known_router<'a>(plan: &'a Plan, name: &str) -> Result<&'a PlannedRouter, String> {
+    plan.router(name).ok_or_else(|| {
         let names: Vec<&str> = plan.routers.iter().map(|r| r.name.as_str()).collect();
         format!(
-            "lab {} has no router `{}` (routers: {})",
+            "lab {} has no router `{name}` (routers: {})",
             plan.lab,
-            fault.router(),
             names.join(", ")
         )
-    })?;
+    })
+}
+
+/// Why a fault on cluster node `node` cannot be applied: the lab has no cluster, no such
+/// node, no MetalLB (speakers), or nodes that are not metallab's containers (stop).
+fn check_node(plan: &Plan, fault: &Fault, node: &str) -> Result<(), String> {
+    let provider = plan
+        .cluster
+        .as_ref()
+        .map(|c| c.provider)
+        .filter(|p| *p != ClusterProvider::None);
+    let Some(provider) = provider else {
+        let names: Vec<&str> = plan.routers.iter().map(|r| r.name.as_str()).collect();
+        return Err(format!(
+            "lab {} has no cluster: node and speaker faults need one (its routers: {})",
+            plan.lab,
+            names.join(", ")
+        ));
+    };
+    if !plan.cluster_nodes.iter().any(|n| n.name == node) {
+        let names: Vec<&str> = plan.cluster_nodes.iter().map(|n| n.name.as_str()).collect();
+        return Err(if names.is_empty() {
+            format!("lab {} knows no nodes of its cluster yet", plan.lab)
+        } else {
+            format!(
+                "lab {} has no node `{node}` (nodes: {})",
+                plan.lab,
+                names.join(", ")
+            )
+        });
+    }
+    match fault {
+        Fault::NodeStop { .. } if provider == ClusterProvider::Existing => Err(format!(
+            "{node} is a node of an existing cluster, not a container metallab runs: it cannot be stopped here"
+        )),
+        Fault::SpeakerRestart { .. } if plan.metallb.is_none() => Err(format!(
+            "lab {} does not deploy MetalLB: it has no speakers",
+            plan.lab
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The Docker container of cluster node `node`: kind names each node's container after
+/// the node, and Minikube's docker driver names its machines (the profile, then
+/// `<profile>-m02`…) as it names the nodes, which is where the plan's node names come from.
+pub fn node_container(node: &str) -> &str {
+    node
+}
+
+/// Why a fault cannot be applied to this lab: the router, network, daemon or node it names
+/// is not there (the message names what is).
+pub fn check(plan: &Plan, fault: &Fault) -> Result<(), String> {
+    if let Some(node) = fault.node() {
+        return check_node(plan, fault, node);
+    }
+    let router = known_router(plan, fault.router().unwrap_or_default())?;
+    if let Fault::Kill { daemon, .. } = fault {
+        return kill(plan, &router.name, Some(daemon)).map(|_| ());
+    }
     let network = match fault {
         Fault::LinkDown { network, .. } => Some(network),
         Fault::Netem { network, .. } => network.as_ref(),
@@ -233,11 +354,18 @@ fn find_interface(ip: IpAddr) -> String {
 }
 
 /// The commands (each `sh -c`) that apply a fault inside the router; none for `stop`,
-/// which is the container's.
+/// which is the container's, and for cluster faults.
 pub fn apply_commands(router: &PlannedRouter, fault: &Fault) -> Vec<String> {
     let down = |ip: IpAddr| format!("{} && ip link set dev \"$dev\" down", find_interface(ip));
     match fault {
-        Fault::Stop { .. } => vec![],
+        Fault::Stop { .. } | Fault::NodeStop { .. } | Fault::SpeakerRestart { .. } => vec![],
+        Fault::Kill { daemon, .. } => router
+            .kind
+            .behaviour()
+            .kill_commands(daemon)
+            .iter()
+            .map(|argv| command_line(argv))
+            .collect(),
         Fault::LinkDown { network, .. } => addresses(router, Some(network))
             .into_iter()
             .map(down)
@@ -274,13 +402,18 @@ pub fn apply_commands(router: &PlannedRouter, fault: &Fault) -> Vec<String> {
     }
 }
 
-/// The commands that undo a fault inside the router. An interface brought back up has
-/// lost its routes with it: the router's static routes are set again after (the caller
-/// adds them).
+/// The commands that undo a fault inside the router; none for the container's faults and
+/// the cluster's. An interface brought back up has lost its routes with it: the router's
+/// static routes are set again after (the caller adds them).
 pub fn clear_commands(router: &PlannedRouter, fault: &Fault) -> Vec<String> {
     let up = |ip: IpAddr| format!("{} && ip link set dev \"$dev\" up", find_interface(ip));
     match fault {
-        Fault::Stop { .. } => vec![],
+        // A killed daemon is started as a router's daemons are (its kind's restart
+        // commands, then a wait until it answers): the app's.
+        Fault::Stop { .. }
+        | Fault::Kill { .. }
+        | Fault::NodeStop { .. }
+        | Fault::SpeakerRestart { .. } => vec![],
         Fault::LinkDown { network, .. } => addresses(router, Some(network))
             .into_iter()
             .map(up)
@@ -444,6 +577,107 @@ mod tests {
         assert!(!stop.same_place(&Fault::Isolate {
             router: "gw".into()
         }));
+    }
+
+    #[test]
+    fn kill_takes_the_kinds_bgp_daemon_unless_told_and_names_the_daemons_it_has() {
+        let plan = plan();
+        assert_eq!(
+            kill(&plan, "frr1", None),
+            Ok(Fault::Kill {
+                router: "frr1".into(),
+                daemon: "bgpd".into()
+            })
+        );
+        assert_eq!(
+            kill(&plan, "bird1", None).unwrap().describe(),
+            "kill bird1 bird"
+        );
+        assert_eq!(
+            kill(&plan, "frr1", Some("ospfd")).unwrap_err(),
+            "frr1 (frr) runs no daemon `ospfd` (its daemons: bgpd, zebra, bfdd, staticd)"
+        );
+        assert_eq!(
+            kill(&plan, "gw", None).unwrap_err(),
+            "gw is a linux router: it runs no daemon to kill"
+        );
+        assert!(
+            kill(&plan, "nope", None)
+                .unwrap_err()
+                .contains("no router `nope`")
+        );
+        let zebra = kill(&plan, "frr1", Some("zebra")).unwrap();
+        assert_eq!(check(&plan, &zebra), Ok(()));
+        assert!(!zebra.same_place(&kill(&plan, "frr1", None).unwrap()));
+        let frr1 = plan.router("frr1").unwrap();
+        // Killed by name inside the router; cleared by the kind's own start.
+        assert_eq!(
+            apply_commands(frr1, &zebra),
+            [
+                "sh -c 'pkill -KILL -x watchfrr || true'",
+                "sh -c 'pkill -KILL -x zebra || { echo '\\''no zebra process runs'\\'' >&2; exit 1; }'"
+            ]
+        );
+        assert!(clear_commands(frr1, &zebra).is_empty());
+        assert!(!restores_links(&zebra));
+        let json = serde_json::to_string(&zebra).unwrap();
+        assert_eq!(json, r#"{"fault":"kill","router":"frr1","daemon":"zebra"}"#);
+    }
+
+    fn cluster_plan(provider: ClusterProvider) -> Plan {
+        let topology = crate::topology::builtin::get("bgp").unwrap().topology();
+        let mut plan = crate::plan::build(&topology, "builtin:bgp", std::path::Path::new(""));
+        plan.cluster.as_mut().unwrap().provider = provider;
+        let nodes: Vec<crate::plan::ClusterNode> = ["bgp-control-plane", "bgp-worker"]
+            .iter()
+            .zip(["10.201.0.2", "10.201.0.3"])
+            .map(|(name, ip)| crate::plan::ClusterNode {
+                name: name.to_string(),
+                ip: ip.parse().unwrap(),
+            })
+            .collect();
+        crate::plan::nodes::with_node_sessions(&plan, &nodes)
+    }
+
+    #[test]
+    fn cluster_faults_need_a_cluster_and_one_of_its_nodes() {
+        let stop = |node: &str| Fault::NodeStop { node: node.into() };
+        let speaker = |node: &str| Fault::SpeakerRestart { node: node.into() };
+        let err = check(&plan(), &stop("bgp-worker")).unwrap_err();
+        assert_eq!(
+            err,
+            "lab next-hop has no cluster: node and speaker faults need one (its routers: gw, frr1, bird1, client, server)"
+        );
+        let kind = cluster_plan(ClusterProvider::Kind);
+        assert_eq!(check(&kind, &stop("bgp-worker")), Ok(()));
+        assert_eq!(check(&kind, &speaker("bgp-control-plane")), Ok(()));
+        assert_eq!(
+            check(&kind, &speaker("bgp-worker2")).unwrap_err(),
+            "lab bgp has no node `bgp-worker2` (nodes: bgp-control-plane, bgp-worker)"
+        );
+        let existing = cluster_plan(ClusterProvider::Existing);
+        assert_eq!(
+            check(&existing, &stop("bgp-worker")).unwrap_err(),
+            "bgp-worker is a node of an existing cluster, not a container metallab runs: it cannot be stopped here"
+        );
+        assert_eq!(check(&existing, &speaker("bgp-worker")), Ok(()));
+        let mut no_metallb = kind.clone();
+        no_metallb.metallb = None;
+        assert_eq!(
+            check(&no_metallb, &speaker("bgp-worker")).unwrap_err(),
+            "lab bgp does not deploy MetalLB: it has no speakers"
+        );
+        // The node's container is the node (kind, Minikube).
+        assert_eq!(node_container("bgp-worker"), "bgp-worker");
+        assert_eq!(stop("bgp-worker").describe(), "node bgp-worker stop");
+        assert_eq!(
+            speaker("bgp-worker").describe(),
+            "speaker bgp-worker restart"
+        );
+        assert!(speaker("bgp-worker").is_one_shot() && !stop("bgp-worker").is_one_shot());
+        assert!(stop("bgp-worker").same_place(&stop("bgp-worker")));
+        assert_eq!(stop("bgp-worker").router(), None);
+        assert!(apply_commands(kind.router("frr1").unwrap(), &stop("bgp-worker")).is_empty());
     }
 
     #[test]

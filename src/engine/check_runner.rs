@@ -3,14 +3,18 @@
 //! Routers converge at their own pace (BGP timers, BFD, MetalLB speakers starting), so a
 //! check is not asked once but re-evaluated every poll interval. Reads of one router's state
 //! are shared between the checks that need it within a short time-to-live, so twenty checks
-//! on one router cost one `vtysh` call per round, not twenty.
+//! on one router cost one `vtysh` call per round, not twenty. `check --watch` evaluates
+//! every check in rounds ([`evaluate_round`]); `converge` polls the checks its samplers do
+//! not read (`engine::sampler`) in groups that do not wait for each other ([`poll_checks`]).
 
 use crate::check::evaluate::{
-    Verdict, evaluate_probe, evaluate_state, kind_label, needs_node_ips, probe_command, subject,
+    Verdict, evaluate_probe, evaluate_state, kind_label, needs_node_ips, probe_command, state_part,
+    subject,
 };
 pub use crate::check::result::{CheckResult, Outcome};
 use crate::check::service::evaluate_service;
 use crate::check::text::elapsed;
+use crate::kinds::StatePart;
 use crate::plan::{CheckKind, PlannedCheck};
 use crate::state::ExecOutput;
 use crate::state::{ClusterState, RouterState};
@@ -27,6 +31,16 @@ use tokio::time::Instant;
 pub trait LabProbe: Send + Sync {
     /// The router's state, read through its own CLI.
     fn read_state(&self, router: &str) -> impl Future<Output = Result<RouterState, String>> + Send;
+
+    /// Only `parts` of the router's state (fewer commands than a whole reading; the other
+    /// parts stay empty). By default the whole state.
+    fn read_parts(
+        &self,
+        router: &str,
+        _parts: &[StatePart],
+    ) -> impl Future<Output = Result<RouterState, String>> + Send {
+        self.read_state(router)
+    }
 
     /// Runs a command inside the router's container.
     fn exec(
@@ -140,7 +154,18 @@ pub async fn evaluate_round<P: LabProbe>(
     checks: &[PlannedCheck],
     timeout: Duration,
 ) -> Vec<Verdict> {
-    let reader = LabReader::new(probe, RunOptions::default().state_ttl);
+    evaluate_round_reading(probe, checks, timeout, None).await
+}
+
+/// [`evaluate_round`] reading only `parts` of the routers' state (all of it when None).
+async fn evaluate_round_reading<P: LabProbe>(
+    probe: &P,
+    checks: &[PlannedCheck],
+    timeout: Duration,
+    parts: Option<&[StatePart]>,
+) -> Vec<Verdict> {
+    let mut reader = LabReader::new(probe, RunOptions::default().state_ttl);
+    reader.parts = parts.map(<[StatePart]>::to_vec);
     let reader = &reader;
     join_all(checks.iter().map(|check| async move {
         tokio::time::timeout(timeout, attempt(reader, check))
@@ -156,6 +181,96 @@ pub async fn evaluate_round<P: LabProbe>(
     }))
     .await
 }
+
+/// One reading of a check while `converge` watches: its verdict, and when the reading was
+/// complete (the lab was as it says by then).
+#[derive(Debug, Clone)]
+pub struct Polled {
+    /// Its index in the checks.
+    pub check: usize,
+    pub verdict: Verdict,
+    pub at: std::time::SystemTime,
+}
+
+/// What a group of checks reads together in [`poll_checks`].
+#[derive(Debug, PartialEq)]
+enum Reads<'a> {
+    /// One part of one router's state (one command in it).
+    Router(&'a str, StatePart),
+    /// The cluster's state, for Service checks.
+    Cluster,
+    /// A probe (HTTP, ping) of its own: check `usize`.
+    Alone(usize),
+}
+
+/// The checks that are read together: those on one part of one router's state share each
+/// reading of it, the cluster's Service checks each reading of the cluster; a probe runs
+/// alone. In the order groups first appear, with indices into `checks`.
+fn reading_groups(checks: &[PlannedCheck]) -> Vec<(Reads<'_>, Vec<usize>)> {
+    let mut groups: Vec<(Reads, Vec<usize>)> = Vec::new();
+    for (i, check) in checks.iter().enumerate() {
+        let reads = match (subject(&check.kind), state_part(&check.kind)) {
+            (Some(router), Some(part)) => Reads::Router(router, part),
+            (None, _) => Reads::Cluster,
+            (Some(_), None) => Reads::Alone(i),
+        };
+        match groups.iter_mut().find(|(r, _)| *r == reads) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((reads, vec![i])),
+        }
+    }
+    groups
+}
+
+/// Polls the checks `selected` (indices into `checks`) until the receiver of `sink` is gone
+/// (`converge`). Each group of [`reading_groups`] is evaluated in rounds of its own, one
+/// every `interval` (or right after the previous one when that took longer), so a probe
+/// waiting for its timeout or a slow router holds up no other check, and a router-state
+/// check waits for one command.
+pub async fn poll_checks<P: LabProbe>(
+    probe: &P,
+    checks: &[PlannedCheck],
+    selected: &[usize],
+    interval: Duration,
+    sink: tokio::sync::mpsc::UnboundedSender<Polled>,
+) {
+    let sink = &sink;
+    let groups = reading_groups(checks)
+        .into_iter()
+        .map(|(reads, group)| {
+            let group: Vec<usize> = group.into_iter().filter(|i| selected.contains(i)).collect();
+            (reads, group)
+        })
+        .filter(|(_, group)| !group.is_empty());
+    let loops = groups.map(|(reads, group)| async move {
+        let members: Vec<PlannedCheck> = group.iter().map(|i| checks[*i].clone()).collect();
+        let parts = match reads {
+            Reads::Router(_, part) => Some(vec![part]),
+            _ => None,
+        };
+        loop {
+            let started = Instant::now();
+            let verdicts =
+                evaluate_round_reading(probe, &members, ROUND_TIMEOUT, parts.as_deref()).await;
+            let at = std::time::SystemTime::now();
+            for (check, verdict) in group.iter().zip(verdicts) {
+                let polled = Polled {
+                    check: *check,
+                    verdict,
+                    at,
+                };
+                if sink.send(polled).is_err() {
+                    return;
+                }
+            }
+            tokio::time::sleep_until(started + interval).await;
+        }
+    });
+    join_all(loops).await;
+}
+
+/// How long one reading may take in a round of [`poll_checks`] before the check fails it.
+const ROUND_TIMEOUT: Duration = Duration::from_secs(15);
 
 async fn run_check<P: LabProbe>(
     reader: &LabReader<'_, P>,
@@ -274,11 +389,27 @@ async fn attempt<P: LabProbe>(reader: &LabReader<'_, P>, check: &PlannedCheck) -
     } else {
         Arc::default()
     };
-    match reader.state(router).await {
-        Ok(state) => evaluate_state(kind, &state, &node_ips),
+    state_verdict(
+        kind,
+        router,
+        reader.state(router).await.as_deref(),
+        &node_ips,
+    )
+}
+
+/// A router-state check's verdict on one reading of its router's state, or on the error
+/// that reading ended with.
+pub fn state_verdict(
+    kind: &CheckKind,
+    router: &str,
+    reading: Result<&RouterState, &String>,
+    node_ips: &[IpAddr],
+) -> Verdict {
+    match reading {
+        Ok(state) => evaluate_state(kind, state, node_ips),
         Err(error) => Verdict::Fail {
-            reason: format!("could not read router {router}: {}", first_line(&error)),
-            evidence: error,
+            reason: format!("could not read router {router}: {}", first_line(error)),
+            evidence: error.clone(),
         },
     }
 }
@@ -315,6 +446,8 @@ fn first_line(text: &str) -> &str {
 /// Shared, briefly cached reads of the lab for all checks of one run.
 struct LabReader<'a, P> {
     probe: &'a P,
+    /// Only these parts of the routers' state are read (all when None).
+    parts: Option<Vec<StatePart>>,
     states: ReadCache<'a, RouterState>,
     node_ips: ReadCache<'a, Vec<IpAddr>>,
     cluster: ReadCache<'a, Option<ClusterState>>,
@@ -324,6 +457,7 @@ impl<'a, P: LabProbe> LabReader<'a, P> {
     fn new(probe: &'a P, ttl: Duration) -> Self {
         LabReader {
             probe,
+            parts: None,
             states: ReadCache::new(ttl),
             node_ips: ReadCache::new(ttl),
             cluster: ReadCache::new(ttl),
@@ -333,11 +467,14 @@ impl<'a, P: LabProbe> LabReader<'a, P> {
     async fn state(&self, router: &str) -> Reading<RouterState> {
         let probe = self.probe;
         let owned = router.to_string();
+        let parts = self.parts.clone();
         self.states
-            .get(
-                router,
-                move || async move { probe.read_state(&owned).await },
-            )
+            .get(router, move || async move {
+                match parts {
+                    Some(parts) => probe.read_parts(&owned, &parts).await,
+                    None => probe.read_state(&owned).await,
+                }
+            })
             .await
     }
 
@@ -1014,6 +1151,91 @@ mod tests {
         assert!(results.iter().all(CheckResult::passed), "{results:?}");
         // Only the check that mentions `nodes` asks for them.
         assert_eq!(lab.node_reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn checks_on_one_router_are_read_together_and_probes_alone() {
+        let http = check(
+            "client: http",
+            CheckKind::Http {
+                from: "client".into(),
+                url: "http://203.0.113.10/".into(),
+                status: 200,
+            },
+        );
+        let bird_session = check(
+            "bird1: session",
+            CheckKind::Session {
+                router: "bird1".into(),
+                peers: vec![Expected::Address(ip("10.0.0.1"))],
+                state: SessionState::Established,
+            },
+        );
+        let checks = vec![
+            session_check("10.0.0.2"),
+            http.clone(),
+            bird_session,
+            service_check("web: ip", None, None),
+            session_check("10.0.0.3"),
+            http,
+            service_check("web: pool", None, Some("demo")),
+        ];
+        let groups: Vec<Vec<usize>> = reading_groups(&checks)
+            .into_iter()
+            .map(|(_, members)| members)
+            .collect();
+        assert_eq!(groups, [vec![0, 4], vec![1], vec![2], vec![3, 6], vec![5]]);
+        assert_eq!(
+            reading_groups(&checks)[0].0,
+            Reads::Router("frr1", StatePart::Sessions)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_router_holds_up_no_other_check_while_converge_polls() {
+        let lab = FakeLab {
+            hung: vec!["frr1".into()],
+            exec_outputs: Mutex::new(VecDeque::from([ExecOutput {
+                exit_code: 0,
+                stdout: "200".into(),
+                stderr: String::new(),
+            }])),
+            ..FakeLab::default()
+        };
+        let http = check(
+            "client: http",
+            CheckKind::Http {
+                from: "client".into(),
+                url: "http://203.0.113.10/".into(),
+                status: 200,
+            },
+        );
+        let checks = [session_check("10.0.0.2"), http];
+        let (sink, mut polled) = tokio::sync::mpsc::unbounded_channel();
+        let started = Instant::now();
+        let poll = poll_checks(&lab, &checks, &[0, 1], POLL, sink);
+        let seen = async {
+            let mut seen = Vec::new();
+            while seen.len() < 4 {
+                let p = polled.recv().await.unwrap();
+                seen.push((p.check, p.verdict.is_pass(), started.elapsed()));
+            }
+            seen
+        };
+        let seen = tokio::select! {
+            seen = seen => seen,
+            _ = poll => unreachable!("polling ends only when nobody listens"),
+        };
+        // One reading of the HTTP check per interval; frr1 never answered.
+        assert_eq!(
+            seen,
+            [
+                (1, true, Duration::ZERO),
+                (1, true, POLL),
+                (1, true, 2 * POLL),
+                (1, true, 3 * POLL)
+            ]
+        );
     }
 
     #[test]

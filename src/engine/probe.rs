@@ -8,6 +8,7 @@ use crate::drivers::query;
 use crate::engine::check_runner::LabProbe;
 use crate::in_cluster::KubeExec;
 use crate::in_cluster::exec::ExecError;
+use crate::kinds::StatePart;
 use crate::plan::{Plan, PlannedRouter};
 use crate::runtime::ExecOutput;
 use crate::runtime::docker::{ContainerInfo, DockerRuntime};
@@ -147,8 +148,17 @@ impl<'a> DockerProbe<'a> {
         &self,
         router: &str,
     ) -> Result<(RouterState, Vec<RawOutput>), String> {
+        self.read_parts_with_raw(router, None).await
+    }
+
+    /// [`Self::read_with_raw`] of only `parts` (every part when None).
+    async fn read_parts_with_raw(
+        &self,
+        router: &str,
+        parts: Option<&[StatePart]>,
+    ) -> Result<(RouterState, Vec<RawOutput>), String> {
         let r = self.router(router)?;
-        read_router_state(r, |argv| async move {
+        read_router_parts(r, parts, |argv| async move {
             self.exec.run(r, &argv, QUERY_TIMEOUT).await
         })
         .await
@@ -167,7 +177,24 @@ where
     Fut: Future<Output = Result<ExecOutput, E>>,
     E: std::fmt::Display,
 {
-    let queries = query::state_queries(router.kind);
+    read_router_parts(router, None, exec).await
+}
+
+/// [`read_router_state`] of only `parts` (all when None); the parts not read stay empty.
+pub async fn read_router_parts<F, Fut, E>(
+    router: &PlannedRouter,
+    parts: Option<&[StatePart]>,
+    exec: F,
+) -> Result<(RouterState, Vec<RawOutput>), String>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<ExecOutput, E>>,
+    E: std::fmt::Display,
+{
+    let mut queries = query::state_queries(router.kind);
+    if let Some(parts) = parts {
+        queries.retain(|q| parts.contains(&q.part));
+    }
     let outputs = futures::future::join_all(queries.iter().map(|q| exec(q.argv.clone()))).await;
     let mut parts = vec![];
     let mut raw = vec![];
@@ -186,6 +213,12 @@ where
 impl LabProbe for DockerProbe<'_> {
     async fn read_state(&self, router: &str) -> Result<RouterState, String> {
         self.read_with_raw(router).await.map(|(s, _)| s)
+    }
+
+    async fn read_parts(&self, router: &str, parts: &[StatePart]) -> Result<RouterState, String> {
+        self.read_parts_with_raw(router, Some(parts))
+            .await
+            .map(|(s, _)| s)
     }
 
     async fn exec(&self, router: &str, argv: &[String]) -> Result<ExecOutput, String> {

@@ -49,6 +49,14 @@ impl RecordingEngine {
         self.state.lock().unwrap().calls.clone()
     }
 
+    pub(crate) fn is_running(&self, container: &str) -> bool {
+        let state = self.state.lock().unwrap();
+        state
+            .containers
+            .iter()
+            .any(|c| c.name == container && c.running)
+    }
+
     pub(crate) fn container_names(&self) -> Vec<String> {
         let state = self.state.lock().unwrap();
         state.containers.iter().map(|c| c.name.clone()).collect()
@@ -195,6 +203,11 @@ impl ContainerEngine for RecordingEngine {
     }
     fn stop_container<'a>(&'a self, name: &'a str, _timeout: Duration) -> EngineFuture<'a, ()> {
         self.record(format!("stop_container {name}"));
+        let mut state = self.state.lock().unwrap();
+        for c in state.containers.iter_mut().filter(|c| c.name == name) {
+            c.running = false;
+            c.state = "exited".into();
+        }
         ready(Ok(()))
     }
     fn remove_container<'a>(

@@ -721,6 +721,43 @@ pub async fn start_stopped_router(
     Ok(())
 }
 
+/// Starts a killed daemon again inside its running router (`fault … kill` cleared): the
+/// kind's restart commands, then a wait until the daemon answers. Daemons that answer
+/// already (the router was restarted since, by `up` or `fault start`) are left alone.
+pub async fn restart_daemon(
+    rt: &dyn crate::runtime::ContainerEngine,
+    progress: &Progress,
+    r: &PlannedRouter,
+    daemon: &str,
+) -> Result<(), EngineError> {
+    if daemon_answers(rt, r).await {
+        return Ok(());
+    }
+    let step = progress.step("router", format!("starting {daemon} in {}", r.name));
+    let exec = |argv: Vec<String>, timeout: Duration| async move {
+        rt.exec(&r.container, &argv, timeout).await
+    };
+    let commands = r.kind.behaviour().restart_commands(daemon, &r.announce);
+    let started = async {
+        lifecycle::run_commands(commands, exec, |argv| {
+            step.set_message(format!("running {}", argv.join(" ")))
+        })
+        .await?;
+        step.set_message("waiting for the daemon");
+        lifecycle::wait_ready(r, exec, READY_TIMEOUT, READY_POLL).await
+    };
+    match started.await {
+        Ok(()) => {
+            step.done("started");
+            Ok(())
+        }
+        Err(e) => {
+            step.failed();
+            Err(start_failure(r, e))
+        }
+    }
+}
+
 pub(super) async fn configure_running(
     rt: &dyn crate::runtime::ContainerEngine,
     step: &crate::progress::Step,

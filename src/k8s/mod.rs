@@ -19,6 +19,7 @@
 //! - `status`/`check`: [`state::read_cluster_state`];
 //! - `snapshot`: [`state::dump_objects`];
 //! - `down` on an existing cluster: [`namespace::delete_namespace`] (the in-cluster routers).
+//! - `fault LAB speaker NODE restart`: [`speaker::restart_speaker`].
 
 pub mod apply;
 pub mod client;
@@ -27,6 +28,7 @@ pub mod field_path;
 pub mod lab_objects;
 pub mod namespace;
 pub mod nodes;
+pub mod speaker;
 pub mod state;
 
 #[cfg(test)]

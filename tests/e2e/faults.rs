@@ -1,18 +1,25 @@
 //! `metallab fault` on a running FRR–BIRD lab: each fault fails exactly the checks that
 //! depend on it, is listed while active, shows in `status`, and `clear` (or `start`)
-//! brings every check back; a fault on something the lab lacks is refused.
+//! brings every check back; a fault on something the lab lacks is refused. A killed
+//! daemon leaves its container running, and `clear` starts it again.
 
 use crate::harness::{Lab, docker_available, wait_session_down};
 
 const FRR1: &str = "10.202.5.11";
 const BIRD1: &str = "10.202.5.12";
+/// frr1 in the kill test's lab.
+const FRR1_KILL: &str = "10.202.6.11";
 
-fn pair(name: &str) -> Lab {
+/// The pair lab under `name`, its `10.202.4.` addresses moved to `prefix` (other tests run
+/// the same topology at the same time), with `more_checks` added to its checks.
+fn pair(name: &str, prefix: &str, more_checks: &[&str]) -> Lab {
     let lab = Lab::from_topology("tests/e2e/topologies/pair.yaml", name);
-    // Its own addresses: another test runs the same topology at the same time.
-    let text = std::fs::read_to_string(&lab.topology)
+    let mut text = std::fs::read_to_string(&lab.topology)
         .unwrap()
-        .replace("10.202.4.", "10.202.5.");
+        .replace("10.202.4.", prefix);
+    for check in more_checks {
+        text.push_str(&format!("  - {check}\n"));
+    }
     std::fs::write(&lab.topology, text).unwrap();
     lab
 }
@@ -28,7 +35,7 @@ fn faults_fail_exactly_their_checks_and_clear_restores_them() {
     if !docker_available() {
         return;
     }
-    let lab = pair("e2e-faults");
+    let lab = pair("e2e-faults", "10.202.5.", &[]);
     let up = lab.metallab(&["up", lab.topology_arg()]);
     assert_eq!(up.status.code(), Some(0), "metallab up failed: {up:?}");
     let (code, _, all) = lab.check("60s");
@@ -149,4 +156,83 @@ fn faults_fail_exactly_their_checks_and_clear_restores_them() {
     let out = fault(&lab, &["isolate", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no router `nope`"));
+}
+
+#[test]
+fn kill_fails_the_checks_on_the_dead_daemon_only_and_clear_starts_it_again() {
+    if !docker_available() {
+        return;
+    }
+    // frr1's bgpd carries the sessions and the route; a ping over the LAN needs no daemon.
+    let lab = pair(
+        "e2e-kill",
+        "10.202.6.",
+        &[
+            "{ router: bird1, session: frr1 }",
+            "{ from: bird1, ping: frr1 }",
+        ],
+    );
+    let up = lab.metallab(&["up", lab.topology_arg()]);
+    assert_eq!(up.status.code(), Some(0), "metallab up failed: {up:?}");
+    let (code, failed, all) = lab.check("60s");
+    assert_eq!((code, failed.as_slice()), (0, &[][..]));
+    assert_eq!(all.len(), 4);
+
+    let out = fault(&lab, &["kill", "frr1"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let list = fault(&lab, &["list", "-o", "json"]);
+    let active: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON");
+    assert_eq!(active[0]["fault"], "kill");
+    assert_eq!(active[0]["daemon"], "bgpd", "FRR's BGP daemon by default");
+    // The container runs on, and so do FRR's other daemons; bgpd stays dead (watchfrr,
+    // which would start it again, died first).
+    let running = crate::harness::docker(&[
+        "inspect",
+        "-f",
+        "{{.State.Running}}",
+        &lab.container("frr1"),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&running.stdout).trim(), "true");
+    let status = lab.metallab(&["status", &lab.name]);
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("fault 1: kill frr1 bgpd"),
+        "{status:?}"
+    );
+    wait_session_down(&lab, "bird1", FRR1_KILL);
+    // Longer than watchfrr takes to start a dead daemon again (about 5 s).
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let ps = lab.metallab(&[
+        "exec", "frr1", "--lab", &lab.name, "--", "ps", "-eo", "comm",
+    ]);
+    let processes = String::from_utf8_lossy(&ps.stdout).to_string();
+    assert!(!processes.lines().any(|p| p == "bgpd"), "{processes}");
+    assert!(processes.lines().any(|p| p == "zebra"), "{processes}");
+    let (code, failed, _) = lab.check("5s");
+    assert_eq!(code, 1);
+    assert_eq!(
+        failed,
+        [
+            "bird1 session to frr1 established",
+            "frr1 route 192.0.2.64/26 via bird1",
+            "frr1 session to bird1 established"
+        ]
+    );
+
+    // A daemon the router does not run, or a router without daemons: refused, naming them.
+    let out = fault(&lab, &["kill", "frr1", "ospfd"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "frr1 (frr) runs no daemon `ospfd` (its daemons: bgpd, zebra, bfdd, staticd)"
+        ),
+        "{out:?}"
+    );
+
+    // Cleared: bgpd runs again with its config, and every check passes.
+    let out = fault(&lab, &["clear"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let (code, failed, _) = lab.check("60s");
+    assert_eq!((code, failed.as_slice()), (0, &[][..]));
+    let list = fault(&lab, &["list"]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("no faults"));
 }

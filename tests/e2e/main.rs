@@ -4,6 +4,7 @@
 mod bad_input;
 mod capture;
 mod clusters;
+mod converge;
 mod faults;
 mod harness;
 mod in_place;

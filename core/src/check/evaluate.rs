@@ -9,6 +9,7 @@
 //! another speaker's path wins best-path selection.
 
 use super::text::{age, indent, list, or_dash, set, table};
+use crate::kinds::StatePart;
 use crate::plan::{CheckKind, Expected};
 use crate::state::ExecOutput;
 use crate::state::{BfdState, Path, Route, RouterState, SessionState};
@@ -90,6 +91,18 @@ pub fn needs_node_ips(kind: &CheckKind) -> bool {
             nexthops.as_deref().is_some_and(mentions_nodes)
         }
         _ => false,
+    }
+}
+
+/// The one part of its router's state a check reads; None for probes (HTTP, ping) and
+/// Service checks, which read no router state.
+pub fn state_part(kind: &CheckKind) -> Option<StatePart> {
+    match kind {
+        CheckKind::Session { .. } => Some(StatePart::Sessions),
+        CheckKind::Route { .. } => Some(StatePart::Routes),
+        CheckKind::KernelRoute { .. } => Some(StatePart::Kernel),
+        CheckKind::Bfd { .. } => Some(StatePart::Bfd),
+        _ => None,
     }
 }
 
@@ -1129,6 +1142,7 @@ mod tests {
             peers,
             state: BfdState::Up,
         };
+        assert_eq!(state_part(&check(vec![])), Some(StatePart::Bfd));
         assert!(evaluate_state(&check(addrs(&["10.0.0.3"])), &state, &[]).is_pass());
         let verdict = evaluate_state(
             &check(vec![Expected::Nodes]),
@@ -1153,7 +1167,15 @@ mod tests {
         assert_eq!(subject(&ping), Some("client"));
         assert_eq!(kind_label(&ping), "ping");
         assert!(!reads_state(&ping));
+        assert_eq!(state_part(&ping), None);
         let kernel = kernel_check(true, Some(vec![Expected::Nodes]));
+        // Each state check reads one part (the tests above give it only that part).
+        assert_eq!(state_part(&kernel), Some(StatePart::Kernel));
+        assert_eq!(state_part(&route_check(true)), Some(StatePart::Routes));
+        assert_eq!(
+            state_part(&sessions_check(addrs(&["10.0.0.2"]))),
+            Some(StatePart::Sessions)
+        );
         assert_eq!(subject(&kernel), Some("frr1"));
         assert_eq!(kind_label(&kernel), "kernel-route");
         assert!(reads_state(&kernel));
@@ -1167,6 +1189,7 @@ mod tests {
             event: None,
         };
         assert_eq!(subject(&service), None);
+        assert_eq!(state_part(&service), None);
         assert!(!evaluate_state(&service, &RouterState::default(), &[]).is_pass());
         assert_eq!(probe_command(&service), None);
     }

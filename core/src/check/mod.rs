@@ -3,8 +3,11 @@
 //! - [`evaluate`]: one check against one router's state or one probe's output (pure);
 //! - [`result`]: what a run found, check by check (the polling runner that produces it is
 //!   `engine::check_runner`);
-//! - [`report`]: human, JSON and JUnit renderings of the results (pure).
+//! - [`report`]: human, JSON and JUnit renderings of the results (pure);
+//! - [`watch`] and [`converge`]: changes between readings (`check --watch`), and what a
+//!   fault did to each check (`converge`).
 
+pub mod converge;
 pub mod evaluate;
 pub mod report;
 pub mod result;

@@ -7,6 +7,7 @@
 //! `ready_command()` until `is_ready()`.
 
 pub mod query;
+pub mod sampler;
 
 use crate::kinds::{argv, shell};
 use crate::plan::model::PlannedRouter;

@@ -162,6 +162,26 @@ pub trait Kind: Sync {
         })
     }
 
+    /// Its daemons' process names, its BGP daemon first (what `metallab fault kill` kills
+    /// when no daemon is named); none for a router without daemons.
+    fn daemons(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The commands that kill `daemon` (one of [`Kind::daemons`]) with SIGKILL, leaving the
+    /// container running, so that it stays dead until [`Kind::restart_commands`]. Each
+    /// fails, saying so, when no such process runs.
+    fn kill_commands(&self, daemon: &str) -> Vec<Vec<String>> {
+        vec![kill_process(daemon)]
+    }
+
+    /// The commands that start a killed `daemon` again with its config, everything else
+    /// in the container left as it is. By default the kind's daemon commands: right for a
+    /// kind whose one daemon they start.
+    fn restart_commands(&self, _daemon: &str, announce: &[IpNet]) -> Vec<Vec<String>> {
+        self.daemon_commands(announce)
+    }
+
     /// The command whose output tells whether its daemons are up; `None`: nothing to wait for.
     fn ready_command(&self) -> Option<Vec<String>> {
         None
@@ -241,6 +261,14 @@ impl Reload {
             .all(|p| *p == file)
             .then_some(Reload { how, commands })
     }
+}
+
+/// `pkill -KILL -x NAME`, failing with a message when no process of that name runs
+/// (pkill alone exits 1 in silence).
+pub fn kill_process(name: &str) -> Vec<String> {
+    shell(format!(
+        "pkill -KILL -x {name} || {{ echo 'no {name} process runs' >&2; exit 1; }}"
+    ))
 }
 
 /// A parser of one command's output.
@@ -479,6 +507,44 @@ mod tests {
                 "{kind}: image/ and its build context differ"
             );
         }
+    }
+
+    #[test]
+    fn kinds_with_bgp_name_their_daemons_and_kill_each_by_its_name() {
+        for kind in RouterKind::all() {
+            let behaviour = kind.behaviour();
+            let daemons = behaviour.daemons();
+            assert_eq!(
+                !daemons.is_empty(),
+                kind.speaks_bgp(),
+                "{kind}: {daemons:?}"
+            );
+            for daemon in daemons {
+                let kill = behaviour.kill_commands(daemon);
+                assert_eq!(
+                    kill.last(),
+                    Some(&kill_process(daemon)),
+                    "{kind}: the last kill command kills {daemon}"
+                );
+                assert!(
+                    !behaviour.restart_commands(daemon, &[]).is_empty(),
+                    "{kind}"
+                );
+            }
+        }
+        assert_eq!(
+            kill_process("bird"),
+            [
+                "sh",
+                "-c",
+                "pkill -KILL -x bird || { echo 'no bird process runs' >&2; exit 1; }"
+            ]
+        );
+        // A daemon dies on its own: the container and its other daemons stay.
+        assert_eq!(
+            bird::KIND.behaviour().restart_commands("bird", &[]),
+            bird::KIND.behaviour().daemon_commands(&[])
+        );
     }
 
     #[test]

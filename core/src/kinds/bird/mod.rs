@@ -125,6 +125,10 @@ impl Kind for Bird {
         )
     }
 
+    fn daemons(&self) -> &'static [&'static str] {
+        &["bird"]
+    }
+
     fn ready_command(&self) -> Option<Vec<String>> {
         Some(argv(&["birdc", "show", "status"]))
     }

@@ -4,7 +4,8 @@ pub mod parse;
 
 use super::{
     ConfigFile, ImageProfile, Kind, KindProfile, Parsers, Reload, RenderError, RouterKind,
-    RouterView, StatePart, StateQuery, argv, config_file, kernel_query, render_template,
+    RouterView, StatePart, StateQuery, argv, config_file, kernel_query, kill_process,
+    render_template, shell,
 };
 use crate::parse::Tool;
 use ipnet::IpNet;
@@ -100,6 +101,25 @@ impl Kind for Frr {
                 argv(&[paths::RELOAD, "--reload", paths::CONF]),
             ],
         )
+    }
+
+    fn daemons(&self) -> &'static [&'static str] {
+        &["bgpd", "zebra", "bfdd", "staticd"]
+    }
+
+    // watchfrr (started by frrinit.sh) restarts a dead daemon within about 5 s: it dies
+    // first, so the daemon stays dead until cleared.
+    fn kill_commands(&self, daemon: &str) -> Vec<Vec<String>> {
+        vec![
+            shell("pkill -KILL -x watchfrr || true"),
+            kill_process(daemon),
+        ]
+    }
+
+    // frrinit.sh starts watchfrr, which starts the daemons that do not run (those that do
+    // are left alone) and loads their part of frr.conf.
+    fn restart_commands(&self, _daemon: &str, _announce: &[IpNet]) -> Vec<Vec<String>> {
+        vec![argv(&[paths::INIT, "start"])]
     }
 
     // `show daemons` is answered by vtysh from the daemons it reached.

@@ -47,3 +47,26 @@ fn frr_is_ready_when_zebra_bgpd_and_bfdd_answer() {
     let without_bfdd = output(0, " zebra bgpd watchfrr staticd\n", "");
     assert!(!is_ready(crate::kinds::frr::KIND, &without_bfdd));
 }
+
+#[test]
+fn frr_kills_watchfrr_first_and_its_init_script_starts_what_is_missing() {
+    let frr = crate::kinds::frr::KIND.behaviour();
+    assert_eq!(frr.daemons()[0], "bgpd");
+    let kill: Vec<String> = frr
+        .kill_commands("bgpd")
+        .iter()
+        .map(|c| c.join(" "))
+        .collect();
+    // Otherwise watchfrr starts bgpd again within about 5 s.
+    assert_eq!(
+        kill,
+        [
+            "sh -c pkill -KILL -x watchfrr || true",
+            "sh -c pkill -KILL -x bgpd || { echo 'no bgpd process runs' >&2; exit 1; }"
+        ]
+    );
+    assert_eq!(
+        frr.restart_commands("bgpd", &[]),
+        [["/usr/lib/frr/frrinit.sh", "start"]]
+    );
+}

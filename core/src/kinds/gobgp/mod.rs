@@ -106,6 +106,10 @@ impl Kind for Gobgp {
         commands
     }
 
+    fn daemons(&self) -> &'static [&'static str] {
+        &["gobgpd"]
+    }
+
     fn ready_command(&self) -> Option<Vec<String>> {
         Some(argv(&["gobgp", "global"]))
     }

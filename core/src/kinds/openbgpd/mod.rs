@@ -128,6 +128,11 @@ impl Kind for Openbgpd {
         )
     }
 
+    // Its parent, session engine and route decision engine are all named bgpd.
+    fn daemons(&self) -> &'static [&'static str] {
+        &["bgpd"]
+    }
+
     // Its control socket answers once the daemon runs (about 10 ms after `bgpd` returns).
     fn ready_command(&self) -> Option<Vec<String>> {
         Some(argv(&["bgpctl", "show", "summary"]))

@@ -123,6 +123,19 @@ impl Kind for Quagga {
         ]
     }
 
+    fn daemons(&self) -> &'static [&'static str] {
+        &["bgpd", "zebra"]
+    }
+
+    // Only the killed daemon's own start command (and its directories): the other one
+    // runs on, and bgpd reconnects to a restarted zebra by itself.
+    fn restart_commands(&self, daemon: &str, announce: &[IpNet]) -> Vec<Vec<String>> {
+        self.daemon_commands(announce)
+            .into_iter()
+            .filter(|argv| argv[0] == "mkdir" || argv[0] == daemon)
+            .collect()
+    }
+
     // `-d` makes vtysh fail when that daemon is unreachable (without it, vtysh skips
     // unreachable daemons silently and exits 0).
     fn ready_command(&self) -> Option<Vec<String>> {

@@ -69,3 +69,13 @@ fn quagga_is_ready_when_both_daemons_answer() {
     let not_started = output(1, "", "Exiting: failed to connect to any daemons.\n");
     assert!(!is_ready(crate::kinds::quagga::KIND, &not_started));
 }
+
+#[test]
+fn quagga_restarts_only_the_daemon_that_was_killed() {
+    let quagga = crate::kinds::quagga::KIND.behaviour();
+    assert_eq!(quagga.daemons(), ["bgpd", "zebra"]);
+    let restart = joined(&quagga.restart_commands("bgpd", &[]));
+    assert_eq!(restart.len(), 2, "{restart:?}");
+    assert!(restart[0].starts_with("mkdir -p "), "{restart:?}");
+    assert!(restart[1].starts_with("bgpd -d "), "{restart:?}");
+}
