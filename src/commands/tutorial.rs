@@ -259,7 +259,8 @@ pub fn references(args: &[String]) -> std::result::Result<Vec<Reference>, String
             match a.action {
                 FaultAction::Stop { router: r }
                 | FaultAction::Start { router: r }
-                | FaultAction::Isolate { router: r } => refs.push(Reference::Router(r)),
+                | FaultAction::Isolate { router: r }
+                | FaultAction::Kill { router: r, .. } => refs.push(Reference::Router(r)),
                 FaultAction::Link {
                     router: r, network, ..
                 } => {
@@ -273,9 +274,20 @@ pub fn references(args: &[String]) -> std::result::Result<Vec<Reference>, String
                     }
                     None => refs.push(Reference::Router(target)),
                 },
-                #[allow(unreachable_patterns)]
-                _ => {}
+                // Cluster nodes are named only once the cluster exists.
+                FaultAction::Node { .. }
+                | FaultAction::Speaker { .. }
+                | FaultAction::List
+                | FaultAction::Clear { .. } => {}
             }
+        }
+        // The fault after `--` is read as `metallab fault LAB …` reads it.
+        Command::Converge(a) => {
+            let fault: Vec<String> = ["fault".to_string(), a.lab]
+                .into_iter()
+                .chain(a.fault)
+                .collect();
+            refs.extend(references(&fault).map_err(|why| format!("the fault after `--`: {why}"))?);
         }
         _ => {}
     }
@@ -694,6 +706,21 @@ mod tests {
             ]
         );
         assert_eq!(refs("status").unwrap(), []);
+        assert_eq!(
+            refs("converge lab --heal -- link gw right down").unwrap(),
+            [
+                Reference::Lab("lab".into()),
+                Reference::Router("gw".into()),
+                Reference::Network("right".into())
+            ]
+        );
+        assert_eq!(
+            refs("fault lab kill frr1 zebra").unwrap(),
+            [
+                Reference::Lab("lab".into()),
+                Reference::Router("frr1".into())
+            ]
+        );
     }
 
     #[test]
@@ -705,6 +732,11 @@ mod tests {
             refs("stauts lab")
                 .unwrap_err()
                 .contains("unrecognized subcommand 'stauts'")
+        );
+        let why = refs("converge lab -- link gw right sideways").unwrap_err();
+        assert!(
+            why.starts_with("the fault after `--`: invalid value 'sideways'"),
+            "{why}"
         );
     }
 }
