@@ -436,15 +436,26 @@ async fn cmd_down(state: &StateDir, progress: &Progress, a: DownArgs) -> Result<
         return Ok(());
     }
     for lab in labs {
-        let _held = hold_lab(state, progress, &lab)?;
-        let step = progress.step("down", format!("lab {lab}"));
-        match down::remove_lab(&rt, state, &lab, None).await {
-            Ok(r) if r.is_empty() => step.done("nothing left to remove"),
-            Ok(r) => step.done(r.summary()),
-            Err(e) => {
-                step.failed();
-                return Err(e.into());
-            }
+        tear_down(state, progress, &rt, &lab).await?;
+    }
+    Ok(())
+}
+
+/// Removes one lab under its lock, saying what went (`metallab down LAB`).
+async fn tear_down(
+    state: &StateDir,
+    progress: &Progress,
+    rt: &DockerRuntime,
+    lab: &str,
+) -> Result<()> {
+    let _held = hold_lab(state, progress, lab)?;
+    let step = progress.step("down", format!("lab {lab}"));
+    match down::remove_lab(rt, state, lab, None).await {
+        Ok(r) if r.is_empty() => step.done("nothing left to remove"),
+        Ok(r) => step.done(r.summary()),
+        Err(e) => {
+            step.failed();
+            return Err(e.into());
         }
     }
     Ok(())

@@ -443,26 +443,6 @@ async fn bring_up(
     Ok(())
 }
 
-/// Removes the tutorial's lab, as `metallab down LAB` does.
-async fn tear_down(
-    state: &StateDir,
-    progress: &Progress,
-    rt: &DockerRuntime,
-    lab: &str,
-) -> Result<()> {
-    let _held = hold_lab(state, progress, lab)?;
-    let step = progress.step("down", format!("lab {lab}"));
-    match down::remove_lab(rt, state, lab, None).await {
-        Ok(r) if r.is_empty() => step.done("nothing left to remove"),
-        Ok(r) => step.done(r.summary()),
-        Err(e) => {
-            step.failed();
-            return Err(e.into());
-        }
-    }
-    Ok(())
-}
-
 /// The step's checks against the running lab (its plan as saved by the last `up`, which
 /// a step's `metallab up FILE` may have changed), each polled until its deadline.
 async fn run_step_checks(
@@ -529,7 +509,7 @@ async fn run(
         }),
     };
     if !keep {
-        tear_down(state, progress, &rt, &lab).await?;
+        super::tear_down(state, progress, &rt, &lab).await?;
     } else {
         progress.println(format!(
             "lab {lab} is kept; remove it with: metallab down {lab}"
