@@ -90,7 +90,10 @@ impl Kind for Frr {
     // frr-reload.py (frr-pythontools) compares the running config with the file and sends
     // vtysh only the difference: neighbors whose lines did not change keep their sessions.
     // The dry run names refused lines first, as at start. The daemons file lists the
-    // daemons watchfrr starts: a change there needs a restart.
+    // daemons watchfrr starts: a change there needs a restart. A soft outbound refresh
+    // (no session resets) then sends what the new policy allows at once: a `network`
+    // applied before the prefix-list that lets it out is otherwise sent only when bgpd
+    // processes the policy change, which a loaded machine was seen to miss.
     fn reload(&self, changed: &[&str]) -> Option<Reload> {
         Reload::of_only(
             paths::CONF,
@@ -99,6 +102,7 @@ impl Kind for Frr {
             vec![
                 argv(&["vtysh", "--dryrun", "-f", paths::CONF]),
                 argv(&[paths::RELOAD, "--reload", paths::CONF]),
+                argv(&["vtysh", "-c", "clear bgp * soft out"]),
             ],
         )
     }
