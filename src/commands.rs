@@ -201,10 +201,16 @@ async fn cmd_diff(g: &GlobalOpts, state: &StateDir, a: crate::cli::DiffArgs) -> 
     let running = !crate::engine::down::lab_resources(&rt, &plan.lab)
         .await?
         .is_empty();
-    let update = match crate::engine::change::lab_update(state, plan)? {
-        Some(update) if running => update,
-        Some(_) | None if !running => crate::engine::change::creation(plan)?,
-        _ => {
+    // A lab not up: everything it would create. A running one: its change, from its
+    // saved plan.
+    let found = if running {
+        crate::engine::change::lab_update(state, plan)?
+    } else {
+        Some(crate::engine::change::creation(plan)?)
+    };
+    let update = match found {
+        Some(update) => update,
+        None => {
             return Err(Failure::msg(
                 format!(
                     "lab {} runs, but its saved plan is not in {}",

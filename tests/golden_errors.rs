@@ -6,6 +6,8 @@
 //! After an intended change of wording, `METALLAB_BLESS=1 cargo test --test golden_errors`
 //! rewrites the `.txt` files; review their diff before committing.
 
+mod golden;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -45,29 +47,9 @@ fn validate(case: &str) -> (String, Option<i32>) {
 
 #[test]
 fn every_bad_file_gets_its_expected_errors() {
-    let bless = std::env::var_os("METALLAB_BLESS").is_some();
     let cases = cases();
     assert!(cases.len() >= 10, "found only {cases:?}");
-    let mut failures = Vec::new();
-    for case in &cases {
-        let (stderr, code) = validate(case);
-        if code != Some(2) {
-            failures.push(format!("{case}: exit code {code:?}, expected 2\n{stderr}"));
-        }
-        let expected_path = cases_dir().join(format!("{case}.txt"));
-        if bless {
-            std::fs::write(&expected_path, &stderr).unwrap();
-            continue;
-        }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| {
-            panic!("{case}.txt is missing: run with METALLAB_BLESS=1 to create it")
-        });
-        if stderr != expected {
-            failures.push(format!(
-                "{case}: stderr differs from {case}.txt\n--- expected\n{expected}\n--- got\n{stderr}"
-            ));
-        }
-    }
+    let failures = golden::mismatches(&cases, &cases_dir(), validate);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

@@ -6,6 +6,8 @@
 //! wording, `METALLAB_BLESS=1 cargo test --test tutorial_lint` rewrites the `.txt` files;
 //! review their diff before committing. Every built-in tutorial must lint clean.
 
+mod golden;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -28,7 +30,6 @@ fn metallab(args: &[&str], dir: &Path) -> Output {
 
 #[test]
 fn every_bad_tutorial_gets_its_expected_errors() {
-    let bless = std::env::var_os("METALLAB_BLESS").is_some();
     let mut cases: Vec<String> = std::fs::read_dir(cases_dir())
         .unwrap()
         .filter_map(|e| {
@@ -38,30 +39,13 @@ fn every_bad_tutorial_gets_its_expected_errors() {
         .collect();
     cases.sort();
     assert!(cases.len() >= 5, "found only {cases:?}");
-    let mut failures = Vec::new();
-    for case in &cases {
+    let failures = golden::mismatches(&cases, &cases_dir(), |case| {
         let out = metallab(&["tutorial", "lint", &format!("{case}.md")], &cases_dir());
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        if out.status.code() != Some(2) {
-            failures.push(format!(
-                "{case}: exit {:?}, expected 2\n{stderr}",
-                out.status.code()
-            ));
-        }
-        let expected_path = cases_dir().join(format!("{case}.txt"));
-        if bless {
-            std::fs::write(&expected_path, &stderr).unwrap();
-            continue;
-        }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| {
-            panic!("{case}.txt is missing: run with METALLAB_BLESS=1 to create it")
-        });
-        if stderr != expected {
-            failures.push(format!(
-                "{case}: stderr differs from {case}.txt\n--- expected\n{expected}\n--- got\n{stderr}"
-            ));
-        }
-    }
+        (
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code(),
+        )
+    });
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

@@ -6,7 +6,7 @@
 
 use super::EngineError;
 use super::state_dir::StateDir;
-use super::up::{self, UpOptions};
+use super::up::{self, UpOptions, topology_argument};
 use crate::change::{
     self, DaemonAction, LabChange, LabSide, NetworkChange, RenderedConfigs, RouterAction,
     RouterEdit,
@@ -49,11 +49,7 @@ pub fn lab_update(state: &StateDir, plan: &Plan) -> Result<Option<LabUpdate>, En
         None => up::render_all(&saved)?.into_iter().collect(),
     };
     let new_configs: RenderedConfigs = configs.iter().cloned().collect();
-    let metallb = |p: &Plan| {
-        crate::render::metallb::render(p)
-            .map_err(|e| EngineError::setup(e.to_string(), "check the `metallb:` section"))
-    };
-    let (old_metallb, new_metallb) = (metallb(&saved)?, metallb(&plan)?);
+    let (old_metallb, new_metallb) = (metallb_objects(&saved)?, metallb_objects(&plan)?);
     let (old_apps, new_apps) = (
         state.load_apps(&plan.lab),
         super::cluster_side::app_texts(&plan)?,
@@ -79,6 +75,12 @@ pub fn lab_update(state: &StateDir, plan: &Plan) -> Result<Option<LabUpdate>, En
     }))
 }
 
+/// MetalLB's configuration objects as the plan renders them.
+fn metallb_objects(plan: &Plan) -> Result<Vec<serde_json::Value>, EngineError> {
+    crate::render::metallb::render(plan)
+        .map_err(|e| EngineError::setup(e.to_string(), "check the `metallb:` section"))
+}
+
 /// The change that creates the lab of `plan` from nothing (`diff` of a lab not up).
 pub fn creation(plan: &Plan) -> Result<LabUpdate, EngineError> {
     let empty = Plan {
@@ -90,8 +92,7 @@ pub fn creation(plan: &Plan) -> Result<LabUpdate, EngineError> {
     };
     let configs = up::render_all(plan)?;
     let new_configs: RenderedConfigs = configs.iter().cloned().collect();
-    let metallb = crate::render::metallb::render(plan)
-        .map_err(|e| EngineError::setup(e.to_string(), "check the `metallb:` section"))?;
+    let metallb = metallb_objects(plan)?;
     let change = change::lab_change(
         &LabSide {
             plan: &empty,
@@ -445,11 +446,6 @@ async fn edit_router(
         done.push("configs uploaded".to_string());
     }
     Ok(done.join(", "))
-}
-
-/// The argument that names a plan's topology on the command line.
-pub fn topology_argument(source: &str) -> &str {
-    source.strip_prefix("builtin:").unwrap_or(source)
 }
 
 /// The change as `diff` prints it.

@@ -22,7 +22,6 @@ use crate::topology::model::RouterKind;
 use crate::view::table::Painter;
 use serde::Serialize;
 use std::future::Future;
-use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 const EXEC_TIMEOUT: Duration = Duration::from_secs(20);
@@ -165,7 +164,7 @@ pub async fn collect<C: ClusterArtifacts>(
         }
         Err(e) => missing.push(format!("topology.yaml: {e}")),
     }
-    for (rel, text) in read_tree(&lab_dir.join("configs")) {
+    for (rel, text) in super::state_dir::read_tree(&lab_dir.join("configs")) {
         learned.push(text.clone());
         let router = rel.split('/').next().unwrap_or_default().to_string();
         files.push(SnapshotFile::new(
@@ -523,33 +522,6 @@ pub fn raw_text(runs: &[RawRun]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Every text file under `dir`, by `/`-separated relative path, sorted.
-fn read_tree(dir: &Path) -> Vec<(String, String)> {
-    let mut found = vec![];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let (Ok(text), Ok(rel)) =
-                (std::fs::read_to_string(&path), path.strip_prefix(dir))
-            {
-                let rel: Vec<String> = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect();
-                found.push((rel.join("/"), text));
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 fn to_json(v: &impl Serialize) -> String {

@@ -108,9 +108,15 @@ impl StateDir {
         }
         let mut configs = BTreeMap::new();
         for r in &plan.routers {
-            let mut files = vec![];
-            collect_files(&root.join(&r.name), &root.join(&r.name), &mut files);
-            files.sort_by(|a: &ConfigFile, b| a.path.cmp(&b.path));
+            // The mode is not kept; only paths and contents are compared.
+            let files = read_tree(&root.join(&r.name))
+                .into_iter()
+                .map(|(path, contents)| ConfigFile {
+                    path: format!("/{path}"),
+                    contents,
+                    mode: 0o644,
+                })
+                .collect();
             configs.insert(r.name.clone(), files);
         }
         Some(configs)
@@ -197,25 +203,31 @@ impl StateDir {
     }
 }
 
-/// Every file under `dir` as a config file at its path below `root` (mode unknown: 0644).
-fn collect_files(root: &Path, dir: &Path, out: &mut Vec<ConfigFile>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect_files(root, &path, out);
-        } else if let (Ok(rel), Ok(contents)) =
-            (path.strip_prefix(root), std::fs::read_to_string(&path))
-        {
-            out.push(ConfigFile {
-                path: format!("/{}", rel.display()),
-                contents,
-                mode: 0o644,
-            });
+/// Every text file under `dir`, by `/`-separated relative path, sorted.
+pub(super) fn read_tree(dir: &Path) -> Vec<(String, String)> {
+    let mut found = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let (Ok(text), Ok(rel)) =
+                (std::fs::read_to_string(&path), path.strip_prefix(dir))
+            {
+                let rel: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                found.push((rel.join("/"), text));
+            }
         }
     }
+    found.sort();
+    found
 }
 
 /// A lab held by this process; released when dropped (or when the process ends, however

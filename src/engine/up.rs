@@ -1046,7 +1046,7 @@ pub fn plan_differences(old: &Plan, new: &Plan) -> Vec<String> {
 
 /// The argument that names a plan's topology on the command line: the file's path, or a
 /// built-in's name (`builtin:interop` → `interop`).
-fn topology_argument(source: &str) -> &str {
+pub(super) fn topology_argument(source: &str) -> &str {
     source.strip_prefix("builtin:").unwrap_or(source)
 }
 

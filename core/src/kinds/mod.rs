@@ -155,11 +155,8 @@ pub trait Kind: Sync {
     /// The commands that make its running daemons read changed config files (`changed`:
     /// their paths), leaving the sessions whose config did not change up; `None` when
     /// they must be restarted instead (the default).
-    fn reload(&self, changed: &[&str]) -> Option<Reload> {
-        changed.is_empty().then(|| Reload {
-            how: "nothing to reload",
-            commands: Vec::new(),
-        })
+    fn reload(&self, _changed: &[&str]) -> Option<Reload> {
+        None
     }
 
     /// Its daemons' process names, its BGP daemon first (what `metallab fault kill` kills
