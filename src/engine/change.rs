@@ -128,7 +128,7 @@ pub async fn apply(
     let plan = &update.plan;
     let finish = |e: EngineError| {
         let how = format!(
-            "lab {} is partly changed: run `metallab up {}` again to finish, or `metallab up --reconfigure {0}` to rebuild it",
+            "lab {} is partly changed: run `metallab up {1}` again to finish, or `metallab up --reconfigure {1}` to rebuild it",
             plan.lab,
             topology_argument(&plan.source)
         );
