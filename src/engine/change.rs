@@ -266,29 +266,23 @@ async fn apply_steps(
         ));
     }
 
+    let slots = up::container_slots();
     let jobs: Vec<_> = created
         .iter()
         .map(|r| {
             let image = super::pod_routers::router_image(r, &tags);
             let files = files.get(r.name.as_str()).copied().unwrap_or(&[]);
+            let slots = &slots;
             async move {
-                let step = progress.step("router", format!("{} ({})", r.name, r.kind));
                 // A container left by an interrupted change is made again from scratch.
                 let _ = rt.remove_container(&r.container, true, true).await;
-                match up::start_router(rt, &step, plan, r, &image, files, opts.deadline).await {
-                    Ok(()) => {
-                        step.done(up::describe_router(r));
-                        Ok(())
-                    }
-                    Err(e) => {
-                        step.failed();
-                        Err(e.with_hint_inline())
-                    }
-                }
+                up::start_router(rt, slots, progress, plan, r, &image, files, opts.deadline)
+                    .await
+                    .map_err(|e| e.with_hint_inline())
             }
         })
         .collect();
-    let failures: Vec<String> = super::bounded(up::router_parallelism(), jobs)
+    let failures: Vec<String> = futures::future::join_all(jobs)
         .await
         .into_iter()
         .filter_map(Result::err)
@@ -408,6 +402,10 @@ async fn edit_router(
     if !edit.files_changed.is_empty() {
         step.set_message("uploading configs");
         up::upload(rt, r, files).await?;
+    } else {
+        // The boot script alone: it follows routes, announcements and commands, so that
+        // a later start of the container boots the router as it is now.
+        up::upload(rt, r, &[]).await?;
     }
     let exec = |argv: Vec<String>, timeout: Duration| async move {
         rt.exec(&r.container, &argv, timeout).await

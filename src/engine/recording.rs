@@ -8,7 +8,7 @@ use crate::runtime::archive::UploadFile;
 use crate::runtime::docker::{
     BuildSpec, ContainerInfo, ContainerSpec, ImageInfo, NetworkInfo, NetworkSpec,
 };
-use crate::runtime::engine::{ContainerEngine, EngineFuture, LabelFilters};
+use crate::runtime::engine::{ContainerEngine, EngineFuture, LabelFilters, OutputStream};
 use crate::runtime::error::ResourceKind;
 use bollard::models::ContainerInspectResponse;
 use std::collections::BTreeMap;
@@ -200,6 +200,16 @@ impl ContainerEngine for RecordingEngine {
             c.state = "running".into();
         }
         ready(Ok(()))
+    }
+    /// Started like `start_container`; its boot script says at once that it is ready.
+    fn start_attached<'a>(&'a self, name: &'a str) -> EngineFuture<'a, OutputStream> {
+        Box::pin(async move {
+            self.start_container(name).await?;
+            let said: OutputStream = Box::pin(futures::stream::iter([Ok(
+                b"\n@@metallab-boot ready\n".to_vec(),
+            )]));
+            Ok(said)
+        })
     }
     fn stop_container<'a>(&'a self, name: &'a str, _timeout: Duration) -> EngineFuture<'a, ()> {
         self.record(format!("stop_container {name}"));

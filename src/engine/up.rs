@@ -2,7 +2,7 @@
 //! daemons, wait ready), each phase as parallel as its dependencies allow.
 
 use super::state_dir::StateDir;
-use super::{EngineError, bounded};
+use super::EngineError;
 use crate::drivers;
 use crate::plan::{Plan, PlannedNetwork, PlannedRouter, labels};
 use crate::progress::Progress;
@@ -15,9 +15,10 @@ use crate::topology::model::{Placement, RouterKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-/// How many routers are brought up at once by default: Docker and the daemons start in
-/// parallel, but past the engine's knee more at once only queue inside dockerd (see the
-/// README's Benchmark section). `METALLAB_ROUTER_PARALLELISM` overrides it.
+/// How many routers' containers are created and started at once by default: past the
+/// engine's knee more at once only queue inside dockerd (see the README's Benchmark
+/// section). Booting (daemons, readiness) happens inside the containers and is not
+/// limited. `METALLAB_ROUTER_PARALLELISM` overrides it.
 const ROUTER_PARALLELISM: usize = 8;
 
 pub(super) fn router_parallelism() -> usize {
@@ -26,6 +27,12 @@ pub(super) fn router_parallelism() -> usize {
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|&n| n > 0)
         .unwrap_or(ROUTER_PARALLELISM)
+}
+
+/// The engine calls that create and start routers' containers, limited to
+/// [`router_parallelism`] at once.
+pub(super) fn container_slots() -> tokio::sync::Semaphore {
+    tokio::sync::Semaphore::new(router_parallelism())
 }
 /// How long a daemon may take to answer its CLI after start.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -477,6 +484,7 @@ async fn start_routers(
 ) -> Result<(), EngineError> {
     let configs: BTreeMap<&str, &Vec<ConfigFile>> =
         configs.iter().map(|(n, f)| (n.as_str(), f)).collect();
+    let slots = container_slots();
     // In-cluster routers start in `in_cluster`, once their pods run.
     let jobs = plan
         .routers
@@ -485,32 +493,14 @@ async fn start_routers(
         .map(|r| {
             let image = super::pod_routers::router_image(r, tags);
             let files = configs.get(r.name.as_str()).copied();
+            let slots = &slots;
             async move {
-                let step = progress.step("router", format!("{} ({})", r.name, r.kind));
-                match start_router(
-                    rt,
-                    &step,
-                    plan,
-                    r,
-                    &image,
-                    files.map(|v| v.as_slice()).unwrap_or(&[]),
-                    opts.deadline,
-                )
-                .await
-                {
-                    Ok(()) => {
-                        step.done(describe_router(r));
-                        Ok(())
-                    }
-                    Err(e) => {
-                        step.failed();
-                        Err(e)
-                    }
-                }
+                let files = files.map(|v| v.as_slice()).unwrap_or(&[]);
+                start_router(rt, slots, progress, plan, r, &image, files, opts.deadline).await
             }
         })
         .collect::<Vec<_>>();
-    let results = bounded(router_parallelism(), jobs).await;
+    let results = futures::future::join_all(jobs).await;
     let failures: Vec<String> = results
         .into_iter()
         .filter_map(|r| r.err())
@@ -641,7 +631,12 @@ pub fn network_spec(plan: &Plan, n: &PlannedNetwork) -> NetworkSpec {
     }
 }
 
-pub fn container_spec(plan: &Plan, r: &PlannedRouter, image: &str) -> ContainerSpec {
+pub fn container_spec(
+    plan: &Plan,
+    r: &PlannedRouter,
+    image: &str,
+    command: Vec<String>,
+) -> ContainerSpec {
     ContainerSpec {
         name: r.container.clone(),
         image: image.to_string(),
@@ -655,7 +650,7 @@ pub fn container_spec(plan: &Plan, r: &PlannedRouter, image: &str) -> ContainerS
         ]
         .into_iter()
         .collect(),
-        cmd: Some(drivers::container_command(r.kind)),
+        cmd: Some(command),
         cap_add: drivers::capabilities(r.kind)
             .iter()
             .map(|c| c.to_string())
@@ -671,52 +666,108 @@ pub fn container_spec(plan: &Plan, r: &PlannedRouter, image: &str) -> ContainerS
     }
 }
 
+/// Creates a router's container, which writes its files and boot script itself when they
+/// fit in its command (else they are uploaded), starts it (these under one of `slots`),
+/// then waits until it has booted; its progress step says how it went.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn start_router(
     rt: &dyn crate::runtime::ContainerEngine,
-    step: &crate::progress::Step,
+    slots: &tokio::sync::Semaphore,
+    progress: &Progress,
     plan: &Plan,
     r: &PlannedRouter,
     image: &str,
     files: &[ConfigFile],
     deadline: super::Deadline,
 ) -> Result<(), EngineError> {
-    step.set_message("creating container");
-    rt.create_container(&container_spec(plan, r, image)).await?;
-    step.set_message("uploading configs");
-    upload(rt, r, files).await?;
-    step.set_message("starting container");
-    rt.start_container(&r.container).await?;
-    configure_running(rt, step, r, deadline).await
+    let slot = slots.acquire().await;
+    let step = progress.step("router", format!("{} ({})", r.name, r.kind));
+    let started = async {
+        step.set_message("creating container");
+        let boot = drivers::boot::container_boot(r, files);
+        rt.create_container(&container_spec(plan, r, image, boot.command))
+            .await?;
+        if boot.upload {
+            step.set_message("uploading configs");
+            upload(rt, r, files).await?;
+        }
+        step.set_message("starting container");
+        let output = rt.start_attached(&r.container).await?;
+        drop(slot);
+        wait_booted(&step, r, output, deadline).await
+    };
+    match started.await {
+        Ok(()) => {
+            step.done(describe_router(r));
+            Ok(())
+        }
+        Err(e) => {
+            step.failed();
+            Err(e)
+        }
+    }
 }
 
+/// Uploads the router's files and its boot script (always: the boot script follows the
+/// router's start commands, which an edit may change).
 pub(super) async fn upload(
     rt: &dyn crate::runtime::ContainerEngine,
     r: &PlannedRouter,
     files: &[ConfigFile],
 ) -> Result<(), EngineError> {
-    if files.is_empty() {
-        return Ok(());
-    }
-    let payload: Vec<(String, Vec<u8>, u32)> = files
+    let mut payload: Vec<(String, Vec<u8>, u32)> = files
         .iter()
         .map(|f| (f.path.clone(), f.contents.clone().into_bytes(), f.mode))
         .collect();
+    payload.push((
+        drivers::boot::SCRIPT_PATH.to_string(),
+        drivers::boot::script(r).into_bytes(),
+        0o755,
+    ));
     rt.upload_files(&r.container, &payload).await?;
     Ok(())
 }
 
-/// Everything after the container runs: start commands in order (routes, daemons,
-/// announcements, services, user commands), then wait until the daemon answers.
-/// Starts a stopped router's container and configures it again (its static routes and
-/// daemons), as `up` does for a router it finds stopped.
+/// Starts the router's created or stopped container, which boots by itself, and waits
+/// until it has.
+pub(super) async fn boot(
+    rt: &dyn crate::runtime::ContainerEngine,
+    step: &crate::progress::Step,
+    r: &PlannedRouter,
+    deadline: super::Deadline,
+) -> Result<(), EngineError> {
+    step.set_message("starting container");
+    let output = rt.start_attached(&r.container).await?;
+    wait_booted(step, r, output, deadline).await
+}
+
+/// Follows the boot script on the container's output until the daemons answer.
+async fn wait_booted(
+    step: &crate::progress::Step,
+    r: &PlannedRouter,
+    output: crate::runtime::engine::OutputStream,
+    deadline: super::Deadline,
+) -> Result<(), EngineError> {
+    lifecycle::follow_boot(
+        r,
+        output,
+        deadline.budget(READY_TIMEOUT),
+        |argv| step.set_message(format!("running {}", argv.join(" "))),
+        || step.set_message("waiting for the daemon"),
+    )
+    .await
+    .map_err(|e| start_failure(r, e))
+}
+
+/// Starts a stopped router's container, which configures it again as it boots (its
+/// static routes and daemons), as `up` does for a router it finds stopped.
 pub async fn start_stopped_router(
     rt: &dyn crate::runtime::ContainerEngine,
     progress: &Progress,
     r: &PlannedRouter,
 ) -> Result<(), EngineError> {
     let step = progress.step("router", format!("starting {}", r.name));
-    rt.start_container(&r.container).await?;
-    configure_running(rt, &step, r, super::Deadline::none()).await?;
+    boot(rt, &step, r, super::Deadline::none()).await?;
     step.done("started and configured");
     Ok(())
 }
@@ -758,26 +809,6 @@ pub async fn restart_daemon(
     }
 }
 
-pub(super) async fn configure_running(
-    rt: &dyn crate::runtime::ContainerEngine,
-    step: &crate::progress::Step,
-    r: &PlannedRouter,
-    deadline: super::Deadline,
-) -> Result<(), EngineError> {
-    let exec = |argv: Vec<String>, timeout: Duration| async move {
-        rt.exec(&r.container, &argv, timeout).await
-    };
-    lifecycle::run_commands(drivers::start_commands(r), exec, |argv| {
-        step.set_message(format!("running {}", argv.join(" ")))
-    })
-    .await
-    .map_err(|e| start_failure(r, e))?;
-    step.set_message("waiting for the daemon");
-    lifecycle::wait_ready(r, exec, deadline.budget(READY_TIMEOUT), READY_POLL)
-        .await
-        .map_err(|e| start_failure(r, e))
-}
-
 pub(super) fn start_failure(r: &PlannedRouter, failure: StartFailure<RuntimeError>) -> EngineError {
     match failure {
         StartFailure::Exec(e) => e.into(),
@@ -799,6 +830,25 @@ pub(super) fn start_failure(r: &PlannedRouter, failure: StartFailure<RuntimeErro
                 r.name
             ),
             format!("look at the daemon's log: metallab exec {} -- sh", r.name),
+        ),
+        StartFailure::TimedOut { command, seconds } => EngineError::setup(
+            format!("{}: `{command}` did not finish within {seconds}s", r.name),
+            format!(
+                "a start command must end (a daemon must detach and leave its output); look with: metallab exec {} -- sh",
+                r.name
+            ),
+        ),
+        StartFailure::Stopped { output } => EngineError::setup(
+            format!(
+                "{}: the container stopped while it booted{}",
+                r.name,
+                if output.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", output.replace('\n', "\n  "))
+                }
+            ),
+            format!("see its output with: docker logs {}", r.container),
         ),
     }
 }
@@ -928,8 +978,7 @@ async fn reconcile(
                 }
             }
             Some(_) => {
-                rt.start_container(&r.container).await?;
-                configure_running(rt, &step, r, deadline).await?;
+                boot(rt, &step, r, deadline).await?;
                 restarted.push(r.name.clone());
             }
             None => missing.push(r.name.clone()),
@@ -990,8 +1039,7 @@ pub(super) async fn restart_router(
 ) -> Result<(), EngineError> {
     rt.stop_container(&r.container, Duration::from_secs(1))
         .await?;
-    rt.start_container(&r.container).await?;
-    configure_running(rt, step, r, deadline).await
+    boot(rt, step, r, deadline).await
 }
 
 /// Whether the router's daemon answers its own CLI now (kinds without a daemon always do).

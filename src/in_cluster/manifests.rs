@@ -331,7 +331,7 @@ fn router_objects(
         name: CONTAINER.to_string(),
         image: Some(image.to_string()),
         image_pull_policy: Some("IfNotPresent".to_string()),
-        command: Some(drivers::container_command(router.kind)),
+        command: Some(drivers::pod_command()),
         env: Some(vec![EnvVar {
             name: NODE_IP_ENV.to_string(),
             value_from: Some(EnvVarSource {

@@ -226,6 +226,18 @@ fn start_failure(router: &PlannedRouter, failure: StartFailure<ExecError>) -> St
             command,
             output,
         },
+        // A pod's commands run through exec, whose own timeout reports them.
+        StartFailure::TimedOut { command, seconds } => StartError::CommandFailed {
+            router: name,
+            command,
+            code: -1,
+            output: format!("did not finish within {seconds}s"),
+        },
+        StartFailure::Stopped { output } => StartError::PodNotRunning {
+            router: name,
+            seconds: 0,
+            observed: output,
+        },
     }
 }
 

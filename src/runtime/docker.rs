@@ -8,6 +8,7 @@
 
 use crate::runtime::ExecOutput;
 use crate::runtime::archive::{self, UploadFile};
+use crate::runtime::engine::OutputStream;
 pub use crate::runtime::error::RuntimeError;
 use crate::runtime::error::{
     Op, ResourceKind, SubnetConflict, stuck_engine_error, unreachable_error,
@@ -21,7 +22,8 @@ use bollard::models::{
     NetworkCreateRequest, NetworkDisconnectRequest, NetworkInspect, NetworkingConfig,
 };
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, InspectContainerOptions,
+    AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
+    InspectContainerOptions,
     InspectNetworkOptions, ListContainersOptionsBuilder, ListImagesOptionsBuilder,
     ListNetworksOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
     RemoveImageOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
@@ -754,6 +756,30 @@ impl DockerRuntime {
             }
         }
         Ok(created.id)
+    }
+
+    /// Starts a created or stopped container and returns what it prints from this start
+    /// on (standard output and error as one stream of bytes), as it comes: attached
+    /// before the start, as `docker start -a` does, so nothing is missed and nothing of
+    /// an earlier run is replayed. The stream ends when the container stops.
+    pub async fn start_attached(&self, name: &str) -> Result<OutputStream> {
+        let options = AttachContainerOptionsBuilder::default()
+            .stream(true)
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let attached = self
+            .docker
+            .attach_container(name, Some(options))
+            .await
+            .map_err(|e| Op::new("attach to container", ResourceKind::Container, name).error(e))?;
+        self.start_container(name).await?;
+        let name = name.to_string();
+        Ok(Box::pin(attached.output.map(move |item| {
+            item.map(|o| o.into_bytes().to_vec()).map_err(|e| {
+                Op::new("read the output of container", ResourceKind::Container, &name).error(e)
+            })
+        })))
     }
 
     pub async fn start_container(&self, name: &str) -> Result<()> {

@@ -17,6 +17,10 @@ use std::time::Duration;
 /// What an engine call returns, boxed so the trait can be used as `&dyn ContainerEngine`.
 pub type EngineFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, RuntimeError>> + Send + 'a>>;
 
+/// What a container prints, as it comes.
+pub type OutputStream =
+    Pin<Box<dyn futures::Stream<Item = Result<Vec<u8>, RuntimeError>> + Send>>;
+
 /// Label filters: `(key, Some(value))` for `key=value`, `(key, None)` for "has `key`".
 pub type LabelFilters<'a> = &'a [(&'a str, Option<&'a str>)];
 
@@ -38,6 +42,8 @@ pub trait ContainerEngine: Send + Sync {
     ) -> EngineFuture<'a, ()>;
     fn create_container<'a>(&'a self, spec: &'a ContainerSpec) -> EngineFuture<'a, String>;
     fn start_container<'a>(&'a self, name: &'a str) -> EngineFuture<'a, ()>;
+    /// Starts a container and returns its output from this start on.
+    fn start_attached<'a>(&'a self, name: &'a str) -> EngineFuture<'a, OutputStream>;
     fn stop_container<'a>(&'a self, name: &'a str, timeout: Duration) -> EngineFuture<'a, ()>;
     fn remove_container<'a>(
         &'a self,
@@ -124,6 +130,9 @@ impl ContainerEngine for DockerRuntime {
     }
     fn start_container<'a>(&'a self, name: &'a str) -> EngineFuture<'a, ()> {
         Box::pin(DockerRuntime::start_container(self, name))
+    }
+    fn start_attached<'a>(&'a self, name: &'a str) -> EngineFuture<'a, OutputStream> {
+        Box::pin(DockerRuntime::start_attached(self, name))
     }
     fn stop_container<'a>(&'a self, name: &'a str, timeout: Duration) -> EngineFuture<'a, ()> {
         Box::pin(DockerRuntime::stop_container(self, name, timeout))

@@ -3,7 +3,9 @@
 //! then polling the driver's ready command until the daemon answers. The engine and the
 //! in-cluster starter pass their own exec and turn a [`StartFailure`] into their errors.
 
-use crate::drivers::{is_ready, ready_command};
+use crate::drivers::boot::{BootEvent, BootReader};
+use crate::drivers::{is_ready, ready_command, start_commands};
+use futures::{Stream, StreamExt};
 use crate::plan::PlannedRouter;
 use crate::state::ExecOutput;
 use std::future::Future;
@@ -30,6 +32,10 @@ pub enum StartFailure<E> {
         command: String,
         output: String,
     },
+    /// A command ran longer than it may.
+    TimedOut { command: String, seconds: u64 },
+    /// The container stopped before its daemons answered; what it said last.
+    Stopped { output: String },
 }
 
 /// The first non-empty line of `a`, else of `b`: what a failed command said.
@@ -142,6 +148,93 @@ where
             });
         }
         tokio::time::sleep(poll).await;
+    }
+}
+
+/// Follows a router's boot script on its container's output (from the start on) until it
+/// says the daemons answer: each start command may take [`COMMAND_TIMEOUT`], the daemons
+/// `ready_timeout` to answer once the commands are done. `on_command` hears each command
+/// as it begins, `on_waiting` when they are all done.
+pub async fn follow_boot<S, E>(
+    router: &PlannedRouter,
+    mut output: S,
+    ready_timeout: Duration,
+    on_command: impl Fn(&[String]),
+    on_waiting: impl Fn(),
+) -> Result<(), StartFailure<E>>
+where
+    S: Stream<Item = Result<Vec<u8>, E>> + Unpin,
+{
+    let commands = start_commands(router);
+    let ready_query = || ready_command(router.kind).unwrap_or_default().join(" ");
+    let mut reader = BootReader::new();
+    // What is under way, and how long it may take: the container's start, a command
+    // (by index), or the daemons' answer.
+    let mut running: Option<usize> = None;
+    let mut waiting = false;
+    let mut deadline = Instant::now() + COMMAND_TIMEOUT;
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, output.next()).await {
+            Ok(Some(chunk)) => chunk.map_err(StartFailure::Exec)?,
+            Ok(None) => {
+                return Err(StartFailure::Stopped {
+                    output: reader.stray_output(),
+                });
+            }
+            Err(_) if waiting => {
+                return Err(StartFailure::NotReady {
+                    seconds: ready_timeout.as_secs(),
+                    command: ready_query(),
+                    output: "(no answer)".to_string(),
+                });
+            }
+            Err(_) => {
+                return Err(StartFailure::TimedOut {
+                    command: running
+                        .and_then(|i| commands.get(i))
+                        .map_or_else(|| "the container's start".to_string(), |c| c.join(" ")),
+                    seconds: COMMAND_TIMEOUT.as_secs(),
+                });
+            }
+        };
+        for event in reader.feed(&chunk) {
+            match event {
+                BootEvent::Running(i) => {
+                    running = Some(i);
+                    deadline = Instant::now() + COMMAND_TIMEOUT;
+                    if let Some(argv) = commands.get(i) {
+                        on_command(argv);
+                    }
+                }
+                BootEvent::Waiting => {
+                    waiting = true;
+                    deadline = Instant::now() + ready_timeout;
+                    on_waiting();
+                }
+                BootEvent::Ready => return Ok(()),
+                BootEvent::Failed {
+                    step,
+                    code,
+                    stdout,
+                    stderr,
+                } => {
+                    return Err(StartFailure::CommandFailed {
+                        command: commands
+                            .get(step)
+                            .map_or_else(|| format!("command {step}"), |c| c.join(" ")),
+                        code,
+                        output: failure_lines(&stderr, &stdout),
+                    });
+                }
+                BootEvent::NotReady { stdout, stderr } => {
+                    return Err(StartFailure::NotReady {
+                        seconds: crate::drivers::boot::READY_TIMEOUT.as_secs(),
+                        command: ready_query(),
+                        output: first_line(&stderr, &stdout).to_string(),
+                    });
+                }
+            }
+        }
     }
 }
 

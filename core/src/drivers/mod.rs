@@ -1,11 +1,13 @@
 //! Per-router-kind knowledge: how to start the daemons, tell they are ready, and which
 //! CLI commands read their state. Pure: the engine executes what these functions return.
 //!
-//! A router container runs `container_command()` as PID 1 (a sleeper, so the image's own
-//! entrypoint never starts daemons before the configs are uploaded); the engine uploads
-//! the rendered files, runs `start_commands()` in order with `docker exec`, then polls
-//! `ready_command()` until `is_ready()`.
+//! A router container runs `container_command()`: its boot script ([`boot`]), uploaded
+//! with the rendered files before the container starts (so the image's own entrypoint
+//! never starts daemons without them). The script runs `start_commands()` in order, then
+//! polls `ready_command()` until `is_ready()`, and says how far it got on the container's
+//! output. Routers placed in a cluster run the same commands through the pod's exec.
 
+pub mod boot;
 pub mod query;
 pub mod sampler;
 
@@ -23,9 +25,9 @@ pub mod paths {
     pub const HTTP_INDEX: &str = "/var/www/metallab/index.html";
 }
 
-/// PID 1 of every router container: the daemons are started later with `docker exec`,
-/// after their configs are in place.
-pub fn container_command(_kind: RouterKind) -> Vec<String> {
+/// The command of a router placed in a cluster: a sleeper (its pod's configs are mounted,
+/// and its start commands run through the pod's exec).
+pub fn pod_command() -> Vec<String> {
     argv(&["sleep", "infinity"])
 }
 
@@ -144,7 +146,12 @@ pub fn ready_command(kind: RouterKind) -> Option<Vec<String>> {
 
 /// Whether `ready_command(kind)` printed what a router with running daemons prints.
 pub fn is_ready(kind: RouterKind, output: &ExecOutput) -> bool {
-    output.success() && kind.behaviour().is_ready(&output.stdout)
+    output.success()
+        && kind
+            .behaviour()
+            .ready_words()
+            .iter()
+            .all(|word| output.stdout.contains(word))
 }
 
 #[cfg(test)]

@@ -5,10 +5,12 @@ use crate::render::fixtures::{self, joined};
 // --- container ---------------------------------------------------------------------------
 
 #[test]
-fn every_kind_sleeps_as_pid_1() {
-    for kind in RouterKind::all() {
-        assert_eq!(container_command(kind), vec!["sleep", "infinity"]);
-    }
+fn containers_run_their_boot_script_and_pods_sleep() {
+    let router = crate::render::fixtures::frr_ebgp();
+    let command = boot::container_boot(&router, &[]).command;
+    assert_eq!(command[..2], ["sh", "-c"]);
+    assert!(command[2].ends_with("&& exec sh /etc/metallab/boot.sh"));
+    assert_eq!(pod_command(), ["sleep", "infinity"]);
 }
 
 #[test]

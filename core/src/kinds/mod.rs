@@ -184,9 +184,10 @@ pub trait Kind: Sync {
         None
     }
 
-    /// Whether the ready command's standard output (it exited 0) says the daemons are up.
-    fn is_ready(&self, _stdout: &str) -> bool {
-        true
+    /// What the ready command's standard output (it exited 0) holds, every one of them,
+    /// once the daemons are up. Plain text, so the router's boot script can test it too.
+    fn ready_words(&self) -> &'static [&'static str] {
+        &[]
     }
 
     /// The commands that read its state, one per part it has.

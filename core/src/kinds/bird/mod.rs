@@ -133,8 +133,8 @@ impl Kind for Bird {
         Some(argv(&["birdc", "show", "status"]))
     }
 
-    fn is_ready(&self, stdout: &str) -> bool {
-        stdout.contains("Daemon is up and running")
+    fn ready_words(&self) -> &'static [&'static str] {
+        &["Daemon is up and running"]
     }
 
     fn state_queries(&self) -> Vec<StateQuery> {

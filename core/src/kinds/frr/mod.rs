@@ -131,11 +131,9 @@ impl Kind for Frr {
         Some(argv(&["vtysh", "-c", "show daemons"]))
     }
 
-    fn is_ready(&self, stdout: &str) -> bool {
-        let running: Vec<&str> = stdout.split_whitespace().collect();
-        ["zebra", "bgpd", "bfdd"]
-            .iter()
-            .all(|d| running.contains(d))
+    // `show daemons` lists the daemons that answer vtysh.
+    fn ready_words(&self) -> &'static [&'static str] {
+        &["zebra", "bgpd", "bfdd"]
     }
 
     fn state_queries(&self) -> Vec<StateQuery> {

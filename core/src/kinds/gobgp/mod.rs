@@ -114,8 +114,8 @@ impl Kind for Gobgp {
         Some(argv(&["gobgp", "global"]))
     }
 
-    fn is_ready(&self, stdout: &str) -> bool {
-        stdout.contains("AS:")
+    fn ready_words(&self) -> &'static [&'static str] {
+        &["AS:"]
     }
 
     fn state_queries(&self) -> Vec<StateQuery> {

@@ -138,8 +138,9 @@ impl Kind for Openbgpd {
         Some(argv(&["bgpctl", "show", "summary"]))
     }
 
-    fn is_ready(&self, stdout: &str) -> bool {
-        stdout.starts_with("Neighbor")
+    // The summary's header.
+    fn ready_words(&self) -> &'static [&'static str] {
+        &["Neighbor"]
     }
 
     fn state_queries(&self) -> Vec<StateQuery> {
@@ -267,6 +268,11 @@ mod tests {
             );
         }
         let ready = include_str!("fixtures/summary.txt");
-        assert!(Openbgpd.is_ready(crate::parse::fixture_body(ready)));
+        let answered = crate::state::ExecOutput {
+            exit_code: 0,
+            stdout: crate::parse::fixture_body(ready).to_string(),
+            stderr: String::new(),
+        };
+        assert!(crate::drivers::is_ready(KIND, &answered));
     }
 }

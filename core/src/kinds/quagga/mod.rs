@@ -144,8 +144,8 @@ impl Kind for Quagga {
         ))
     }
 
-    fn is_ready(&self, stdout: &str) -> bool {
-        stdout.contains("Quagga")
+    fn ready_words(&self) -> &'static [&'static str] {
+        &["Quagga"]
     }
 
     fn state_queries(&self) -> Vec<StateQuery> {
