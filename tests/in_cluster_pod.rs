@@ -139,7 +139,7 @@ async fn container(
         image: image.to_string(),
         hostname: Some(r.name.clone()),
         labels: scratch.labels(&[]),
-        cmd: Some(drivers::container_command(r.kind)),
+        cmd: Some(drivers::pod_command()),
         cap_add: drivers::capabilities(r.kind)
             .iter()
             .map(|c| c.to_string())

@@ -1,6 +1,7 @@
-//! Starting a router's daemons against the real engine and the real FRR: the driver's
-//! start commands, run as `up` runs them, accept metallab's rendered config and refuse a
-//! config the daemon refuses, naming every refused line.
+//! Starting a router's daemons against the real engine and the real FRR: the router's boot
+//! script, run as `up` runs it (the container's command, followed on its output), accepts
+//! metallab's rendered config and reports a config the daemon refuses, naming every
+//! refused line.
 //!
 //! FRR's own start script exits 0 when a line of frr.conf is refused (the line is dropped
 //! and only logged), so a router built from an image whose FRR lacks a command metallab
@@ -36,8 +37,8 @@ routers:
     neighbors: [{ to: 10.232.0.3, asn: 64502 }]
 ";
 
-/// Creates the router's container (as `up` does, on a scratch network), uploads `frr_conf`
-/// with the rest of its rendered files, and runs the driver's start commands.
+/// Creates the router's container as `up` does (on a scratch network), its command
+/// writing `frr_conf` with the rest of its rendered files, starts it and follows its boot.
 async fn start_with(
     rt: &DockerRuntime,
     scratch: &Scratch,
@@ -49,38 +50,25 @@ async fn start_with(
     let plan = build::build(&topology, "lab.yaml", Path::new("."));
     let router = &plan.routers[0];
     let network = scratch.network(rt, 232, suffix).await;
-    let mut spec = metallab::engine::up::container_spec(&plan, router, image);
+    let files: Vec<metallab::kinds::ConfigFile> = metallab::render::render_router(router)
+        .unwrap()
+        .into_iter()
+        .map(|mut f| {
+            if f.path == metallab::kinds::frr::paths::CONF {
+                f.contents = edit_frr_conf(&f.contents);
+            }
+            f
+        })
+        .collect();
+    let boot = drivers::boot::container_boot(router, &files);
+    assert!(!boot.upload, "the files fit in the command");
+    let mut spec = metallab::engine::up::container_spec(&plan, router, image, boot.command);
     spec.name = scratch.name(suffix);
     spec.labels = scratch.labels(&[]);
     spec.networks = vec![(network.name.clone(), None)];
     rt.create_container(&spec).await.unwrap();
-    let files: Vec<(String, Vec<u8>, u32)> = metallab::render::render_router(router)
-        .unwrap()
-        .into_iter()
-        .map(|f| {
-            let contents = if f.path == metallab::kinds::frr::paths::CONF {
-                edit_frr_conf(&f.contents)
-            } else {
-                f.contents
-            };
-            (f.path, contents.into_bytes(), f.mode)
-        })
-        .collect();
-    rt.upload_files(&spec.name, &files).await.unwrap();
-    rt.start_container(&spec.name).await.unwrap();
-    let container = spec.name.clone();
-    let exec = |argv: Vec<String>, timeout: Duration| {
-        let container = container.clone();
-        async move { rt.exec(&container, &argv, timeout).await }
-    };
-    lifecycle::run_commands(drivers::start_commands(router), exec, |_| {}).await?;
-    lifecycle::wait_ready(
-        router,
-        exec,
-        Duration::from_secs(60),
-        Duration::from_millis(250),
-    )
-    .await
+    let output = rt.start_attached(&spec.name).await.unwrap();
+    lifecycle::follow_boot(router, output, Duration::from_secs(60), |_| {}, || {}).await
 }
 
 #[tokio::test]

@@ -93,16 +93,20 @@ pub async fn interrupted() {
     }
 }
 
-/// Run futures with at most `limit` in flight, keeping their order in the result.
+/// Run futures with at most `limit` in flight, keeping their order in the result. The
+/// next one starts as soon as any one ends (not only the oldest: one slow future does not
+/// hold the others back).
 pub async fn bounded<T, F>(limit: usize, futures: Vec<F>) -> Vec<T>
 where
     F: std::future::Future<Output = T>,
 {
-    use futures::StreamExt;
-    futures::stream::iter(futures)
-        .buffered(limit.max(1))
-        .collect()
-        .await
+    let slots = tokio::sync::Semaphore::new(limit.max(1));
+    let slots = &slots;
+    futures::future::join_all(futures.into_iter().map(|f| async move {
+        let _slot = slots.acquire().await;
+        f.await
+    }))
+    .await
 }
 
 /// The one deadline `up --timeout` puts on everything `up` waits for: the cluster, MetalLB's
@@ -148,8 +152,8 @@ impl Deadline {
 }
 
 #[cfg(test)]
-mod deadline_tests {
-    use super::Deadline;
+mod tests {
+    use super::{Deadline, bounded};
     use std::time::Duration;
 
     #[tokio::test(start_paused = true)]
@@ -172,5 +176,33 @@ mod deadline_tests {
         tokio::time::advance(Duration::from_secs(30)).await;
         assert_eq!(deadline.budget(Duration::from_secs(300)), Duration::ZERO);
         assert_eq!(deadline.timeout(), Some(Duration::from_secs(20)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bounded_keeps_the_order_and_a_slow_future_does_not_hold_the_others_back() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let in_flight = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        let started = tokio::time::Instant::now();
+        let jobs: Vec<_> = [10u64, 1, 1, 1, 1]
+            .into_iter()
+            .enumerate()
+            .map(|(i, seconds)| {
+                let (in_flight, most) = (&in_flight, &most);
+                async move {
+                    most.fetch_max(
+                        in_flight.fetch_add(1, Ordering::SeqCst) + 1,
+                        Ordering::SeqCst,
+                    );
+                    tokio::time::sleep(Duration::from_secs(seconds)).await;
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    (i, started.elapsed().as_secs())
+                }
+            })
+            .collect();
+        let done = bounded(2, jobs).await;
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+        // The four short ones ran one after another beside the long one.
+        assert_eq!(done, [(0, 10), (1, 1), (2, 2), (3, 3), (4, 4)]);
     }
 }

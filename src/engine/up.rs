@@ -1,8 +1,8 @@
 //! `metallab up`: plan → images → networks → routers (create, upload configs, start
 //! daemons, wait ready), each phase as parallel as its dependencies allow.
 
-use super::state_dir::StateDir;
 use super::EngineError;
+use super::state_dir::StateDir;
 use crate::drivers;
 use crate::plan::{Plan, PlannedNetwork, PlannedRouter, labels};
 use crate::progress::Progress;

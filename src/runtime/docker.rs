@@ -8,7 +8,6 @@
 
 use crate::runtime::ExecOutput;
 use crate::runtime::archive::{self, UploadFile};
-use crate::runtime::engine::OutputStream;
 pub use crate::runtime::error::RuntimeError;
 use crate::runtime::error::{
     Op, ResourceKind, SubnetConflict, stuck_engine_error, unreachable_error,
@@ -23,10 +22,10 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, BuildImageOptionsBuilder, CreateContainerOptionsBuilder,
-    InspectContainerOptions,
-    InspectNetworkOptions, ListContainersOptionsBuilder, ListImagesOptionsBuilder,
-    ListNetworksOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveImageOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    InspectContainerOptions, InspectNetworkOptions, ListContainersOptionsBuilder,
+    ListImagesOptionsBuilder, ListNetworksOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, StopContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use futures::StreamExt;
 use ipnet::{IpNet, Ipv4Net};
@@ -110,6 +109,10 @@ pub struct NetworkInfo {
     /// Attached containers by name, with their IPv4 address on this network.
     pub containers: BTreeMap<String, Option<Ipv4Addr>>,
 }
+
+/// What a container prints, as it comes.
+pub type OutputStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<Vec<u8>, RuntimeError>> + Send>>;
 
 /// A container to create (not start).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -777,7 +780,12 @@ impl DockerRuntime {
         let name = name.to_string();
         Ok(Box::pin(attached.output.map(move |item| {
             item.map(|o| o.into_bytes().to_vec()).map_err(|e| {
-                Op::new("read the output of container", ResourceKind::Container, &name).error(e)
+                Op::new(
+                    "read the output of container",
+                    ResourceKind::Container,
+                    &name,
+                )
+                .error(e)
             })
         })))
     }

@@ -5,6 +5,7 @@
 use super::ExecOutput;
 use super::RuntimeError;
 use super::archive::UploadFile;
+pub use super::docker::OutputStream;
 use super::docker::{
     BuildSpec, ContainerInfo, ContainerSpec, DockerRuntime, ImageInfo, NetworkInfo, NetworkSpec,
 };
@@ -16,10 +17,6 @@ use std::time::Duration;
 
 /// What an engine call returns, boxed so the trait can be used as `&dyn ContainerEngine`.
 pub type EngineFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, RuntimeError>> + Send + 'a>>;
-
-/// What a container prints, as it comes.
-pub type OutputStream =
-    Pin<Box<dyn futures::Stream<Item = Result<Vec<u8>, RuntimeError>> + Send>>;
 
 /// Label filters: `(key, Some(value))` for `key=value`, `(key, None)` for "has `key`".
 pub type LabelFilters<'a> = &'a [(&'a str, Option<&'a str>)];

@@ -5,9 +5,9 @@
 
 use crate::drivers::boot::{BootEvent, BootReader};
 use crate::drivers::{is_ready, ready_command, start_commands};
-use futures::{Stream, StreamExt};
 use crate::plan::PlannedRouter;
 use crate::state::ExecOutput;
+use futures::{Stream, StreamExt};
 use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -33,9 +33,14 @@ pub enum StartFailure<E> {
         output: String,
     },
     /// A command ran longer than it may.
-    TimedOut { command: String, seconds: u64 },
+    TimedOut {
+        command: String,
+        seconds: u64,
+    },
     /// The container stopped before its daemons answered; what it said last.
-    Stopped { output: String },
+    Stopped {
+        output: String,
+    },
 }
 
 /// The first non-empty line of `a`, else of `b`: what a failed command said.

@@ -92,24 +92,41 @@ pub fn script(router: &PlannedRouter) -> String {
     render(
         &format!("router {} ({})", router.name, router.kind),
         &start_commands(router),
-        ready.as_deref().map(|argv| (argv, behaviour.ready_words())),
+        ready.as_deref().map(|argv| Ready {
+            query: argv,
+            words: behaviour.ready_words(),
+            hint: behaviour.ready_hint(),
+        }),
         READY_TIMEOUT,
     )
 }
+
+/// How the script tells the daemons answer.
+struct Ready<'a> {
+    query: &'a [String],
+    /// What the query's output holds then.
+    words: &'a [&'a str],
+    /// A cheap test that must pass before the query is worth running.
+    hint: Option<&'a str>,
+}
+
+/// Polls during which a kind's ready hint must pass before its query runs (2 s).
+const HINT_POLLS: u128 = 40;
 
 /// The script of [`script`] for any commands and readiness query.
 fn render(
     what: &str,
     commands: &[Vec<String>],
-    ready: Option<(&[String], &[&str])>,
+    ready: Option<Ready>,
     ready_timeout: Duration,
 ) -> String {
     let mut s = format!(
         "# Written by metallab: {what} boots by itself whenever its container\n\
-         # starts. Progress goes to the container's output as `{MARK}` lines.\n\
+         # starts. Progress goes to the container's output as `{mark}` lines.\n\
          out=/tmp/metallab-boot.out err=/tmp/metallab-boot.err\n\
          mark() {{ printf '\\n{MARK}%s\\n' \"$*\"; }}\n\
          report() {{ mark \"$1\"; mark stdout; cat \"$out\"; mark stderr; cat \"$err\"; mark end; exec sleep infinity; }}\n",
+        mark = MARK.trim_end(),
     );
     for (i, argv) in commands.iter().enumerate() {
         s.push_str(&format!(
@@ -117,11 +134,17 @@ fn render(
             command = command_line(argv),
         ));
     }
-    if let Some((argv, words)) = ready {
-        let mut test = format!(
+    if let Some(Ready { query, words, hint }) = ready {
+        let mut test = String::new();
+        if let Some(hint) = hint {
+            test.push_str(&format!(
+                "if [ $n -lt {HINT_POLLS} ]; then {hint} || return 1; fi; "
+            ));
+        }
+        test.push_str(&format!(
             "{} >\"$out\" 2>\"$err\" </dev/null || return 1; r=$(cat \"$out\")",
-            command_line(argv)
-        );
+            command_line(query)
+        ));
         for word in words {
             let pattern = command_line(&[(*word).to_string()]);
             test.push_str(&format!("; case $r in *{pattern}*) ;; *) return 1;; esac"));

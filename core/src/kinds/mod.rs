@@ -190,6 +190,13 @@ pub trait Kind: Sync {
         &[]
     }
 
+    /// A shell test that needs no new process (`[ -S socket ]`), true once the daemons may
+    /// answer, for kinds whose ready command is costly: the boot script asks the daemons
+    /// only then (or, in case the image keeps its sockets elsewhere, after 2 s anyway).
+    fn ready_hint(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The commands that read its state, one per part it has.
     fn state_queries(&self) -> Vec<StateQuery> {
         vec![kernel_query()]

@@ -19,8 +19,10 @@ fn each_kind_boots_with_its_start_commands_then_waits_for_its_daemons() {
 fn run(script: &str) -> (Vec<BootEvent>, String) {
     let dir = tempfile::tempdir().unwrap();
     // Standard error too, as Docker's attach gives it.
-    let script = format!("exec 2>&1\n{script}")
-        .replace("/tmp/metallab-boot", &format!("{}/boot", dir.path().display()));
+    let script = format!("exec 2>&1\n{script}").replace(
+        "/tmp/metallab-boot",
+        &format!("{}/boot", dir.path().display()),
+    );
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(&script)
@@ -67,7 +69,11 @@ fn commands_run_in_order_then_the_daemons_are_asked_until_they_answer() {
     let text = render(
         "test",
         &[sh("echo first"), sh("echo noise >&2; true")],
-        Some((&query, &["zebra", "bgpd", "bfdd"])),
+        Some(Ready {
+            query: &query,
+            words: &["zebra", "bgpd", "bfdd"],
+            hint: None,
+        }),
         Duration::from_secs(5),
     );
     let (events, stray) = run(&text);
@@ -97,7 +103,11 @@ fn the_first_failing_command_is_reported_with_its_code_and_output_and_the_rest_n
             sh("printf 'line 7: %% Unknown command\\nline 9: bad'; echo 'to stderr' >&2; exit 3"),
             sh(&format!("touch {}", never.display())),
         ],
-        Some((&sh("echo up"), &["up"])),
+        Some(Ready {
+            query: &sh("echo up"),
+            words: &["up"],
+            hint: None,
+        }),
         Duration::from_secs(5),
     );
     let (events, _) = run(&text);
@@ -122,10 +132,11 @@ fn daemons_that_never_answer_are_reported_with_what_the_last_query_said() {
     let text = render(
         "test",
         &[],
-        Some((
-            &sh("echo 'Unable to connect to server control socket' >&2; exit 1"),
-            &["Daemon is up and running"],
-        )),
+        Some(Ready {
+            query: &sh("echo 'Unable to connect to server control socket' >&2; exit 1"),
+            words: &["Daemon is up and running"],
+            hint: None,
+        }),
         Duration::from_millis(200),
     );
     let (events, _) = run(&text);
@@ -141,19 +152,27 @@ fn words_with_spaces_and_quotes_are_matched_literally() {
     let text = render(
         "test",
         &[],
-        Some((
-            &sh("echo \"BIRD 2.0.12 ready.\nDaemon is up and running\""),
-            &["Daemon is up and running", "it's"],
-        )),
+        Some(Ready {
+            query: &sh("echo \"BIRD 2.0.12 ready.\nDaemon is up and running\""),
+            words: &["Daemon is up and running", "it's"],
+            hint: None,
+        }),
         Duration::from_millis(300),
     );
     // "it's" is never printed: not ready.
     let (events, _) = run(&text);
-    assert!(matches!(events.last(), Some(BootEvent::NotReady { .. })), "{events:?}");
+    assert!(
+        matches!(events.last(), Some(BootEvent::NotReady { .. })),
+        "{events:?}"
+    );
     let text = render(
         "test",
         &[],
-        Some((&sh("echo 'a * b'"), &["*", "a * b"])),
+        Some(Ready {
+            query: &sh("echo 'a * b'"),
+            words: &["*", "a * b"],
+            hint: None,
+        }),
         Duration::from_millis(300),
     );
     assert_eq!(run(&text).0.last(), Some(&BootEvent::Ready));
@@ -231,4 +250,30 @@ fn files_too_large_for_one_command_are_uploaded() {
     let boot = container_boot(&router, &large);
     assert!(boot.upload);
     assert_eq!(boot.command, ["sh", SCRIPT_PATH]);
+}
+
+#[test]
+fn a_costly_query_runs_only_once_the_hint_says_the_daemons_may_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("socket");
+    let count = dir.path().join("count");
+    let query = sh(&format!("echo x >> {}; echo up", count.display()));
+    let hint = format!("[ -e {} ]", flag.display());
+    let text = render(
+        "test",
+        // The "daemon" makes its socket a little later, in the background.
+        &[sh(&format!(
+            "(sleep 0.3; touch {}) >/dev/null 2>&1 &",
+            flag.display()
+        ))],
+        Some(Ready {
+            query: &query,
+            words: &["up"],
+            hint: Some(&hint),
+        }),
+        Duration::from_secs(5),
+    );
+    let (events, _) = run(&text);
+    assert_eq!(events.last(), Some(&BootEvent::Ready));
+    assert_eq!(std::fs::read_to_string(&count).unwrap(), "x\n");
 }

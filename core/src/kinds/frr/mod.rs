@@ -136,6 +136,14 @@ impl Kind for Frr {
         &["zebra", "bgpd", "bfdd"]
     }
 
+    // Each vtysh costs some 30 ms of CPU (it loads every command it knows); a daemon's
+    // vty socket appears as it starts listening.
+    fn ready_hint(&self) -> Option<&'static str> {
+        Some(
+            "[ -S /var/run/frr/zebra.vty ] && [ -S /var/run/frr/bgpd.vty ] && [ -S /var/run/frr/bfdd.vty ]",
+        )
+    }
+
     fn state_queries(&self) -> Vec<StateQuery> {
         vec![
             // Per neighbor: remote and local AS, description, state (admin shutdown
