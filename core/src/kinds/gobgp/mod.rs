@@ -78,11 +78,13 @@ impl Kind for Gobgp {
     // so the `gobgp global rib add` announcements that follow cannot race its start. The
     // socket is watched in /proc rather than with `gobgp global`: a CLI call made before
     // the API listens waits about a second in gRPC's reconnect backoff, most of a GoBGP
-    // router's start.
+    // router's start. The API listens before gobgpd has started its BGP server from the
+    // file (`rib add` then fails: "bgp server hasn't started yet", seen on a loaded
+    // machine): `gobgp global` shows the AS once it has.
     fn daemon_commands(&self, announce: &[IpNet]) -> Vec<Vec<String>> {
         let mut commands = vec![shell(format!(
             "gobgpd -f {conf} -t toml --api-hosts {API} </dev/null >{log} 2>&1 & \
-             i=0; until grep -q '{API_LISTENING}' /proc/net/tcp; do \
+             i=0; until grep -q '{API_LISTENING}' /proc/net/tcp && gobgp global 2>/dev/null | grep -q 'AS:'; do \
              i=$((i+1)); if [ $i -ge {API_WAIT_HUNDREDTHS} ]; then echo 'gobgpd did not answer, see {log}:' >&2; tail -n 20 {log} >&2; exit 1; fi; \
              sleep 0.01; done",
             conf = paths::CONF,
