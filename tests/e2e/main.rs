@@ -2,6 +2,7 @@
 //! GoBGP daemons. One test binary so nextest schedules the labs in parallel.
 
 mod bad_input;
+mod boot;
 mod capture;
 mod clusters;
 mod converge;
