@@ -390,6 +390,32 @@ fn lint(arguments: &[String]) -> Result<()> {
     }
 }
 
+/// What `tutorial run` and `tutorial start` begin with.
+struct Prepared {
+    linted: Linted,
+    /// The folder the tutorial's commands run in.
+    workdir: PathBuf,
+    rt: DockerRuntime,
+    /// Whether any container or network of the tutorial's lab exists already.
+    lab_exists: bool,
+}
+
+/// Lints the tutorial, makes sure the machine has what it needs, writes out its files and
+/// connects to Docker.
+async fn prepare(g: &GlobalOpts, state: &StateDir, source: &TutorialSource) -> Result<Prepared> {
+    let linted = source.lint()?;
+    require_needs(g, &linted).await?;
+    let workdir = source.workdir(state)?;
+    let rt = connect().await?;
+    let lab_exists = !down::lab_resources(&rt, &linted.lab).await?.is_empty();
+    Ok(Prepared {
+        linted,
+        workdir,
+        rt,
+        lab_exists,
+    })
+}
+
 /// Stops with exit 2 when the machine lacks what the tutorial needs.
 async fn require_needs(g: &GlobalOpts, linted: &Linted) -> Result<()> {
     let findings = super::doctor::findings(g.offline).await;
@@ -487,12 +513,14 @@ async fn run(
     keep: bool,
     junit: Option<&Path>,
 ) -> Result<()> {
-    let linted = source.lint()?;
-    require_needs(g, &linted).await?;
-    let workdir = source.workdir(state)?;
-    let rt = connect().await?;
+    let Prepared {
+        linted,
+        workdir,
+        rt,
+        lab_exists,
+    } = prepare(g, state, source).await?;
     let lab = linted.lab.clone();
-    if !down::lab_resources(&rt, &lab).await?.is_empty() {
+    if lab_exists {
         return Err(Failure::msg(
             format!("lab {lab} is already up; `tutorial run` starts from a fresh lab"),
             format!(

@@ -11,14 +11,11 @@
 //! so the next `start` resumes at the step left. Keys are single presses on a terminal
 //! (raw mode); elsewhere they are read as lines.
 
-use super::{
-    Failure, GlobalOpts, Result, TutorialSource, bring_up, connect, require_needs, shell_run,
-};
+use super::{Failure, GlobalOpts, Prepared, Result, TutorialSource, bring_up, prepare, shell_run};
 use crate::check::evaluate::Verdict;
 use crate::check::text::{elapsed, indent};
 use crate::engine::check_runner::evaluate_round;
 use crate::engine::cluster_side::ClusterLink;
-use crate::engine::down;
 use crate::engine::probe::DockerProbe;
 use crate::engine::state_dir::StateDir;
 use crate::plan::{Plan, PlannedCheck};
@@ -163,13 +160,14 @@ pub async fn start(
     progress: &Progress,
     source: &TutorialSource,
 ) -> Result<()> {
-    let linted = source.lint()?;
-    require_needs(g, &linted).await?;
-    let workdir = source.workdir(state)?;
-    let rt = connect().await?;
+    let Prepared {
+        linted,
+        workdir,
+        rt,
+        lab_exists,
+    } = prepare(g, state, source).await?;
     let lab = linted.lab.clone();
-    let running =
-        !down::lab_resources(&rt, &lab).await?.is_empty() && state.load_plan(&lab).is_some();
+    let running = lab_exists && state.load_plan(&lab).is_some();
     if !running {
         progress.println(format!(
             "bringing up lab {lab} for tutorial {}",
