@@ -399,14 +399,15 @@ async fn edit_router(
         }
         done.push(format!("+{} {}", i.network, i.ip));
     }
-    if !edit.files_changed.is_empty() {
-        step.set_message("uploading configs");
-        up::upload(rt, r, files).await?;
+    // The boot script goes up whatever changed: it follows routes, announcements and
+    // commands, so that a later start of the container boots the router as it is now.
+    let changed_files = if edit.files_changed.is_empty() {
+        &[][..]
     } else {
-        // The boot script alone: it follows routes, announcements and commands, so that
-        // a later start of the container boots the router as it is now.
-        up::upload(rt, r, &[]).await?;
-    }
+        step.set_message("uploading configs");
+        files
+    };
+    up::upload(rt, r, changed_files).await?;
     let exec = |argv: Vec<String>, timeout: Duration| async move {
         rt.exec(&r.container, &argv, timeout).await
     };

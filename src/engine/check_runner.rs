@@ -554,6 +554,7 @@ impl<'a, T: Send + Sync + 'a> ReadCache<'a, T> {
 mod tests {
     use super::*;
     use crate::plan::{CheckKind, Expected};
+    use crate::render::fixtures::exec_output;
     use crate::state::{BfdPeer, BfdState, Path, Route, Session, SessionState};
     use crate::test_support::ip;
     use std::collections::VecDeque;
@@ -1098,18 +1099,12 @@ mod tests {
     async fn http_checks_run_curl_in_their_router_until_the_status_matches() {
         let lab = FakeLab {
             exec_outputs: Mutex::new(VecDeque::from([
-                ExecOutput {
-                    exit_code: 7,
-                    stdout: "000".into(),
-                    stderr:
-                        "curl: (7) Failed to connect to 203.0.113.10 port 80: Connection refused\n"
-                            .into(),
-                },
-                ExecOutput {
-                    exit_code: 0,
-                    stdout: "200".into(),
-                    stderr: String::new(),
-                },
+                exec_output(
+                    7,
+                    "000",
+                    "curl: (7) Failed to connect to 203.0.113.10 port 80: Connection refused\n",
+                ),
+                exec_output(0, "200", ""),
             ])),
             ..FakeLab::default()
         };
@@ -1195,11 +1190,7 @@ mod tests {
     async fn a_hung_router_holds_up_no_other_check_while_converge_polls() {
         let lab = FakeLab {
             hung: vec!["frr1".into()],
-            exec_outputs: Mutex::new(VecDeque::from([ExecOutput {
-                exit_code: 0,
-                stdout: "200".into(),
-                stderr: String::new(),
-            }])),
+            exec_outputs: Mutex::new(VecDeque::from([exec_output(0, "200", "")])),
             ..FakeLab::default()
         };
         let http = check(

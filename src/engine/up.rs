@@ -1,5 +1,5 @@
-//! `metallab up`: plan → images → networks → routers (create, upload configs, start
-//! daemons, wait ready), each phase as parallel as its dependencies allow.
+//! `metallab up`: plan → images → networks → routers (created with their files, started,
+//! followed while they boot), each phase as parallel as its dependencies allow.
 
 use super::EngineError;
 use super::state_dir::StateDir;
@@ -36,7 +36,8 @@ pub(super) fn container_slots() -> tokio::sync::Semaphore {
 }
 /// How long a daemon may take to answer its CLI after start.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// Pause between two readiness queries (each is itself an exec of some 30 ms).
+/// Pause between two readiness queries of a daemon started again by exec (each is itself
+/// an exec of some 30 ms).
 const READY_POLL: Duration = Duration::from_millis(50);
 /// After a rollback, how often and for how long at most to look for resources whose
 /// creation was still in flight.

@@ -1,7 +1,8 @@
-//! Starting a router's daemons, wherever its commands run (`docker exec` into a container,
-//! Kubernetes exec into a pod): the start commands in order, each of which must exit 0,
-//! then polling the driver's ready command until the daemon answers. The engine and the
-//! in-cluster starter pass their own exec and turn a [`StartFailure`] into their errors.
+//! Starting a router's daemons. A router in a container boots by itself, and
+//! [`follow_boot`] reads how far its boot script got on the container's output; a router
+//! in a pod (and a single daemon started again) gets its commands through exec: the start
+//! commands in order, each of which must exit 0, then the driver's ready command polled
+//! until the daemon answers. Callers turn a [`StartFailure`] into their errors.
 
 use crate::drivers::boot::{BootEvent, BootReader};
 use crate::drivers::{is_ready, ready_command, start_commands};
@@ -246,15 +247,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::fixtures::exec_output as out;
     use std::sync::Mutex;
-
-    fn out(exit_code: i64, stdout: &str, stderr: &str) -> ExecOutput {
-        ExecOutput {
-            exit_code,
-            stdout: stdout.into(),
-            stderr: stderr.into(),
-        }
-    }
 
     #[test]
     fn the_first_line_said_is_stderr_first_then_stdout() {

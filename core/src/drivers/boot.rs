@@ -48,9 +48,18 @@ pub fn container_boot(router: &PlannedRouter, files: &[ConfigFile]) -> Container
         contents: script(router),
         mode: 0o755,
     };
-    let writes: Vec<String> = files.iter().chain([&boot]).map(write_file).collect();
+    let all: Vec<&ConfigFile> = files.iter().chain([&boot]).collect();
+    let mut dirs: Vec<String> = all
+        .iter()
+        .filter_map(|f| std::path::Path::new(&f.path).parent())
+        .map(|dir| command_line(&[dir.to_string_lossy().into_owned()]))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let writes: Vec<String> = all.iter().map(|f| write_file(f)).collect();
     let inline = format!(
-        "[ -e {SCRIPT_PATH} ] || {{ {}; }} && exec sh {SCRIPT_PATH}",
+        "[ -e {SCRIPT_PATH} ] || {{ mkdir -p {} && {}; }} && exec sh {SCRIPT_PATH}",
+        dirs.join(" "),
         writes.join(" && ")
     );
     if inline.len() <= INLINE_LIMIT {
@@ -66,14 +75,12 @@ pub fn container_boot(router: &PlannedRouter, files: &[ConfigFile]) -> Container
     }
 }
 
-/// Commands that put `file` in place as an upload would: a new root-owned file with the
-/// file's mode, in a directory made when missing.
+/// Commands that put `file` in place as an upload would, its directory made already: a
+/// new root-owned file with the file's mode.
 fn write_file(file: &ConfigFile) -> String {
     let path = command_line(std::slice::from_ref(&file.path));
-    let dir = file.path.rsplit_once('/').map_or("/", |(dir, _)| dir);
     format!(
-        "mkdir -p {dir} && rm -f {path} && printf %s {contents} > {path} && chmod {mode:o} {path}",
-        dir = command_line(&[if dir.is_empty() { "/" } else { dir }.to_string()]),
+        "rm -f {path} && printf %s {contents} > {path} && chmod {mode:o} {path}",
         contents = command_line(std::slice::from_ref(&file.contents)),
         mode = file.mode,
     )
