@@ -367,14 +367,20 @@ async fn run_and_report(
         timings,
     } = run;
     let checks = selected_checks(plan, filter)?;
-    let probe = DockerProbe::new(rt, plan, ClusterLink::connect(rt, state, plan).await);
+    let defaults = RunOptions::default();
+    // Routers in containers are read by samplers inside them, a reading every poll
+    // interval: one exec per part of a router's state, not one per reading. Each reading
+    // arrives fresh, so none is kept for later attempts.
+    let probe = DockerProbe::new(rt, plan, ClusterLink::connect(rt, state, plan).await)
+        .sampling(defaults.poll_interval);
     let step = progress.step(
         "check",
         format!("{} check(s) on lab {}", checks.len(), plan.lab),
     );
     let opts = RunOptions {
         timeout_override: timeout,
-        ..RunOptions::default()
+        state_ttl: std::time::Duration::ZERO,
+        ..defaults
     };
     let sinks = check_sinks::choose(check_sinks::SinkChoice {
         global: g,

@@ -54,7 +54,9 @@ pub fn choose(choice: SinkChoice<'_>) -> Vec<Box<dyn CheckSink + '_>> {
         }));
     }
     sinks.push(match choice.global.output {
-        OutputFormat::Json => Box::new(JsonReport),
+        OutputFormat::Json => Box::new(JsonReport {
+            started: std::time::SystemTime::now(),
+        }),
         OutputFormat::Table => Box::new(TableReport {
             color: color_stdout(choice.global),
         }),
@@ -133,11 +135,19 @@ impl CheckSink for Junit<'_> {
     }
 }
 
-struct JsonReport;
+/// The report, with when the checks started (RFC 3339, UTC): a check's `seconds` count
+/// from then.
+struct JsonReport {
+    started: std::time::SystemTime,
+}
 
 impl CheckSink for JsonReport {
     fn end(self: Box<Self>, results: &[CheckResult]) -> Result<(), Failure> {
-        print_json(&report::json(results));
+        let mut report = report::json(results);
+        report["started"] = humantime::format_rfc3339_millis(self.started)
+            .to_string()
+            .into();
+        print_json(&report);
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ use crate::cli::{ConvergeArgs, FaultCommand, GlobalOpts, OutputFormat};
 use crate::engine::check_runner::{Polled, evaluate_round, poll_checks};
 use crate::engine::cluster_side::ClusterLink;
 use crate::engine::probe::DockerProbe;
-use crate::engine::sampler::{Sampling, sample_routers, sampled_checks, stop_samplers};
+use crate::engine::sampler::{Sampling, sample_routers, sampled_checks};
 use crate::engine::state_dir::StateDir;
 use crate::faults::Fault;
 use crate::progress::Progress;
@@ -122,7 +122,7 @@ pub async fn cmd_converge(
     let polled_checks: Vec<usize> = (0..plan.checks.len())
         .filter(|i| !sampled.contains(i))
         .collect();
-    // Bounded in case nobody stops them: the longest converge could watch, and a minute.
+    // Bounded in case their stdin never closes: the longest converge could watch, and a minute.
     let sampling = Sampling::new(SAMPLE_INTERVAL, 2 * a.timeout + Duration::from_secs(60));
     let (sink, polled) = tokio::sync::mpsc::unbounded_channel();
     let readers = futures::future::join(
@@ -135,9 +135,8 @@ pub async fn cmd_converge(
         ),
         sample_routers(&rt, &plan, &plan.checks, &sampled, &sampling, sink),
     );
-    let watched = watch(&lab, &a, fault, timeline, readers, polled, interrupted).await;
-    stop_samplers(&rt, &plan, &plan.checks, &sampled, &sampling).await;
-    let watched = watched?;
+    // The samplers end with `readers`, which `watch` drops: their stdin closes.
+    let watched = watch(&lab, &a, fault, timeline, readers, polled, interrupted).await?;
 
     let report = watched.timeline.report(&watched.describe);
     match g.output {

@@ -154,19 +154,7 @@ pub async fn evaluate_round<P: LabProbe>(
     checks: &[PlannedCheck],
     timeout: Duration,
 ) -> Vec<Verdict> {
-    evaluate_round_reading(probe, checks, timeout, None).await
-}
-
-/// [`evaluate_round`] reading only `parts` of the routers' state (all of it when None).
-async fn evaluate_round_reading<P: LabProbe>(
-    probe: &P,
-    checks: &[PlannedCheck],
-    timeout: Duration,
-    parts: Option<&[StatePart]>,
-) -> Vec<Verdict> {
-    let mut reader = LabReader::new(probe, RunOptions::default().state_ttl);
-    reader.parts = parts.map(<[StatePart]>::to_vec);
-    let reader = &reader;
+    let reader = &LabReader::new(probe, RunOptions::default().state_ttl);
     join_all(checks.iter().map(|check| async move {
         tokio::time::timeout(timeout, attempt(reader, check))
             .await
@@ -237,21 +225,15 @@ pub async fn poll_checks<P: LabProbe>(
     let sink = &sink;
     let groups = reading_groups(checks)
         .into_iter()
-        .map(|(reads, group)| {
-            let group: Vec<usize> = group.into_iter().filter(|i| selected.contains(i)).collect();
-            (reads, group)
+        .map(|(_, group)| -> Vec<usize> {
+            group.into_iter().filter(|i| selected.contains(i)).collect()
         })
-        .filter(|(_, group)| !group.is_empty());
-    let loops = groups.map(|(reads, group)| async move {
+        .filter(|group| !group.is_empty());
+    let loops = groups.map(|group| async move {
         let members: Vec<PlannedCheck> = group.iter().map(|i| checks[*i].clone()).collect();
-        let parts = match reads {
-            Reads::Router(_, part) => Some(vec![part]),
-            _ => None,
-        };
         loop {
             let started = Instant::now();
-            let verdicts =
-                evaluate_round_reading(probe, &members, ROUND_TIMEOUT, parts.as_deref()).await;
+            let verdicts = evaluate_round(probe, &members, ROUND_TIMEOUT).await;
             let at = std::time::SystemTime::now();
             for (check, verdict) in group.iter().zip(verdicts) {
                 let polled = Polled {
@@ -392,7 +374,7 @@ async fn attempt<P: LabProbe>(reader: &LabReader<'_, P>, check: &PlannedCheck) -
     state_verdict(
         kind,
         router,
-        reader.state(router).await.as_deref(),
+        reader.state(router, state_part(kind)).await.as_deref(),
         &node_ips,
     )
 }
@@ -446,8 +428,6 @@ fn first_line(text: &str) -> &str {
 /// Shared, briefly cached reads of the lab for all checks of one run.
 struct LabReader<'a, P> {
     probe: &'a P,
-    /// Only these parts of the routers' state are read (all when None).
-    parts: Option<Vec<StatePart>>,
     states: ReadCache<'a, RouterState>,
     node_ips: ReadCache<'a, Vec<IpAddr>>,
     cluster: ReadCache<'a, Option<ClusterState>>,
@@ -457,19 +437,23 @@ impl<'a, P: LabProbe> LabReader<'a, P> {
     fn new(probe: &'a P, ttl: Duration) -> Self {
         LabReader {
             probe,
-            parts: None,
             states: ReadCache::new(ttl),
             node_ips: ReadCache::new(ttl),
             cluster: ReadCache::new(ttl),
         }
     }
 
-    async fn state(&self, router: &str) -> Reading<RouterState> {
+    /// The part of the router's state a check reads (only that part is asked for), or
+    /// all of it.
+    async fn state(&self, router: &str, part: Option<StatePart>) -> Reading<RouterState> {
         let probe = self.probe;
         let owned = router.to_string();
-        let parts = self.parts.clone();
+        let (key, parts) = match part {
+            Some(part) => (format!("{router} {part}"), Some(vec![part])),
+            None => (router.to_string(), None),
+        };
         self.states
-            .get(router, move || async move {
+            .get(&key, move || async move {
                 match parts {
                     Some(parts) => probe.read_parts(&owned, &parts).await,
                     None => probe.read_state(&owned).await,
@@ -598,24 +582,47 @@ mod tests {
             }
         }
 
+        /// Reads of the router's whole state.
         fn reads_of(&self, router: &str) -> usize {
             self.reads.lock().unwrap().get(router).copied().unwrap_or(0)
         }
-    }
 
-    impl LabProbe for FakeLab {
-        async fn read_state(&self, router: &str) -> Result<RouterState, String> {
+        /// Reads of one part of the router's state.
+        fn part_reads_of(&self, router: &str, part: StatePart) -> usize {
+            self.reads_of(&format!("{router} {part}"))
+        }
+
+        /// The router's next scripted state; `key` counts the reads (each key goes
+        /// through the script on its own).
+        async fn next_state(&self, router: &str, key: String) -> Result<RouterState, String> {
             if self.hung.iter().any(|r| r == router) {
                 std::future::pending::<()>().await;
             }
             let n = {
                 let mut reads = self.reads.lock().unwrap();
-                let n = reads.entry(router.to_string()).or_default();
+                let n = reads.entry(key).or_default();
                 *n += 1;
                 *n
             };
             let script = &self.states[router];
             script[(n - 1).min(script.len() - 1)].clone()
+        }
+    }
+
+    impl LabProbe for FakeLab {
+        async fn read_state(&self, router: &str) -> Result<RouterState, String> {
+            self.next_state(router, router.to_string()).await
+        }
+
+        async fn read_parts(
+            &self,
+            router: &str,
+            parts: &[StatePart],
+        ) -> Result<RouterState, String> {
+            let [part] = parts else {
+                panic!("checks read one part at a time, not {parts:?}")
+            };
+            self.next_state(router, format!("{router} {part}")).await
         }
 
         async fn exec(&self, router: &str, argv: &[String]) -> Result<ExecOutput, String> {
@@ -813,11 +820,11 @@ mod tests {
         );
         assert_eq!(results[0].kind, "session");
         assert_eq!(results[0].subject.as_deref(), Some("frr1"));
-        assert_eq!(lab.reads_of("frr1"), 3);
+        assert_eq!(lab.part_reads_of("frr1", StatePart::Sessions), 3);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn checks_on_one_router_share_each_reading() {
+    async fn checks_on_one_part_of_a_router_share_each_reading() {
         let mut lab = FakeLab::with_states(
             "frr1",
             vec![
@@ -832,6 +839,14 @@ mod tests {
         );
         let checks = vec![
             session_check("10.0.0.2"),
+            check(
+                "frr1: session again",
+                CheckKind::Session {
+                    router: "frr1".into(),
+                    peers: vec![Expected::Address(ip("10.0.0.2"))],
+                    state: SessionState::Established,
+                },
+            ),
             check(
                 "frr1: route",
                 CheckKind::Route {
@@ -871,14 +886,20 @@ mod tests {
             attempts,
             vec![
                 ("frr1: session 10.0.0.2", true, 3),
+                ("frr1: session again", true, 3),
                 ("frr1: route", true, 3),
                 ("frr1: bfd", true, 3),
                 ("bird1: session", true, 1),
             ]
         );
-        // Three rounds of three checks on frr1: one read per round.
-        assert_eq!(lab.reads_of("frr1"), 3);
-        assert_eq!(lab.reads_of("bird1"), 1);
+        // Three rounds: one read of each part of frr1 per round, shared by the checks
+        // on that part; nothing else of it is read.
+        assert_eq!(lab.part_reads_of("frr1", StatePart::Sessions), 3);
+        assert_eq!(lab.part_reads_of("frr1", StatePart::Routes), 3);
+        assert_eq!(lab.part_reads_of("frr1", StatePart::Bfd), 3);
+        assert_eq!(lab.part_reads_of("frr1", StatePart::Kernel), 0);
+        assert_eq!(lab.reads_of("frr1"), 0);
+        assert_eq!(lab.part_reads_of("bird1", StatePart::Sessions), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -4,6 +4,7 @@
 //! dashboard all read routers through here.
 
 use super::cluster_side::ClusterLink;
+use super::sampler::LiveSamplers;
 use crate::drivers::query;
 use crate::engine::check_runner::LabProbe;
 use crate::in_cluster::KubeExec;
@@ -125,6 +126,8 @@ pub struct DockerProbe<'a> {
     pub cluster: ClusterLink,
     /// Where the routers' commands run.
     pub exec: RouterExec<'a>,
+    /// Reads parts of Docker routers' state through samplers ([`Self::sampling`]).
+    samplers: Option<LiveSamplers>,
 }
 
 impl<'a> DockerProbe<'a> {
@@ -134,7 +137,16 @@ impl<'a> DockerProbe<'a> {
             plan,
             cluster,
             exec,
+            samplers: None,
         }
+    }
+
+    /// Reads of parts of the state of routers that run as containers ([`LabProbe::read_parts`],
+    /// what the check runner asks for) come from samplers inside them, a reading every
+    /// `interval`, rather than a `docker exec` each: for checks that wait for a change.
+    pub fn sampling(mut self, interval: Duration) -> Self {
+        self.samplers = Some(LiveSamplers::new(self.exec.rt, interval));
+        self
     }
 
     fn router(&self, router: &str) -> Result<&'a PlannedRouter, String> {
@@ -216,6 +228,12 @@ impl LabProbe for DockerProbe<'_> {
     }
 
     async fn read_parts(&self, router: &str, parts: &[StatePart]) -> Result<RouterState, String> {
+        if let Some(samplers) = &self.samplers {
+            let r = self.router(router)?;
+            if r.placement == Placement::Docker {
+                return samplers.read(r, parts).await;
+            }
+        }
         self.read_parts_with_raw(router, Some(parts))
             .await
             .map(|(s, _)| s)

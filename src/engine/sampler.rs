@@ -9,14 +9,19 @@ use super::check_runner::{Polled, state_verdict};
 use crate::check::evaluate::{state_part, subject};
 use crate::drivers::query;
 use crate::drivers::sampler::{SampleReader, script};
-use crate::kinds::StatePart;
+use crate::kinds::{StatePart, StateQuery};
 use crate::plan::{Plan, PlannedCheck, PlannedRouter};
 use crate::runtime::docker::DockerRuntime;
+use crate::state::{ExecOutput, RouterState};
 use crate::topology::model::Placement;
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use std::time::SystemTime;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// The checks (indices into `checks`) a sampler reads: router-state checks on routers
 /// that run as containers.
@@ -33,12 +38,12 @@ pub fn sampled_checks(plan: &Plan, checks: &[PlannedCheck]) -> Vec<usize> {
 }
 
 /// How the samplers run: a reading every `interval` (start to start), how long they may
-/// run at most (in case nobody stops them), and where inside the routers their files are.
+/// run at most (in case their stdin never closes), and where inside the routers their
+/// files are.
 pub struct Sampling {
     pub interval: Duration,
     pub at_most: Duration,
-    /// `<prefix>-<part>.pid`, `.out`, `.err`: each sampler's files, all of this run's
-    /// found by the prefix.
+    /// `<prefix>-<part>.err`: each sampler's file.
     prefix: String,
 }
 
@@ -136,7 +141,7 @@ impl SamplerRun<'_> {
         loop {
             let mut reader = SampleReader::default();
             let ran = rt
-                .exec_stream(&r.container, &["sh", "-c", &script], |is_stderr, bytes| {
+                .exec_stream_bound(&r.container, &["sh", "-c", &script], |is_stderr, bytes| {
                     if is_stderr {
                         return;
                     }
@@ -171,30 +176,218 @@ impl SamplerRun<'_> {
     }
 }
 
-/// Stops the samplers inside the routers of the checks `selected` (best effort: each
-/// also stops by itself when its output goes nowhere, or after `Sampling::at_most`).
-pub async fn stop_samplers(
-    rt: &DockerRuntime,
-    plan: &Plan,
-    checks: &[PlannedCheck],
-    selected: &[usize],
-    sampling: &Sampling,
+/// Readings of routers' state for checks that wait for it to change (`check`, `up`): a
+/// sampler per part of a router's state, started when a check first reads that part and
+/// ended once no check has read it for a while, so that routers whose checks are decided
+/// are not read on. A reading is the first that arrives after it was asked for.
+pub struct LiveSamplers {
+    shared: Arc<LiveShared>,
+}
+
+struct LiveShared {
+    rt: DockerRuntime,
+    interval: Duration,
+    /// A sampler nobody has waited on for this long ends.
+    idle: Duration,
+    /// Where a sampler's file is inside its router (`<prefix>-<part>.err`).
+    prefix: String,
+    running: Mutex<HashMap<(String, StatePart), Live>>,
+}
+
+struct Live {
+    readings: Arc<watch::Sender<Option<Sample>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// One query's output (or why the sampler could not run), and when it arrived.
+#[derive(Clone)]
+struct Sample {
+    arrived: Instant,
+    output: Result<(StateQuery, ExecOutput), String>,
+}
+
+/// How long a reader waits for its sampler before asking the router itself: a sampler
+/// stalls when its container is paused, and a `docker exec` then says so.
+const STALLED: Duration = Duration::from_secs(5);
+
+impl LiveSamplers {
+    pub fn new(rt: &DockerRuntime, interval: Duration) -> LiveSamplers {
+        LiveSamplers {
+            shared: Arc::new(LiveShared {
+                rt: rt.clone(),
+                interval,
+                idle: (10 * interval).max(Duration::from_secs(1)),
+                prefix: format!("/tmp/metallab-sampler-{}", std::process::id()),
+                running: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// `parts` of the router's state from readings that arrive after this call; an error
+    /// names the router's container. A sampler that stalls is passed by for a `docker
+    /// exec` of the same queries.
+    pub async fn read(
+        &self,
+        r: &PlannedRouter,
+        parts: &[StatePart],
+    ) -> Result<RouterState, String> {
+        let since = Instant::now();
+        let queries: Vec<StateQuery> = query::state_queries(r.kind)
+            .into_iter()
+            .filter(|q| parts.contains(&q.part))
+            .collect();
+        let readings = queries.iter().map(|q| async move {
+            let mut readings = self.subscribe(r, q.part);
+            let next = async {
+                loop {
+                    if let Some(sample) = readings.borrow_and_update().as_ref()
+                        && sample.arrived >= since
+                    {
+                        return sample.output.clone();
+                    }
+                    if readings.changed().await.is_err() {
+                        return Err(format!("{}: the reading of it stopped", r.container));
+                    }
+                }
+            };
+            match tokio::time::timeout(STALLED, next).await {
+                Ok(sample) => sample,
+                Err(_) => {
+                    let out = self
+                        .shared
+                        .rt
+                        .exec(&r.container, &q.argv, STALLED)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok((q.clone(), out))
+                }
+            }
+        });
+        let outputs: Result<Vec<_>, String> = futures::future::join_all(readings)
+            .await
+            .into_iter()
+            .collect();
+        query::assemble(r.kind, &outputs?).map_err(|e| e.to_string())
+    }
+
+    /// A receiver of the sampler of `part` of the router, started if it does not run.
+    fn subscribe(&self, r: &PlannedRouter, part: StatePart) -> watch::Receiver<Option<Sample>> {
+        let shared = &self.shared;
+        let mut running = shared
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let key = (r.container.clone(), part);
+        if let Some(live) = running.get(&key)
+            && !live.task.is_finished()
+        {
+            return live.readings.subscribe();
+        }
+        let (sender, receiver) = watch::channel(None);
+        let readings = Arc::new(sender);
+        let task = tokio::spawn(sample_live(
+            Arc::clone(shared),
+            r.container.clone(),
+            r.kind,
+            part,
+            Arc::clone(&readings),
+        ));
+        running.insert(key, Live { readings, task });
+        receiver
+    }
+}
+
+impl Drop for LiveSamplers {
+    /// Each sampler's exec is dropped with its task: its stdin closes and it ends.
+    fn drop(&mut self) {
+        let running = self
+            .shared
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for live in running.values() {
+            live.task.abort();
+        }
+    }
+}
+
+/// Runs the sampler of one part of one router's state, publishing each reading, until
+/// nobody has waited on it for `idle` (it then takes itself off the running ones). A
+/// sampler that cannot run (the container stopped) publishes why and starts again after a
+/// pause.
+async fn sample_live(
+    shared: Arc<LiveShared>,
+    container: String,
+    kind: crate::kinds::RouterKind,
+    part: StatePart,
+    readings: Arc<watch::Sender<Option<Sample>>>,
 ) {
-    let mut containers: Vec<&str> = selected
-        .iter()
-        .filter_map(|i| subject(&checks[*i].kind).and_then(|r| plan.router(r)))
-        .map(|r| r.container.as_str())
-        .collect();
-    containers.sort();
-    containers.dedup();
-    let kill = format!(
-        "for f in {prefix}-*.pid; do [ -e \"$f\" ] && kill $(cat \"$f\") 2>/dev/null; done; rm -f {prefix}-*",
-        prefix = sampling.prefix
-    );
-    let argv = ["sh", "-c", kill.as_str()];
-    let argv = &argv;
-    let stops = containers
+    let queries: Vec<StateQuery> = query::state_queries(kind)
         .into_iter()
-        .map(|c| rt.exec(c, argv, Duration::from_secs(10)));
-    futures::future::join_all(stops).await;
+        .filter(|q| q.part == part)
+        .collect();
+    // Bounded in case its stdin never closes: about an hour of readings.
+    let rounds = (3600.0 / shared.interval.as_secs_f64()).ceil() as u32;
+    let script = script(
+        &queries,
+        shared.interval,
+        rounds,
+        &format!("{}-{part}", shared.prefix),
+    );
+    let publish = |output| {
+        readings.send_replace(Some(Sample {
+            arrived: Instant::now(),
+            output,
+        }));
+    };
+    // Ends (true) once nobody has waited for `idle`, taking the sampler off the running
+    // ones under the same lock readers subscribe under: a reader is never left waiting.
+    let idle = async {
+        let mut unread_since = Instant::now();
+        loop {
+            tokio::time::sleep(shared.interval).await;
+            if readings.receiver_count() > 0 {
+                unread_since = Instant::now();
+                continue;
+            }
+            if unread_since.elapsed() < shared.idle {
+                continue;
+            }
+            let mut running = shared
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if readings.receiver_count() == 0 {
+                running.remove(&(container.clone(), part));
+                return;
+            }
+        }
+    };
+    tokio::pin!(idle);
+    let argv = ["sh", "-c", script.as_str()];
+    loop {
+        let mut reader = SampleReader::default();
+        let ran = shared
+            .rt
+            .exec_stream_bound(&container, &argv, |is_stderr, bytes| {
+                if is_stderr {
+                    return;
+                }
+                for sample in reader.feed(bytes, SystemTime::now()) {
+                    publish(Ok((queries[sample.query].clone(), sample.output)));
+                }
+            });
+        let error = tokio::select! {
+            ran = ran => match ran {
+                Ok(code) => format!("{container}: the command reading it ended (exit code {code})"),
+                Err(e) => e.to_string(),
+            },
+            () = &mut idle => return,
+        };
+        publish(Err(error));
+        tokio::select! {
+            () = tokio::time::sleep(shared.interval) => {}
+            () = &mut idle => return,
+        }
+    }
 }

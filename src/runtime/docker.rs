@@ -51,6 +51,14 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// print output, a hung engine does not.
 const BUILD_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// What an exec has attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attach {
+    Nothing,
+    Output,
+    OutputAndStdin,
+}
+
 /// A connected, version-negotiated Docker client. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct DockerRuntime {
@@ -901,17 +909,19 @@ impl DockerRuntime {
         }
     }
 
-    /// An exec of `argv` in the container, its output attached or not; its id.
+    /// An exec of `argv` in the container, with what `attach` says attached; its id.
     async fn create_exec<S: AsRef<str>>(
         &self,
         container: &str,
         argv: &[S],
-        attach: bool,
+        attach: Attach,
     ) -> Result<String> {
+        let output = attach != Attach::Nothing;
         let config = ExecConfig {
             cmd: Some(argv.iter().map(|a| a.as_ref().to_string()).collect()),
-            attach_stdout: Some(attach),
-            attach_stderr: Some(attach),
+            attach_stdout: Some(output),
+            attach_stderr: Some(output),
+            attach_stdin: Some(attach == Attach::OutputAndStdin),
             ..Default::default()
         };
         Ok(self
@@ -929,16 +939,42 @@ impl DockerRuntime {
         &self,
         container: &str,
         argv: &[S],
+        on_output: impl FnMut(bool, &[u8]),
+    ) -> Result<i64> {
+        self.exec_streaming(container, argv, Attach::Output, on_output)
+            .await
+    }
+
+    /// [`Self::exec_stream`] with the command's stdin attached and left open: it reaches
+    /// end-of-file when this future ends or is dropped, or when metallab dies, so a
+    /// command that waits for that on its stdin ends with its reader.
+    pub async fn exec_stream_bound<S: AsRef<str>>(
+        &self,
+        container: &str,
+        argv: &[S],
+        on_output: impl FnMut(bool, &[u8]),
+    ) -> Result<i64> {
+        self.exec_streaming(container, argv, Attach::OutputAndStdin, on_output)
+            .await
+    }
+
+    async fn exec_streaming<S: AsRef<str>>(
+        &self,
+        container: &str,
+        argv: &[S],
+        attach: Attach,
         mut on_output: impl FnMut(bool, &[u8]),
     ) -> Result<i64> {
         let op = Op::new("exec in", ResourceKind::Container, container);
-        let exec_id = self.create_exec(container, argv, true).await?;
+        let exec_id = self.create_exec(container, argv, attach).await?;
         let started = self
             .docker
             .start_exec(&exec_id, None)
             .await
             .map_err(|e| op.error(e))?;
-        if let StartExecResults::Attached { mut output, .. } = started {
+        // The stdin half is held (not written) until the output ends.
+        if let StartExecResults::Attached { mut output, input } = started {
+            let _stdin = input;
             while let Some(chunk) = output.next().await {
                 match chunk.map_err(|e| op.error(e))? {
                     bollard::container::LogOutput::StdErr { message } => on_output(true, &message),
@@ -968,7 +1004,7 @@ impl DockerRuntime {
         argv: &[S],
     ) -> Result<String> {
         let op = Op::new("exec in", ResourceKind::Container, container);
-        let exec_id = self.create_exec(container, argv, false).await?;
+        let exec_id = self.create_exec(container, argv, Attach::Nothing).await?;
         let options = StartExecOptions {
             detach: true,
             ..Default::default()

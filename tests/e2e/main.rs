@@ -4,6 +4,7 @@
 mod bad_input;
 mod boot;
 mod capture;
+mod check_sampling;
 mod clusters;
 mod converge;
 mod faults;

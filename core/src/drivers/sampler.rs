@@ -1,5 +1,5 @@
 //! A router's state read over and over by one long-running command inside it (for
-//! `metallab converge`), instead of one `docker exec` per reading: the script runs the
+//! `check`, `up` and `converge`), instead of one `docker exec` per reading: the script runs the
 //! state queries in a loop and frames each one's output with marker lines, and
 //! [`SampleReader`] takes the stream apart as it comes. A reading then costs the query
 //! itself, and its markers carry the router's clock (the host's: containers share its
@@ -17,13 +17,14 @@ const MARK: &[u8] = b"\n@@metallab-sample ";
 
 /// The `sh` script that runs `queries` in turn, a round every `interval` (start to start;
 /// a round that takes longer is followed at once by the next), for at most `rounds` rounds
-/// (a bound in case nobody stops it). It keeps its pid in
-/// `<files>.pid` (to stop it from another exec: Docker cannot signal an exec) and a
-/// query's stderr in `<files>.err`. Per query `i` it prints `run i`, the query's stdout,
-/// `out i CODE TIME`, its stderr, `done i`; TIME is the clock in nanoseconds when the
-/// query ended (`date +%s%N`; a `date` without `%N` leaves it unreadable, and the reader
-/// then takes the time the marker arrived). Few processes per reading: the machine is
-/// also running the daemons being timed.
+/// (a bound in case its stdin never closes). It ends when its stdin reaches end-of-file:
+/// run with stdin attached and left open, it ends with its reader, even one that was
+/// killed (Docker cannot signal an exec). A query's stderr goes through `<files>.err`.
+/// Per query `i` it prints `run i`, the query's stdout, `out i CODE TIME`, its stderr,
+/// `done i`; TIME is the clock in nanoseconds when the query ended (`date +%s%N`; a `date`
+/// without `%N` leaves it unreadable, and the reader then takes the time the marker
+/// arrived). Few processes per reading: the machine is also running the daemons being
+/// timed.
 pub fn script(queries: &[StateQuery], interval: Duration, rounds: u32, files: &str) -> String {
     let mut body = String::new();
     for (i, query) in queries.iter().enumerate() {
@@ -34,9 +35,12 @@ pub fn script(queries: &[StateQuery], interval: Duration, rounds: u32, files: &s
             command = command_line(&query.argv),
         ));
     }
+    // A background job's stdin is /dev/null unless redirected explicitly: the watcher
+    // reads the script's own stdin through fd 3.
     format!(
-        "echo $$ > {files}.pid; n=0; while [ $n -lt {rounds} ]; do n=$((n+1)); \
-         sleep {interval} & next=$!; {body}wait $next; done; rm -f {files}.pid {files}.err",
+        "exec 3<&0; me=$$; {{ cat <&3 >/dev/null; kill $me; rm -f {files}.err; }} >/dev/null 2>&1 & \
+         watcher=$!; exec 3<&-; n=0; while [ $n -lt {rounds} ]; do n=$((n+1)); \
+         sleep {interval} & next=$!; {body}wait $next; done; kill $watcher; rm -f {files}.err",
         interval = interval.as_secs_f64(),
     )
 }
@@ -191,7 +195,8 @@ mod tests {
     fn the_script_frames_each_query_and_stops_by_itself() {
         let script = script(&queries(), Duration::from_millis(100), 600, "/tmp/m-bfd");
         assert!(script.starts_with(
-            "echo $$ > /tmp/m-bfd.pid; n=0; while [ $n -lt 600 ]; do n=$((n+1)); sleep 0.1 & next=$!; printf"
+            "exec 3<&0; me=$$; { cat <&3 >/dev/null; kill $me; rm -f /tmp/m-bfd.err; } >/dev/null 2>&1 & \
+             watcher=$!; exec 3<&-; n=0; while [ $n -lt 600 ]; do n=$((n+1)); sleep 0.1 & next=$!; printf"
         ), "{script}");
         assert!(script.contains(
             "printf '\\n@@metallab-sample run 0\\n'; vtysh -c 'show bfd peers json' 2>/tmp/m-bfd.err; rc=$?; \
@@ -205,9 +210,84 @@ mod tests {
             "{script}"
         );
         assert!(
-            script.ends_with("wait $next; done; rm -f /tmp/m-bfd.pid /tmp/m-bfd.err"),
+            script.ends_with("wait $next; done; kill $watcher; rm -f /tmp/m-bfd.err"),
             "{script}"
         );
+    }
+
+    /// The script run with `sh` on this machine, its stdin a pipe that the test holds:
+    /// readings come while the pipe is open, and closing it ends the script (and the
+    /// query's stderr file goes with it); the bound on rounds ends it too.
+    #[test]
+    fn the_script_reads_until_its_stdin_closes_or_its_rounds_are_done() {
+        use std::io::Read;
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let files = dir.path().join("sampler");
+        let queries = [StateQuery::shell(
+            StatePart::Sessions,
+            "echo up; echo warn >&2",
+        )];
+        let run = |rounds: u32| {
+            Command::new("sh")
+                .arg("-c")
+                .arg(script(
+                    &queries,
+                    Duration::from_millis(20),
+                    rounds,
+                    &files.display().to_string(),
+                ))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let mut child = run(100_000);
+        let mut stdout = child.stdout.take().unwrap();
+        let mut reader = SampleReader::default();
+        let mut samples = vec![];
+        let mut buf = [0u8; 64];
+        while samples.len() < 3 {
+            let n = stdout.read(&mut buf).unwrap();
+            assert_ne!(n, 0, "the script ended by itself");
+            samples.extend(reader.feed(&buf[..n], SystemTime::now()));
+        }
+        assert_eq!(
+            samples[2].output,
+            ExecOutput {
+                exit_code: 0,
+                stdout: "up\n".into(),
+                stderr: "warn\n".into(),
+            }
+        );
+        // The reader goes away: the script ends, long before its rounds are done.
+        drop(child.stdin.take());
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "it was stopped, not done: {status}");
+        let mut rest = vec![];
+        stdout.read_to_end(&mut rest).unwrap();
+        // The watcher removes the stderr file right after stopping the loop.
+        let err_file = dir.path().join("sampler.err");
+        for _ in 0..100 {
+            if !err_file.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!err_file.exists());
+
+        // Two rounds, the stdin left open: it ends by itself, successfully.
+        let mut child = run(2);
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        assert_eq!(out.matches("@@metallab-sample done 0").count(), 2, "{out}");
+        assert!(!err_file.exists());
     }
 
     fn second(n: u64) -> SystemTime {
