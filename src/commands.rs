@@ -367,21 +367,22 @@ async fn run_and_report(
         timings,
     } = run;
     let checks = selected_checks(plan, filter)?;
-    let defaults = RunOptions::default();
+    let opts = RunOptions {
+        timeout_override: timeout,
+        ..RunOptions::default()
+    }
+    .sampled();
     // Routers in containers are read by samplers inside them, a reading every poll
-    // interval: one exec per part of a router's state, not one per reading. Each reading
-    // arrives fresh, so none is kept for later attempts.
-    let probe = DockerProbe::new(rt, plan, ClusterLink::connect(rt, state, plan).await)
-        .sampling(defaults.poll_interval);
+    // interval: one exec per part of a router's state, not one per reading. Bounded in
+    // case one is never let go: the longest check, and a minute.
+    let probe = DockerProbe::new(rt, plan, ClusterLink::connect(rt, state, plan).await).sampling(
+        opts.poll_interval,
+        opts.longest(&checks) + std::time::Duration::from_secs(60),
+    );
     let step = progress.step(
         "check",
         format!("{} check(s) on lab {}", checks.len(), plan.lab),
     );
-    let opts = RunOptions {
-        timeout_override: timeout,
-        state_ttl: std::time::Duration::ZERO,
-        ..defaults
-    };
     let sinks = check_sinks::choose(check_sinks::SinkChoice {
         global: g,
         progress,
@@ -401,6 +402,7 @@ async fn run_and_report(
         }
     })
     .await;
+    probe.stop_sampling().await;
     let sinks = sinks.into_inner().unwrap_or_else(|e| e.into_inner());
     for sink in sinks {
         sink.end(&results)?;

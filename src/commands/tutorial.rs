@@ -484,8 +484,15 @@ async fn run_step_checks(
             state.lab_dir(&linted.lab).display()
         )
     })?;
-    let probe = DockerProbe::new(rt, &plan, ClusterLink::connect(rt, state, &plan).await);
-    Ok(run_checks(&probe, &linted.step_checks(step), RunOptions::default()).await)
+    let opts = RunOptions::default().sampled();
+    let checks = linted.step_checks(step);
+    let probe = DockerProbe::new(rt, &plan, ClusterLink::connect(rt, state, &plan).await).sampling(
+        opts.poll_interval,
+        opts.longest(&checks) + Duration::from_secs(60),
+    );
+    let results = run_checks(&probe, &checks, opts).await;
+    probe.stop_sampling().await;
+    Ok(results)
 }
 
 /// Why checks did not pass, in one line.

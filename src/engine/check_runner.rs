@@ -106,6 +106,26 @@ impl Default for RunOptions {
     }
 }
 
+impl RunOptions {
+    /// For a probe whose readings come from samplers (`DockerProbe::sampling`): each
+    /// reading arrives fresh, so none is kept for later attempts.
+    pub fn sampled(self) -> RunOptions {
+        RunOptions {
+            state_ttl: Duration::ZERO,
+            ..self
+        }
+    }
+
+    /// How long the longest of `checks` may take.
+    pub fn longest(&self, checks: &[PlannedCheck]) -> Duration {
+        checks
+            .iter()
+            .map(|c| self.timeout_override.unwrap_or(c.timeout))
+            .max()
+            .unwrap_or_default()
+    }
+}
+
 /// Progress reported while checks run, e.g. to print a line as each check finishes.
 #[derive(Debug, Clone, Copy)]
 pub enum CheckEvent<'a> {

@@ -143,10 +143,18 @@ impl<'a> DockerProbe<'a> {
 
     /// Reads of parts of the state of routers that run as containers ([`LabProbe::read_parts`],
     /// what the check runner asks for) come from samplers inside them, a reading every
-    /// `interval`, rather than a `docker exec` each: for checks that wait for a change.
-    pub fn sampling(mut self, interval: Duration) -> Self {
-        self.samplers = Some(LiveSamplers::new(self.exec.rt, interval));
+    /// `interval` for at most `at_most`, rather than a `docker exec` each: for checks that
+    /// wait for a change. [`Self::stop_sampling`] ends them.
+    pub fn sampling(mut self, interval: Duration, at_most: Duration) -> Self {
+        self.samplers = Some(LiveSamplers::new(self.exec.rt, interval, at_most));
         self
+    }
+
+    /// Ends the samplers, once Docker has started each (see [`LiveSamplers::stop`]).
+    pub async fn stop_sampling(&self) {
+        if let Some(samplers) = &self.samplers {
+            samplers.stop().await;
+        }
     }
 
     fn router(&self, router: &str) -> Result<&'a PlannedRouter, String> {

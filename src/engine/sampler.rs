@@ -141,20 +141,25 @@ impl SamplerRun<'_> {
         loop {
             let mut reader = SampleReader::default();
             let ran = rt
-                .exec_stream_bound(&r.container, &["sh", "-c", &script], |is_stderr, bytes| {
-                    if is_stderr {
-                        return;
-                    }
-                    for sample in reader.feed(bytes, SystemTime::now()) {
-                        let query = &queries[sample.query];
-                        let state = query::assemble(r.kind, &[(query.clone(), sample.output)])
-                            .map_err(|e| e.to_string());
-                        // What the query printed was so when it ended.
-                        for check in mine.iter().copied() {
-                            send(check, state.as_ref(), sample.at);
+                .exec_stream_bound(
+                    &r.container,
+                    &["sh", "-c", &script],
+                    std::future::pending(),
+                    |is_stderr, bytes| {
+                        if is_stderr {
+                            return;
                         }
-                    }
-                })
+                        for sample in reader.feed(bytes, SystemTime::now()) {
+                            let query = &queries[sample.query];
+                            let state = query::assemble(r.kind, &[(query.clone(), sample.output)])
+                                .map_err(|e| e.to_string());
+                            // What the query printed was so when it ended.
+                            for check in mine.iter().copied() {
+                                send(check, state.as_ref(), sample.at);
+                            }
+                        }
+                    },
+                )
                 .await;
             if sink.is_closed() {
                 return;
@@ -162,10 +167,7 @@ impl SamplerRun<'_> {
             // It ended (the container stopped, or was never running): the checks fail until
             // it can be read again.
             let error = match ran {
-                Ok(code) => format!(
-                    "{}: the command reading it ended (exit code {code})",
-                    r.container
-                ),
+                Ok(code) => ended(&r.container, code),
                 Err(e) => e.to_string(),
             };
             for check in mine.iter().copied() {
@@ -176,10 +178,18 @@ impl SamplerRun<'_> {
     }
 }
 
+/// Why a sampler's command ended: it ends only when told to, or when its container stops.
+fn ended(container: &str, code: Option<i64>) -> String {
+    let code = code.map_or("none".to_string(), |c| c.to_string());
+    format!("{container}: the command reading it ended (exit code {code})")
+}
+
 /// Readings of routers' state for checks that wait for it to change (`check`, `up`): a
 /// sampler per part of a router's state, started when a check first reads that part and
 /// ended once no check has read it for a while, so that routers whose checks are decided
-/// are not read on. A reading is the first that arrives after it was asked for.
+/// are not read on. A reading is the first that arrives after it was asked for. Call
+/// [`LiveSamplers::stop`] when done: it lets each sampler's command go once Docker has
+/// started it, so that none misses the end-of-file that ends it.
 pub struct LiveSamplers {
     shared: Arc<LiveShared>,
 }
@@ -187,15 +197,21 @@ pub struct LiveSamplers {
 struct LiveShared {
     rt: DockerRuntime,
     interval: Duration,
-    /// A sampler nobody has waited on for this long ends.
+    /// A sampler nobody has asked for a reading for this long ends.
     idle: Duration,
+    /// The most readings a sampler takes: a bound in case its end-of-file never comes.
+    rounds: u32,
     /// Where a sampler's file is inside its router (`<prefix>-<part>.err`).
     prefix: String,
     running: Mutex<HashMap<(String, StatePart), Live>>,
+    /// Set by [`LiveSamplers::stop`].
+    stopping: watch::Sender<bool>,
 }
 
 struct Live {
     readings: Arc<watch::Sender<Option<Sample>>>,
+    /// When a reader last asked for a reading.
+    asked: Arc<Mutex<Instant>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -210,15 +226,21 @@ struct Sample {
 /// stalls when its container is paused, and a `docker exec` then says so.
 const STALLED: Duration = Duration::from_secs(5);
 
+/// How long [`LiveSamplers::stop`] waits for the samplers' commands to be let go.
+const STOPPING: Duration = Duration::from_secs(5);
+
 impl LiveSamplers {
-    pub fn new(rt: &DockerRuntime, interval: Duration) -> LiveSamplers {
+    /// Samplers taking a reading every `interval`, each for at most `at_most`.
+    pub fn new(rt: &DockerRuntime, interval: Duration, at_most: Duration) -> LiveSamplers {
         LiveSamplers {
             shared: Arc::new(LiveShared {
                 rt: rt.clone(),
                 interval,
                 idle: (10 * interval).max(Duration::from_secs(1)),
+                rounds: (at_most.as_secs_f64() / interval.as_secs_f64()).ceil() as u32,
                 prefix: format!("/tmp/metallab-sampler-{}", std::process::id()),
                 running: Mutex::new(HashMap::new()),
+                stopping: watch::channel(false).0,
             }),
         }
     }
@@ -281,24 +303,55 @@ impl LiveSamplers {
         if let Some(live) = running.get(&key)
             && !live.task.is_finished()
         {
+            *live.asked.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
             return live.readings.subscribe();
         }
         let (sender, receiver) = watch::channel(None);
         let readings = Arc::new(sender);
+        let asked = Arc::new(Mutex::new(Instant::now()));
         let task = tokio::spawn(sample_live(
             Arc::clone(shared),
-            r.container.clone(),
+            (r.container.clone(), part),
             r.kind,
-            part,
             Arc::clone(&readings),
+            Arc::clone(&asked),
         ));
-        running.insert(key, Live { readings, task });
+        running.insert(
+            key,
+            Live {
+                readings,
+                asked,
+                task,
+            },
+        );
         receiver
+    }
+
+    /// Ends every sampler: each lets its command go once Docker has started it (at most a
+    /// few seconds; the ones still starting then are dropped).
+    pub async fn stop(&self) {
+        self.shared.stopping.send_replace(true);
+        let tasks: Vec<_> = self
+            .shared
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain()
+            .map(|(_, live)| live.task)
+            .collect();
+        let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
+        if tokio::time::timeout(STOPPING, futures::future::join_all(tasks))
+            .await
+            .is_err()
+        {
+            aborts.iter().for_each(tokio::task::AbortHandle::abort);
+        }
     }
 }
 
 impl Drop for LiveSamplers {
-    /// Each sampler's exec is dropped with its task: its stdin closes and it ends.
+    /// Samplers not stopped (an error, Ctrl-C) are dropped with their tasks: their
+    /// commands' stdin closes and they end.
     fn drop(&mut self) {
         let running = self
             .shared
@@ -311,27 +364,26 @@ impl Drop for LiveSamplers {
     }
 }
 
-/// Runs the sampler of one part of one router's state, publishing each reading, until
-/// nobody has waited on it for `idle` (it then takes itself off the running ones). A
-/// sampler that cannot run (the container stopped) publishes why and starts again after a
-/// pause.
+/// Runs the sampler of one part (`key`: container and part) of a router's state,
+/// publishing each reading, until it is stopped or nobody has asked for a reading for
+/// `idle` (it then takes itself off the running ones). A sampler that cannot run (the
+/// container stopped) publishes why and starts again after a pause.
 async fn sample_live(
     shared: Arc<LiveShared>,
-    container: String,
+    key: (String, StatePart),
     kind: crate::kinds::RouterKind,
-    part: StatePart,
     readings: Arc<watch::Sender<Option<Sample>>>,
+    asked: Arc<Mutex<Instant>>,
 ) {
+    let (container, part) = (&key.0, key.1);
     let queries: Vec<StateQuery> = query::state_queries(kind)
         .into_iter()
         .filter(|q| q.part == part)
         .collect();
-    // Bounded in case its stdin never closes: about an hour of readings.
-    let rounds = (3600.0 / shared.interval.as_secs_f64()).ceil() as u32;
     let script = script(
         &queries,
         shared.interval,
-        rounds,
+        shared.rounds.max(1),
         &format!("{}-{part}", shared.prefix),
     );
     let publish = |output| {
@@ -340,54 +392,50 @@ async fn sample_live(
             output,
         }));
     };
-    // Ends (true) once nobody has waited for `idle`, taking the sampler off the running
-    // ones under the same lock readers subscribe under: a reader is never left waiting.
-    let idle = async {
-        let mut unread_since = Instant::now();
+    // Over once stopped, or once nobody has asked for `idle`: that is decided under the
+    // lock readers subscribe under, taking the sampler off the running ones, so that no
+    // reader is left waiting on it.
+    let over = || async {
+        let mut stopping = shared.stopping.subscribe();
         loop {
-            tokio::time::sleep(shared.interval).await;
-            if readings.receiver_count() > 0 {
-                unread_since = Instant::now();
-                continue;
-            }
-            if unread_since.elapsed() < shared.idle {
-                continue;
+            tokio::select! {
+                _ = stopping.wait_for(|stop| *stop) => return,
+                () = tokio::time::sleep(shared.interval) => {}
             }
             let mut running = shared
                 .running
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if readings.receiver_count() == 0 {
-                running.remove(&(container.clone(), part));
+            let asked = *asked.lock().unwrap_or_else(PoisonError::into_inner);
+            if readings.receiver_count() == 0 && asked.elapsed() >= shared.idle {
+                running.remove(&key);
                 return;
             }
         }
     };
-    tokio::pin!(idle);
     let argv = ["sh", "-c", script.as_str()];
     loop {
         let mut reader = SampleReader::default();
         let ran = shared
             .rt
-            .exec_stream_bound(&container, &argv, |is_stderr, bytes| {
+            .exec_stream_bound(container, &argv, over(), |is_stderr, bytes| {
                 if is_stderr {
                     return;
                 }
                 for sample in reader.feed(bytes, SystemTime::now()) {
                     publish(Ok((queries[sample.query].clone(), sample.output)));
                 }
-            });
-        let error = tokio::select! {
-            ran = ran => match ran {
-                Ok(code) => format!("{container}: the command reading it ended (exit code {code})"),
-                Err(e) => e.to_string(),
-            },
-            () = &mut idle => return,
+            })
+            .await;
+        let error = match ran {
+            Ok(None) => return,
+            Ok(Some(code)) => ended(container, Some(code)),
+            Err(e) => e.to_string(),
         };
         publish(Err(error));
         tokio::select! {
             () = tokio::time::sleep(shared.interval) => {}
-            () = &mut idle => return,
+            () = over() => return,
         }
     }
 }

@@ -30,6 +30,7 @@ use bollard::query_parameters::{
 use futures::StreamExt;
 use ipnet::{IpNet, Ipv4Net};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -941,20 +942,31 @@ impl DockerRuntime {
         argv: &[S],
         on_output: impl FnMut(bool, &[u8]),
     ) -> Result<i64> {
-        self.exec_streaming(container, argv, Attach::Output, on_output)
-            .await
+        let ran = self
+            .exec_streaming(
+                container,
+                argv,
+                Attach::Output,
+                std::future::pending(),
+                on_output,
+            )
+            .await?;
+        Ok(ran.expect("never asked to stop"))
     }
 
     /// [`Self::exec_stream`] with the command's stdin attached and left open: it reaches
-    /// end-of-file when this future ends or is dropped, or when metallab dies, so a
-    /// command that waits for that on its stdin ends with its reader.
+    /// end-of-file when the command's output is let go, so a command that waits for that
+    /// on its stdin ends with its reader, even one that died. `stop` is only heeded once
+    /// the output is attached (the exec then returns None): let go while Docker is still
+    /// starting it, the command could miss its end-of-file.
     pub async fn exec_stream_bound<S: AsRef<str>>(
         &self,
         container: &str,
         argv: &[S],
+        stop: impl Future<Output = ()>,
         on_output: impl FnMut(bool, &[u8]),
-    ) -> Result<i64> {
-        self.exec_streaming(container, argv, Attach::OutputAndStdin, on_output)
+    ) -> Result<Option<i64>> {
+        self.exec_streaming(container, argv, Attach::OutputAndStdin, stop, on_output)
             .await
     }
 
@@ -963,8 +975,9 @@ impl DockerRuntime {
         container: &str,
         argv: &[S],
         attach: Attach,
+        stop: impl Future<Output = ()>,
         mut on_output: impl FnMut(bool, &[u8]),
-    ) -> Result<i64> {
+    ) -> Result<Option<i64>> {
         let op = Op::new("exec in", ResourceKind::Container, container);
         let exec_id = self.create_exec(container, argv, attach).await?;
         let started = self
@@ -975,7 +988,13 @@ impl DockerRuntime {
         // The stdin half is held (not written) until the output ends.
         if let StartExecResults::Attached { mut output, input } = started {
             let _stdin = input;
-            while let Some(chunk) = output.next().await {
+            tokio::pin!(stop);
+            loop {
+                let chunk = tokio::select! {
+                    chunk = output.next() => chunk,
+                    () = &mut stop => return Ok(None),
+                };
+                let Some(chunk) = chunk else { break };
                 match chunk.map_err(|e| op.error(e))? {
                     bollard::container::LogOutput::StdErr { message } => on_output(true, &message),
                     bollard::container::LogOutput::StdOut { message }
@@ -991,7 +1010,7 @@ impl DockerRuntime {
         loop {
             let state = self.exec_state(&exec_id).await?;
             if !state.running {
-                return Ok(state.exit_code.unwrap_or(-1));
+                return Ok(Some(state.exit_code.unwrap_or(-1)));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -17,16 +17,30 @@ fn pair(name: &str) -> Lab {
     lab
 }
 
-/// The sampler loops running in the router's container (their command line carries the
-/// marker they print).
+/// The sampler loops running in the router's container, one line each (their command
+/// line carries the marker they print; the subshell each forks to watch its stdin has the
+/// same one).
 fn samplers_in(lab: &Lab, router: &str) -> Vec<String> {
     let ps = docker(&["exec", &lab.container(router), "ps", "-eo", "args"]);
     assert!(ps.status.success(), "{ps:?}");
-    String::from_utf8_lossy(&ps.stdout)
+    let mut loops: Vec<String> = String::from_utf8_lossy(&ps.stdout)
         .lines()
         .filter(|l| l.starts_with("sh -c") && l.contains("@@metallab-sample"))
         .map(str::to_string)
-        .collect()
+        .collect();
+    loops.sort();
+    loops.dedup();
+    loops
+}
+
+/// A `metallab` running in the background, killed when the test ends however it ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Waits up to `within` for the lab's routers to run no sampler; what still runs.
@@ -64,14 +78,23 @@ fn checks_are_read_by_samplers_that_end_with_the_check() {
         .replace("route: 192.0.2.64/26,", "route: 198.51.100.0/24,");
     let never = lab.state_dir.path().join("never.yaml");
     std::fs::write(&never, edited).unwrap();
-    let mut checking = lab.spawn_metallab(&["check", never.to_str().unwrap(), "--timeout", "60s"]);
+    let mut checking =
+        Running(lab.spawn_metallab(&["check", never.to_str().unwrap(), "--timeout", "60s"]));
+    // The session check passes at once and its sampler, read no more, ends; the route
+    // check's reads on.
     let until = Instant::now() + Duration::from_secs(20);
-    while samplers_in(&lab, "frr1").is_empty() {
-        assert!(Instant::now() < until, "no sampler started in frr1");
+    let reading = loop {
+        let reading = samplers_in(&lab, "frr1");
+        if reading.len() == 1 && reading[0].contains("-routes.err") {
+            break reading;
+        }
+        assert!(Instant::now() < until, "frr1's samplers: {reading:?}");
         std::thread::sleep(Duration::from_millis(100));
-    }
-    checking.kill().unwrap();
-    checking.wait().unwrap();
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(samplers_in(&lab, "frr1"), reading);
+    checking.0.kill().unwrap();
+    checking.0.wait().unwrap();
     assert_eq!(samplers_left_after(&lab, Duration::from_secs(5)), [""; 0]);
 
     // A paused router answers no reading: its checks fail with what Docker says.
