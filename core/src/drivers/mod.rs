@@ -90,7 +90,8 @@ pub fn sysctls(router: &PlannedRouter) -> BTreeMap<String, String> {
 /// Each must exit 0; a daemon started here must detach and keep no stdio open, or the
 /// `docker exec` running it would not return.
 pub fn start_commands(router: &PlannedRouter) -> Vec<Vec<String>> {
-    let mut commands = route_commands(router);
+    let mut commands: Vec<Vec<String>> = address_announcement(router).into_iter().collect();
+    commands.extend(route_commands(router));
     commands.extend(router.kind.behaviour().daemon_commands(&router.announce));
     if let Some(port) = router.http_server {
         // busybox httpd detaches by itself (no -f).
@@ -105,6 +106,40 @@ pub fn start_commands(router: &PlannedRouter) -> Vec<Vec<String>> {
     }
     commands.extend(router.exec.iter().map(|c| shell(c.as_str())));
     commands
+}
+
+/// One gratuitous ARP per IPv4 address of a router in containers, sent before its daemons
+/// start, as routers do when an interface comes up. A peer that was already trying to
+/// connect has its SYN queued behind an ARP probe nobody answered; probes come every
+/// second, in step with a 1 s connect timer, so without this the address is learnt just as
+/// that timer gives up: the connection completes and is dropped at once, and GoBGP then
+/// refuses its peer for 5 s. Announced, the address is learnt at once, the queued SYN meets
+/// a port nothing listens on yet (refused), and the peer's next try connects cleanly.
+/// Interfaces are eth0… in attach order, as Docker connects them before the start. An
+/// image without busybox skips it; it never fails a boot.
+pub fn address_announcement(router: &PlannedRouter) -> Option<Vec<String>> {
+    if router.placement != crate::topology::model::Placement::Docker {
+        return None;
+    }
+    let arps: Vec<String> = router
+        .interfaces
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.ip.is_ipv4())
+        .map(|(n, i)| {
+            format!(
+                "busybox arping -q -U -c 1 -I eth{n} -s {ip} {ip}",
+                ip = i.ip
+            )
+        })
+        .collect();
+    if arps.is_empty() {
+        return None;
+    }
+    Some(shell(format!(
+        "command -v busybox >/dev/null || exit 0; {}; exit 0",
+        arps.join("; ")
+    )))
 }
 
 /// The router's static routes, as idempotent commands (`ip route replace`): run at start,

@@ -98,7 +98,7 @@ fn start_commands_per_kind() {
 }
 
 #[test]
-fn start_commands_run_routes_then_daemon_then_announcements_then_http_then_exec() {
+fn start_commands_run_arp_then_routes_then_daemon_then_announcements_then_http_then_exec() {
     let mut r = fixtures::gobgp_ebgp();
     r.routes = vec![StaticRoute {
         to: "10.212.9.0/24".parse().unwrap(),
@@ -107,16 +107,21 @@ fn start_commands_run_routes_then_daemon_then_announcements_then_http_then_exec(
     r.http_server = Some(80);
     r.exec = vec!["echo one".into(), "touch /tmp/two".into()];
     let commands = joined(&start_commands(&r));
-    assert_eq!(commands.len(), 6, "{commands:#?}");
-    assert_eq!(commands[0], "ip route replace 10.212.9.0/24 via 10.212.1.1");
-    assert!(commands[1].starts_with("sh -c gobgpd -f /etc/gobgp/gobgpd.toml"));
+    assert_eq!(commands.len(), 7, "{commands:#?}");
+    assert!(
+        commands[0].contains("busybox arping -q -U"),
+        "{}",
+        commands[0]
+    );
+    assert_eq!(commands[1], "ip route replace 10.212.9.0/24 via 10.212.1.1");
+    assert!(commands[2].starts_with("sh -c gobgpd -f /etc/gobgp/gobgpd.toml"));
     assert_eq!(
-        commands[2],
+        commands[3],
         "gobgp global rib add -a ipv4 203.0.113.16/28 origin igp"
     );
-    assert_eq!(commands[3], "busybox httpd -p 80 -h /var/www/metallab");
-    assert_eq!(commands[4], "sh -c echo one");
-    assert_eq!(commands[5], "sh -c touch /tmp/two");
+    assert_eq!(commands[4], "busybox httpd -p 80 -h /var/www/metallab");
+    assert_eq!(commands[5], "sh -c echo one");
+    assert_eq!(commands[6], "sh -c touch /tmp/two");
 }
 
 #[test]
@@ -137,11 +142,46 @@ fn only_gobgp_announces_by_command() {
 }
 
 #[test]
-fn a_linux_host_without_extras_runs_nothing() {
+fn a_linux_host_without_extras_only_announces_its_addresses() {
     let mut r = fixtures::linux_hop();
     r.http_server = None;
-    assert!(start_commands(&r).is_empty());
+    let commands = start_commands(&r);
+    assert_eq!(commands.len(), 1);
+    assert_eq!(Some(commands[0].clone()), address_announcement(&r));
     assert_eq!(ready_command(crate::kinds::linux::KIND), None);
+}
+
+#[test]
+fn each_ipv4_address_is_announced_on_its_interface_and_never_fails_the_boot() {
+    let mut r = fixtures::linux_hop();
+    let v6 = crate::plan::model::PlannedInterface {
+        network: "v6".into(),
+        docker_network: "lab-v6".into(),
+        ip: "2001:db8::5".parse().unwrap(),
+        prefix_len: 64,
+    };
+    r.interfaces.insert(0, v6);
+    let command = address_announcement(&r).unwrap();
+    assert_eq!(command[..2], ["sh", "-c"]);
+    let script = &command[2];
+    assert!(script.starts_with("command -v busybox >/dev/null || exit 0; "));
+    assert!(script.ends_with("; exit 0"));
+    // eth0 is the IPv6-only network: not announced; the others keep their eth numbers.
+    for (n, i) in r.interfaces.iter().enumerate().skip(1) {
+        let arp = format!(
+            "busybox arping -q -U -c 1 -I eth{n} -s {ip} {ip}",
+            ip = i.ip
+        );
+        assert!(script.contains(&arp), "{script}");
+    }
+    assert!(!script.contains("eth0"), "{script}");
+    // Nothing to announce: no command at all.
+    r.interfaces.truncate(1);
+    assert_eq!(address_announcement(&r), None);
+    // In the cluster a router has a Service address, not an interface of its own.
+    let mut pod = fixtures::linux_hop();
+    pod.placement = crate::topology::model::Placement::Cluster;
+    assert_eq!(address_announcement(&pod), None);
 }
 
 // --- readiness (outputs recorded from the real daemons in the metallab-dev images) --------

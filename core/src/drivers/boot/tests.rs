@@ -214,6 +214,8 @@ fn the_first_start_writes_the_files_then_boots_and_later_starts_only_boot() {
     router.http_server = None;
     router.routes.clear();
     router.exec.clear();
+    // Nor announcements of its addresses on this machine's networks.
+    router.interfaces.clear();
     assert!(start_commands(&router).is_empty());
     let tricky = "a 'quoted' line\n$HOME `not run` \\ back\n\nlast line without newline";
     let files = [

@@ -49,6 +49,35 @@ fn frr_is_ready_when_zebra_bgpd_and_bfdd_answer() {
 }
 
 #[test]
+fn the_boot_loads_frr_conf_once_while_the_daemons_file_holds_back_each_daemons_load() {
+    use crate::kinds::frr::paths;
+    let router = fixtures::frr_ebgp();
+    let commands = router.kind.behaviour().daemon_commands(&[]);
+    let joined: Vec<String> = commands.iter().map(|c| c.join(" ")).collect();
+    assert_eq!(
+        joined,
+        [
+            format!(
+                "sh -c touch {b} && {i} start; started=$?; rm -f {b}; exit $started",
+                b = paths::BOOTING,
+                i = paths::INIT
+            ),
+            "vtysh -b".to_string(),
+        ]
+    );
+    let files = render_router(&router).unwrap();
+    let daemons = files.iter().find(|f| f.path == paths::DAEMONS).unwrap();
+    assert!(
+        daemons.contents.contains(&format!(
+            "if [ -e {} ]; then VTYSH=true; fi",
+            paths::BOOTING
+        )),
+        "{}",
+        daemons.contents
+    );
+}
+
+#[test]
 fn frr_kills_watchfrr_first_and_its_init_script_starts_what_is_missing() {
     let frr = crate::kinds::frr::KIND.behaviour();
     assert_eq!(frr.daemons()[0], "bgpd");

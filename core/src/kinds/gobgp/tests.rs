@@ -1,7 +1,7 @@
 //! GoBGP: its rendered configs (snapshots), start commands and readiness, from the
 //! planned routers of `render::fixtures`.
 
-use crate::drivers::{is_ready, start_commands};
+use crate::drivers::is_ready;
 use crate::plan::model::BfdTimers;
 use crate::render::fixtures::{self, exec_output as output, rendered};
 
@@ -29,7 +29,8 @@ fn gobgp_configs() {
 
 #[test]
 fn the_gobgp_daemon_command_detaches_and_waits_for_the_api() {
-    let commands = start_commands(&fixtures::gobgp_ebgp());
+    let router = fixtures::gobgp_ebgp();
+    let commands = router.kind.behaviour().daemon_commands(&router.announce);
     let script = &commands[0][2];
     assert!(
         script.contains("</dev/null >/var/log/gobgpd.log 2>&1 &"),
