@@ -810,6 +810,10 @@ async fn cmd_check(
 /// How often `check --watch` evaluates every check.
 const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// How long one sampler of `check --watch` runs before another takes over: the bound on a
+/// sampler in case its end-of-file never comes.
+const WATCH_SAMPLER_SPAN: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// `check --watch`: every check evaluated each round; each change printed with its time.
 async fn watch_checks(
     g: &GlobalOpts,
@@ -818,10 +822,25 @@ async fn watch_checks(
     plan: &Plan,
     filter: Option<&str>,
 ) -> Result<()> {
-    use crate::check::watch::transitions;
     let checks = selected_checks(plan, filter)?;
     let names: Vec<String> = checks.iter().map(|c| c.name.clone()).collect();
-    let probe = DockerProbe::new(rt, plan, ClusterLink::connect(rt, state, plan).await);
+    // Routers in containers are read by samplers inside them, a reading every round: one
+    // exec per part of a router's state for the whole watch, not one per reading.
+    let probe = DockerProbe::new(rt, plan, ClusterLink::connect(rt, state, plan).await)
+        .sampling(WATCH_INTERVAL, WATCH_SAMPLER_SPAN);
+    let watched = watch_rounds(g, &probe, &checks, &names).await;
+    probe.stop_sampling().await;
+    watched
+}
+
+/// The rounds of `check --watch`, until Ctrl-C.
+async fn watch_rounds(
+    g: &GlobalOpts,
+    probe: &DockerProbe<'_>,
+    checks: &[crate::plan::model::PlannedCheck],
+    names: &[String],
+) -> Result<()> {
+    use crate::check::watch::transitions;
     let mut previous = Vec::new();
     // One listener for the whole watch: a Ctrl-C that comes while transitions are being
     // printed is kept for the next wait, where a listener made per wait would miss it.
@@ -830,8 +849,8 @@ async fn watch_checks(
     loop {
         let started = tokio::time::Instant::now();
         let round = crate::engine::check_runner::evaluate_round(
-            &probe,
-            &checks,
+            probe,
+            checks,
             std::time::Duration::from_secs(15),
         );
         let verdicts = tokio::select! {
@@ -839,7 +858,7 @@ async fn watch_checks(
             _ = &mut interrupted => return Ok(()),
         };
         let at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-        for t in transitions(&mut previous, &names, &verdicts, &at) {
+        for t in transitions(&mut previous, names, &verdicts, &at) {
             match g.output {
                 OutputFormat::Json => {
                     outln!("{}", serde_json::to_string(&t).expect("serializable"))

@@ -429,6 +429,9 @@ async fn sample_live(
             .await;
         let error = match ran {
             Ok(None) => return,
+            // It took all its rounds (the bound on a sampler whose end-of-file never
+            // came; `check --watch` meets it): another one takes over, unseen by readers.
+            Ok(Some(0)) => continue,
             Ok(Some(code)) => ended(container, Some(code)),
             Err(e) => e.to_string(),
         };

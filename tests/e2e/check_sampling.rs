@@ -20,7 +20,7 @@ fn pair(name: &str) -> Lab {
 /// The sampler loops running in the router's container, one line each (their command
 /// line carries the marker they print; the subshell each forks to watch its stdin has the
 /// same one).
-fn samplers_in(lab: &Lab, router: &str) -> Vec<String> {
+pub(crate) fn samplers_in(lab: &Lab, router: &str) -> Vec<String> {
     let ps = docker(&["exec", &lab.container(router), "ps", "-eo", "args"]);
     assert!(ps.status.success(), "{ps:?}");
     let mut loops: Vec<String> = String::from_utf8_lossy(&ps.stdout)
@@ -43,8 +43,9 @@ impl Drop for Running {
     }
 }
 
-/// Waits up to `within` for the lab's routers to run no sampler; what still runs.
-fn samplers_left_after(lab: &Lab, within: Duration) -> Vec<String> {
+/// Waits up to `within` for the lab's routers frr1 and bird1 to run no sampler; what still
+/// runs.
+pub(crate) fn samplers_left_after(lab: &Lab, within: Duration) -> Vec<String> {
     let until = Instant::now() + within;
     loop {
         let left: Vec<String> = ["frr1", "bird1"]

@@ -63,6 +63,8 @@ fn faults_fail_exactly_their_checks_and_clear_restores_them() {
     for _ in &all {
         assert_eq!(next()["state"], "passed");
     }
+    // It reads the routers through samplers inside them, not an exec per round.
+    assert!(!crate::check_sampling::samplers_in(&lab, "frr1").is_empty());
 
     // Link down inside frr1: its session and the route it carried go; the address stays.
     let out = fault(&lab, &["link", "frr1", "lan", "down"]);
@@ -87,6 +89,11 @@ fn faults_fail_exactly_their_checks_and_clear_restores_them() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
     assert_eq!(status.code(), Some(0), "Ctrl-C ends a watch");
+    // The watch read the routers through samplers; none outlives it.
+    assert_eq!(
+        crate::check_sampling::samplers_left_after(&lab, std::time::Duration::from_secs(5)),
+        Vec::<String>::new()
+    );
     let list = fault(&lab, &["list", "-o", "json"]);
     let active: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON");
     assert_eq!(active[0]["id"], 1);
