@@ -81,13 +81,14 @@ impl Kind for Frr {
     // frrinit.sh (the same script exists in upstream FRR images) starts watchfrr, which
     // starts the daemons listed in /etc/frr/daemons, each through watchfrr.sh, which then
     // loads that daemon's part of frr.conf with `vtysh -b -d DAEMON`; it returns once every
-    // daemon answers. Those loads exit 0 on the script's side even when a line is refused
-    // (the line is dropped and only logged). So while `BOOTING` exists the daemons file
-    // makes them no-ops, and the boot loads frr.conf once for all daemons with `vtysh -b`,
-    // which exits non-zero and names every refused line (`line 6: % Unknown command[25]:
-    // …`): one vtysh (some 20 ms of CPU: it loads every command it knows) where there
-    // were four and a dry run. Daemons watchfrr starts later (after a crash, or a fault
-    // cleared) load their part as usual.
+    // daemon answers, or, with one that does not start, once watchfrr gives up waiting
+    // (the readiness query then names it). Those loads exit 0 on the script's side even
+    // when a line is refused (the line is dropped and only logged). So while `BOOTING`
+    // exists the daemons file makes them no-ops, and the boot loads frr.conf once for all
+    // daemons with `vtysh -b`, which exits non-zero and names every refused line (`line 6:
+    // % Unknown command[25]: …`): one vtysh (some 20 ms of CPU: it loads every command it
+    // knows) where there were four and a dry run. Daemons watchfrr starts later (after a
+    // crash, or a fault cleared) load their part as usual.
     fn daemon_commands(&self, _announce: &[IpNet]) -> Vec<Vec<String>> {
         vec![
             shell(format!(
