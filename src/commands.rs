@@ -373,12 +373,9 @@ async fn run_and_report(
     }
     .sampled();
     // Routers in containers are read by samplers inside them, a reading every poll
-    // interval: one exec per part of a router's state, not one per reading. Bounded in
-    // case one is never let go: the longest check, and a minute.
-    let probe = DockerProbe::new(rt, plan, ClusterLink::connect(rt, state, plan).await).sampling(
-        opts.poll_interval,
-        opts.longest(&checks) + std::time::Duration::from_secs(60),
-    );
+    // interval: one exec per part of a router's state, not one per reading.
+    let probe = DockerProbe::new(rt, plan, ClusterLink::connect(rt, state, plan).await)
+        .sampling_checks(&checks, &opts);
     let step = progress.step(
         "check",
         format!("{} check(s) on lab {}", checks.len(), plan.lab),

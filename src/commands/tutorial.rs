@@ -486,10 +486,8 @@ async fn run_step_checks(
     })?;
     let opts = RunOptions::default().sampled();
     let checks = linted.step_checks(step);
-    let probe = DockerProbe::new(rt, &plan, ClusterLink::connect(rt, state, &plan).await).sampling(
-        opts.poll_interval,
-        opts.longest(&checks) + Duration::from_secs(60),
-    );
+    let probe = DockerProbe::new(rt, &plan, ClusterLink::connect(rt, state, &plan).await)
+        .sampling_checks(&checks, &opts);
     let results = run_checks(&probe, &checks, opts).await;
     probe.stop_sampling().await;
     Ok(results)

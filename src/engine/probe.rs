@@ -6,11 +6,11 @@
 use super::cluster_side::ClusterLink;
 use super::sampler::LiveSamplers;
 use crate::drivers::query;
-use crate::engine::check_runner::LabProbe;
+use crate::engine::check_runner::{LabProbe, RunOptions};
 use crate::in_cluster::KubeExec;
 use crate::in_cluster::exec::ExecError;
 use crate::kinds::StatePart;
-use crate::plan::{Plan, PlannedRouter};
+use crate::plan::{Plan, PlannedCheck, PlannedRouter};
 use crate::runtime::ExecOutput;
 use crate::runtime::docker::{ContainerInfo, DockerRuntime};
 use crate::state::{RawOutput, RouterState};
@@ -148,6 +148,16 @@ impl<'a> DockerProbe<'a> {
     pub fn sampling(mut self, interval: Duration, at_most: Duration) -> Self {
         self.samplers = Some(LiveSamplers::new(self.exec.rt, interval, at_most));
         self
+    }
+
+    /// [`Self::sampling`] for a run of `checks` with `opts`: a reading every poll interval,
+    /// bounded, in case a sampler is never let go, by the longest of the checks and a
+    /// minute.
+    pub fn sampling_checks(self, checks: &[PlannedCheck], opts: &RunOptions) -> Self {
+        self.sampling(
+            opts.poll_interval,
+            opts.longest(checks) + Duration::from_secs(60),
+        )
     }
 
     /// Ends the samplers, once Docker has started each (see [`LiveSamplers::stop`]).
