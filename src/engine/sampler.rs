@@ -167,7 +167,9 @@ impl SamplerRun<'_> {
             // It ended (the container stopped, or was never running): the checks fail until
             // it can be read again.
             let error = match ran {
-                Ok(code) => ended(&r.container, code),
+                // Never let go (its stop never comes): it ends with `sink`'s reader.
+                Ok(None) => return,
+                Ok(Some(code)) => ended(&r.container, code),
                 Err(e) => e.to_string(),
             };
             for check in mine.iter().copied() {
@@ -179,8 +181,7 @@ impl SamplerRun<'_> {
 }
 
 /// Why a sampler's command ended: it ends only when told to, or when its container stops.
-fn ended(container: &str, code: Option<i64>) -> String {
-    let code = code.map_or("none".to_string(), |c| c.to_string());
+fn ended(container: &str, code: i64) -> String {
     format!("{container}: the command reading it ended (exit code {code})")
 }
 
@@ -432,7 +433,7 @@ async fn sample_live(
             // It took all its rounds (the bound on a sampler whose end-of-file never
             // came; `check --watch` meets it): another one takes over, unseen by readers.
             Ok(Some(0)) => continue,
-            Ok(Some(code)) => ended(container, Some(code)),
+            Ok(Some(code)) => ended(container, code),
             Err(e) => e.to_string(),
         };
         publish(Err(error));
