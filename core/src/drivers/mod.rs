@@ -64,9 +64,8 @@ pub fn sysctls(router: &PlannedRouter) -> BTreeMap<String, String> {
     // sender caches that for minutes and keeps sending into Docker's isolation drop after
     // the link is back. A lab's paths must follow its static routes and BGP only.
     // The kernel combines `all` with each interface's own value, and Docker creates the
-    // interfaces (all networks are connected before start: eth0…) before it applies
-    // sysctls, so each interface is set too.
-    let interfaces = (0..router.interfaces.len()).map(|i| format!("eth{i}"));
+    // interfaces before it applies sysctls, so each interface is set too.
+    let interfaces = (0..router.interfaces.len()).map(interface_name);
     for scope in ["all".to_string(), "default".to_string()]
         .into_iter()
         .chain(interfaces)
@@ -108,6 +107,13 @@ pub fn start_commands(router: &PlannedRouter) -> Vec<Vec<String>> {
     commands
 }
 
+/// The name inside the container of the router's interface number `n` (an index into
+/// `PlannedRouter::interfaces`): Docker connects every network before the start, in attach
+/// order, as eth0, eth1…
+fn interface_name(n: usize) -> String {
+    format!("eth{n}")
+}
+
 /// One gratuitous ARP per IPv4 address of a router in containers, sent before its daemons
 /// start, as routers do when an interface comes up. A peer that was already trying to
 /// connect has its SYN queued behind an ARP probe nobody answered; probes come every
@@ -115,8 +121,7 @@ pub fn start_commands(router: &PlannedRouter) -> Vec<Vec<String>> {
 /// that timer gives up: the connection completes and is dropped at once, and GoBGP then
 /// refuses its peer for 5 s. Announced, the address is learnt at once, the queued SYN meets
 /// a port nothing listens on yet (refused), and the peer's next try connects cleanly.
-/// Interfaces are eth0… in attach order, as Docker connects them before the start. An
-/// image without busybox skips it; it never fails a boot.
+/// An image without busybox skips it; it never fails a boot.
 pub fn address_announcement(router: &PlannedRouter) -> Option<Vec<String>> {
     if router.placement != crate::topology::model::Placement::Docker {
         return None;
@@ -128,7 +133,8 @@ pub fn address_announcement(router: &PlannedRouter) -> Option<Vec<String>> {
         .filter(|(_, i)| i.ip.is_ipv4())
         .map(|(n, i)| {
             format!(
-                "busybox arping -q -U -c 1 -I eth{n} -s {ip} {ip}",
+                "busybox arping -q -U -c 1 -I {dev} -s {ip} {ip}",
+                dev = interface_name(n),
                 ip = i.ip
             )
         })
