@@ -52,6 +52,8 @@ pub fn container_boot(router: &PlannedRouter, files: &[ConfigFile]) -> Container
     let mut dirs: Vec<String> = all
         .iter()
         .filter_map(|f| std::path::Path::new(&f.path).parent())
+        // A bare file name has the empty path for parent: nothing to make.
+        .filter(|dir| !dir.as_os_str().is_empty())
         .map(|dir| command_line(&[dir.to_string_lossy().into_owned()]))
         .collect();
     dirs.sort();
