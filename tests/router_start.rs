@@ -46,6 +46,19 @@ async fn start_with(
     suffix: &str,
     edit_frr_conf: impl Fn(&str) -> String,
 ) -> Result<(), lifecycle::StartFailure<metallab::runtime::RuntimeError>> {
+    start_with_capabilities(rt, scratch, image, suffix, edit_frr_conf, |caps| caps).await
+}
+
+/// [`start_with`], the container given the capabilities `capabilities` makes of the
+/// router's.
+async fn start_with_capabilities(
+    rt: &DockerRuntime,
+    scratch: &Scratch,
+    image: &str,
+    suffix: &str,
+    edit_frr_conf: impl Fn(&str) -> String,
+    capabilities: impl Fn(Vec<String>) -> Vec<String>,
+) -> Result<(), lifecycle::StartFailure<metallab::runtime::RuntimeError>> {
     let topology = parse_and_validate("lab.yaml", TOPOLOGY).expect("the topology is valid");
     let plan = build::build(&topology, "lab.yaml", Path::new("."));
     let router = &plan.routers[0];
@@ -66,6 +79,7 @@ async fn start_with(
     spec.name = scratch.name(suffix);
     spec.labels = scratch.labels(&[]);
     spec.networks = vec![(network.name.clone(), None)];
+    spec.cap_add = capabilities(spec.cap_add);
     rt.create_container(&spec).await.unwrap();
     let output = rt.start_attached(&spec.name).await.unwrap();
     lifecycle::follow_boot(router, output, Duration::from_secs(60), |_| {}, || {}).await
@@ -87,9 +101,55 @@ async fn frr_starts_with_its_rendered_config_and_a_refused_line_fails_the_start_
     .expect("metallab's FRR image builds");
     let scratch = Scratch::new(LAB);
 
-    // The config as rendered loads and the daemons answer.
+    // The config as rendered loads and the daemons answer, watched by watchfrr.
     if let Err(e) = start_with(&rt, &scratch, &image, "good", str::to_string).await {
         panic!("the rendered config should start: {e:?}");
+    }
+    let daemons = rt
+        .exec(
+            &scratch.name("good"),
+            &["vtysh", "-c", "show daemons"],
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let answering: Vec<&str> = daemons.stdout.split_whitespace().collect();
+    for daemon in ["zebra", "staticd", "bgpd", "bfdd", "watchfrr"] {
+        assert!(answering.contains(&daemon), "{daemons:?}");
+    }
+    let config = rt
+        .exec(
+            &scratch.name("good"),
+            &["vtysh", "-c", "show running-config bgpd"],
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert!(
+        config.stdout.contains("network 192.0.2.0/24"),
+        "frr.conf was loaded: {config:?}"
+    );
+
+    // A daemon that cannot start (zebra without SYS_ADMIN, which FRR's privileges need)
+    // fails the first start command at once, in its own words, rather than leaving the
+    // boot to wait for an answer that does not come.
+    let without_sys_admin =
+        start_with_capabilities(&rt, &scratch, &image, "nocap", str::to_string, |caps| {
+            caps.into_iter().filter(|c| c != "SYS_ADMIN").collect()
+        })
+        .await;
+    match without_sys_admin {
+        Err(lifecycle::StartFailure::CommandFailed {
+            command, output, ..
+        }) => {
+            assert!(command.contains("for d in zebra"), "{command}");
+            assert!(output.contains("FRR's zebra did not start"), "{output}");
+            assert!(
+                output.contains("cap_sys_admin"),
+                "FRR's own words: {output}"
+            );
+        }
+        other => panic!("expected zebra's start to fail, got {other:?}"),
     }
 
     // Two lines FRR refuses, after `router bgp`: the start fails on loading the config and

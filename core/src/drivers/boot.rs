@@ -97,14 +97,13 @@ fn write_file(file: &ConfigFile) -> String {
 /// the output, `end`.
 pub fn script(router: &PlannedRouter) -> String {
     let behaviour = router.kind.behaviour();
-    let ready = ready_command(router.kind);
+    let ready = ready_command(router.kind).filter(|_| !behaviour.start_waits_for_answers());
     render(
         &format!("router {} ({})", router.name, router.kind),
         &start_commands(router),
         ready.as_deref().map(|argv| Ready {
             query: argv,
             words: behaviour.ready_words(),
-            hint: behaviour.ready_hint(),
         }),
         READY_TIMEOUT,
     )
@@ -115,12 +114,7 @@ struct Ready<'a> {
     query: &'a [String],
     /// What the query's output holds then.
     words: &'a [&'a str],
-    /// A cheap test that must pass before the query is worth running.
-    hint: Option<&'a str>,
 }
-
-/// Polls during which a kind's ready hint must pass before its query runs (2 s).
-const HINT_POLLS: u128 = 40;
 
 /// The script of [`script`] for any commands and readiness query.
 fn render(
@@ -143,17 +137,11 @@ fn render(
             command = command_line(argv),
         ));
     }
-    if let Some(Ready { query, words, hint }) = ready {
-        let mut test = String::new();
-        if let Some(hint) = hint {
-            test.push_str(&format!(
-                "if [ $n -lt {HINT_POLLS} ]; then {hint} || return 1; fi; "
-            ));
-        }
-        test.push_str(&format!(
+    if let Some(Ready { query, words }) = ready {
+        let mut test = format!(
             "{} >\"$out\" 2>\"$err\" </dev/null || return 1; r=$(cat \"$out\")",
             command_line(query)
-        ));
+        );
         for word in words {
             let pattern = command_line(&[(*word).to_string()]);
             test.push_str(&format!("; case $r in *{pattern}*) ;; *) return 1;; esac"));

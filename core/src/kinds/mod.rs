@@ -190,11 +190,11 @@ pub trait Kind: Sync {
         &[]
     }
 
-    /// A shell test that needs no new process (`[ -S socket ]`), true once the daemons may
-    /// answer, for kinds whose ready command is costly: the boot script asks the daemons
-    /// only then (or, in case the image keeps its sockets elsewhere, after 2 s anyway).
-    fn ready_hint(&self) -> Option<&'static str> {
-        None
+    /// Whether its daemon commands return only once the daemons answer their CLI (and
+    /// fail when one does not): the boot script then does not ask again with the ready
+    /// command, which is still what tells it elsewhere (restarts, a pod's probe).
+    fn start_waits_for_answers(&self) -> bool {
+        false
     }
 
     /// The commands that read its state, one per part it has.

@@ -72,7 +72,6 @@ fn commands_run_in_order_then_the_daemons_are_asked_until_they_answer() {
         Some(Ready {
             query: &query,
             words: &["zebra", "bgpd", "bfdd"],
-            hint: None,
         }),
         Duration::from_secs(5),
     );
@@ -106,7 +105,6 @@ fn the_first_failing_command_is_reported_with_its_code_and_output_and_the_rest_n
         Some(Ready {
             query: &sh("echo up"),
             words: &["up"],
-            hint: None,
         }),
         Duration::from_secs(5),
     );
@@ -135,7 +133,6 @@ fn daemons_that_never_answer_are_reported_with_what_the_last_query_said() {
         Some(Ready {
             query: &sh("echo 'Unable to connect to server control socket' >&2; exit 1"),
             words: &["Daemon is up and running"],
-            hint: None,
         }),
         Duration::from_millis(200),
     );
@@ -155,7 +152,6 @@ fn words_with_spaces_and_quotes_are_matched_literally() {
         Some(Ready {
             query: &sh("echo \"BIRD 2.0.12 ready.\nDaemon is up and running\""),
             words: &["Daemon is up and running", "it's"],
-            hint: None,
         }),
         Duration::from_millis(300),
     );
@@ -171,7 +167,6 @@ fn words_with_spaces_and_quotes_are_matched_literally() {
         Some(Ready {
             query: &sh("echo 'a * b'"),
             words: &["*", "a * b"],
-            hint: None,
         }),
         Duration::from_millis(300),
     );
@@ -255,27 +250,11 @@ fn files_too_large_for_one_command_are_uploaded() {
 }
 
 #[test]
-fn a_costly_query_runs_only_once_the_hint_says_the_daemons_may_answer() {
-    let dir = tempfile::tempdir().unwrap();
-    let flag = dir.path().join("socket");
-    let count = dir.path().join("count");
-    let query = sh(&format!("echo x >> {}; echo up", count.display()));
-    let hint = format!("[ -e {} ]", flag.display());
-    let text = render(
-        "test",
-        // The "daemon" makes its socket a little later, in the background.
-        &[sh(&format!(
-            "(sleep 0.3; touch {}) >/dev/null 2>&1 &",
-            flag.display()
-        ))],
-        Some(Ready {
-            query: &query,
-            words: &["up"],
-            hint: Some(&hint),
-        }),
-        Duration::from_secs(5),
-    );
-    let (events, _) = run(&text);
-    assert_eq!(events.last(), Some(&BootEvent::Ready));
-    assert_eq!(std::fs::read_to_string(&count).unwrap(), "x\n");
+fn the_boot_asks_the_daemons_only_when_their_start_did_not_wait_for_them() {
+    let asks = |router: &crate::plan::model::PlannedRouter| script(router).contains("mark waiting");
+    // `DAEMON -d` (FRR) and the wait for `gobgp global` (GoBGP) return once they answer.
+    assert!(!asks(&fixtures::frr_ebgp()));
+    assert!(!asks(&fixtures::gobgp_ebgp()));
+    // `bird -c` returns as BIRD detaches: whether it is up and running is asked.
+    assert!(asks(&fixtures::bird_ebgp()));
 }

@@ -49,32 +49,49 @@ fn frr_is_ready_when_zebra_bgpd_and_bfdd_answer() {
 }
 
 #[test]
-fn the_boot_loads_frr_conf_once_while_the_daemons_file_holds_back_each_daemons_load() {
-    use crate::kinds::frr::paths;
+fn frr_starts_each_daemon_itself_then_watchfrr_then_loads_frr_conf_once() {
+    use crate::kinds::frr::{DAEMONS, paths};
     let router = fixtures::frr_ebgp();
-    let commands = router.kind.behaviour().daemon_commands(&[]);
-    let joined: Vec<String> = commands.iter().map(|c| c.join(" ")).collect();
-    assert_eq!(
-        joined,
-        [
-            format!(
-                "sh -c touch {b} && {i} start; started=$?; rm -f {b}; exit $started",
-                b = paths::BOOTING,
-                i = paths::INIT
-            ),
-            "vtysh -b".to_string(),
-        ]
+    let frr = router.kind.behaviour();
+    let commands: Vec<String> = frr
+        .daemon_commands(&[])
+        .iter()
+        .map(|c| c.join(" "))
+        .collect();
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert!(commands[0].starts_with("sh -c "), "{}", commands[0]);
+    assert!(
+        commands[0].contains("for d in zebra mgmtd staticd bgpd bfdd;"),
+        "zebra first, mgmtd where the version has it: {}",
+        commands[0]
     );
+    assert!(commands[0].contains("mgmtd) [ -x mgmtd ] || continue;"));
+    assert!(commands[0].ends_with("./watchfrr -d -F traditional $started"));
+    assert_eq!(commands[1], "vtysh -b");
+    // `DAEMON -d` returns once the daemon answers, so the boot does not ask again.
+    assert!(frr.start_waits_for_answers());
+
+    // frrinit.sh, which starts killed daemons again, gives them the same options.
     let files = render_router(&router).unwrap();
     let daemons = files.iter().find(|f| f.path == paths::DAEMONS).unwrap();
-    assert!(
-        daemons.contents.contains(&format!(
-            "if [ -e {} ]; then VTYSH=true; fi",
-            paths::BOOTING
-        )),
-        "{}",
-        daemons.contents
-    );
+    for (daemon, options) in DAEMONS {
+        assert!(
+            commands[0].contains(&format!("{daemon}) "))
+                && commands[0].contains(&format!("options='{options}';;")),
+            "{daemon}: {}",
+            commands[0]
+        );
+        let line = daemons
+            .contents
+            .lines()
+            .find(|l| l.starts_with(&format!("{daemon}_options=")))
+            .unwrap_or_else(|| panic!("no {daemon}_options in the daemons file"));
+        assert_eq!(
+            line.split_once('=').unwrap().1.trim_matches('"').trim(),
+            *options,
+            "{daemon}"
+        );
+    }
 }
 
 #[test]

@@ -112,6 +112,11 @@ impl Kind for Gobgp {
         &["gobgpd"]
     }
 
+    // The first daemon command waits for `gobgp global` (the ready command) to answer.
+    fn start_waits_for_answers(&self) -> bool {
+        true
+    }
+
     fn ready_command(&self) -> Option<Vec<String>> {
         Some(argv(&["gobgp", "global"]))
     }
