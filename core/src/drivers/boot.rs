@@ -58,10 +58,18 @@ pub fn container_boot(router: &PlannedRouter, files: &[ConfigFile]) -> Container
         .collect();
     dirs.sort();
     dirs.dedup();
+    // One `rm` for all (each new file is then root's, with the mode set below, as an
+    // upload makes it), and `chmod` only where umask 022 does not give the file's mode:
+    // a process per file less, which a lab of 100 routers feels.
+    let paths: Vec<String> = all
+        .iter()
+        .map(|f| command_line(std::slice::from_ref(&f.path)))
+        .collect();
     let writes: Vec<String> = all.iter().map(|f| write_file(f)).collect();
     let inline = format!(
-        "[ -e {SCRIPT_PATH} ] || {{ mkdir -p {} && {}; }} && exec sh {SCRIPT_PATH}",
+        "[ -e {SCRIPT_PATH} ] || {{ umask 022 && mkdir -p {} && rm -f {} && {}; }} && exec sh {SCRIPT_PATH}",
         dirs.join(" "),
+        paths.join(" "),
         writes.join(" && ")
     );
     if inline.len() <= INLINE_LIMIT {
@@ -77,15 +85,22 @@ pub fn container_boot(router: &PlannedRouter, files: &[ConfigFile]) -> Container
     }
 }
 
-/// Commands that put `file` in place as an upload would, its directory made already: a
-/// new root-owned file with the file's mode.
+/// The mode `umask 022` gives a new file.
+const NEW_FILE_MODE: u32 = 0o644;
+
+/// Commands that put `file` in place as an upload would, its directory made and any old
+/// file removed already, under umask 022: a new root-owned file with the file's mode.
 fn write_file(file: &ConfigFile) -> String {
     let path = command_line(std::slice::from_ref(&file.path));
-    format!(
-        "rm -f {path} && printf %s {contents} > {path} && chmod {mode:o} {path}",
+    let write = format!(
+        "printf %s {contents} > {path}",
         contents = command_line(std::slice::from_ref(&file.contents)),
-        mode = file.mode,
-    )
+    );
+    if file.mode == NEW_FILE_MODE {
+        write
+    } else {
+        format!("{write} && chmod {mode:o} {path}", mode = file.mode)
+    }
 }
 
 /// The router's boot script (POSIX `sh`, so any image with a shell runs it). Each start

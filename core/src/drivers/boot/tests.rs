@@ -213,9 +213,16 @@ fn the_first_start_writes_the_files_then_boots_and_later_starts_only_boot() {
     router.interfaces.clear();
     assert!(start_commands(&router).is_empty());
     let tricky = "a 'quoted' line\n$HOME `not run` \\ back\n\nlast line without newline";
+    // The image's own file at that path, with another mode: replaced by a new one.
+    let from_image = format!("{root}/etc/kind/daemons");
+    std::fs::create_dir_all(format!("{root}/etc/kind")).unwrap();
+    std::fs::write(&from_image, "the image's").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&from_image, std::fs::Permissions::from_mode(0o600)).unwrap();
     let files = [
         file(&format!("{root}/etc/kind/kind.conf"), tricky, 0o640),
         file(&format!("{root}/empty"), "", 0o600),
+        file(&from_image, "metallab's", 0o644),
     ];
     let boot = container_boot(&router, &files);
     assert!(!boot.upload);
@@ -225,8 +232,9 @@ fn the_first_start_writes_the_files_then_boots_and_later_starts_only_boot() {
     assert_eq!(events.last(), Some(&BootEvent::Ready), "{stray} {command}");
     let written = std::fs::read_to_string(format!("{root}/etc/kind/kind.conf")).unwrap();
     assert_eq!(written, tricky);
-    use std::os::unix::fs::PermissionsExt;
     let mode = |p: &str| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(std::fs::read_to_string(&from_image).unwrap(), "metallab's");
+    assert_eq!(mode(&from_image), 0o644);
     assert_eq!(mode(&format!("{root}/etc/kind/kind.conf")), 0o640);
     assert_eq!(mode(&format!("{root}/empty")), 0o600);
     assert_eq!(mode(&format!("{root}/etc/metallab/boot.sh")), 0o755);

@@ -52,17 +52,22 @@ const NUDGE_FIFTHS: u32 = 150;
 /// unless the peer sends an update first. For each BGP protocol that comes up in the
 /// first 30 s the watcher asks once for its routes again (`birdc reload out`), which
 /// sends them at once; it stops when every BGP protocol of the config was handled.
-fn first_update_nudge() -> String {
+pub(crate) fn first_update_nudge() -> String {
+    // Only `sleep` and `birdc` are processes of their own each round: the rest is the
+    // shell's (`while read` from a file, not a pipe, keeps its variables).
     format!(
-        "( total=$(grep -c '^protocol bgp ' {conf}); done_list={run}/metallab-nudged; : > $done_list; i=0; \
-           while [ $i -lt {fifths} ] && [ $(wc -l < $done_list) -lt $total ]; do \
+        "( total=$(grep -c '^protocol bgp ' {conf}); protocols={run}/metallab-protocols; \
+           handled=0; names=' '; i=0; \
+           while [ $i -lt {fifths} ] && [ $handled -lt $total ]; do \
              i=$((i+1)); sleep 0.2; \
-             birdc show protocols | while read -r name proto rest; do \
+             birdc show protocols >$protocols || continue; \
+             while read -r name proto rest; do \
                [ \"$proto\" = BGP ] || continue; \
                case \"$rest\" in *Established*) ;; *) continue ;; esac; \
-               grep -qx \"$name\" $done_list && continue; \
-               echo \"$name\" >> $done_list; birdc reload out \"$name\" >/dev/null; \
-             done; \
+               case \"$names\" in *\" $name \"*) continue ;; esac; \
+               names=\"$names$name \"; handled=$((handled+1)); \
+               birdc reload out \"$name\" >/dev/null; \
+             done <$protocols; \
            done ) </dev/null >/dev/null 2>&1 &",
         conf = paths::CONF,
         run = paths::RUN_DIR,

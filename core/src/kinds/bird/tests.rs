@@ -46,3 +46,65 @@ fn bird_is_ready_when_the_daemon_says_so() {
     );
     assert!(!is_ready(crate::kinds::bird::KIND, &not_started));
 }
+
+/// The watcher, run against a stand-in `birdc` whose sessions come up one after the
+/// other: each Established BGP protocol has its routes asked for again exactly once
+/// (others never), and the watcher ends once every BGP protocol of the config was.
+#[test]
+fn the_first_update_nudge_reloads_each_session_once_as_it_comes_up_then_ends() {
+    use crate::kinds::bird::paths;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().display().to_string();
+    let bin = format!("{root}/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(format!("{root}/run")).unwrap();
+    std::fs::write(
+        format!("{root}/bird.conf"),
+        "protocol device {}\nprotocol bgp a {}\nprotocol bgp b {}\n",
+    )
+    .unwrap();
+    // Round 1: nothing up; round 2: `a`; round 3 on: both. `static1` is Established-like
+    // text on a protocol that is not BGP.
+    let birdc = format!(
+        "#!/bin/sh\n\
+         if [ \"$1\" = reload ]; then echo \"$3\" >> {root}/reloads; exit 0; fi\n\
+         n=$(cat {root}/rounds 2>/dev/null || echo 0); n=$((n+1)); echo $n > {root}/rounds\n\
+         echo 'BIRD 2.0.12 ready.'\n\
+         echo 'Name       Proto      Table      State  Since         Info'\n\
+         echo 'static1    Static     master4    up     12:00:00.000  Established'\n\
+         if [ $n -ge 2 ]; then echo 'a          BGP        ---        up     12:00:01.000  Established'; \
+         else echo 'a          BGP        ---        start  12:00:01.000  Active'; fi\n\
+         if [ $n -ge 3 ]; then echo 'b          BGP        ---        up     12:00:02.000  Established'; \
+         else echo 'b          BGP        ---        start  12:00:02.000  Connect'; fi\n"
+    );
+    let write_exec = |name: &str, text: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let path = format!("{bin}/{name}");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    write_exec("birdc", &birdc);
+    let script = crate::kinds::bird::first_update_nudge()
+        .replace(paths::CONF, &format!("{root}/bird.conf"))
+        .replace(paths::RUN_DIR, &format!("{root}/run"))
+        // In the foreground, so the test sees it end.
+        .trim_end()
+        .trim_end_matches('&')
+        .replace("</dev/null >/dev/null 2>&1", "");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .env("PATH", format!("{bin}:/usr/bin:/bin"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        std::fs::read_to_string(format!("{root}/reloads")).unwrap(),
+        "a\nb\n"
+    );
+    // It ended once both were handled, not after its 30 s.
+    assert_eq!(
+        std::fs::read_to_string(format!("{root}/rounds")).unwrap(),
+        "3\n"
+    );
+}

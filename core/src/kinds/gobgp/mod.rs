@@ -80,11 +80,15 @@ impl Kind for Gobgp {
     // the API listens waits about a second in gRPC's reconnect backoff, most of a GoBGP
     // router's start. The API listens before gobgpd has started its BGP server from the
     // file (`rib add` then fails: "bgp server hasn't started yet", seen on a loaded
-    // machine): `gobgp global` shows the AS once it has.
+    // machine): `gobgp global` shows the AS once it has. The socket is looked for with
+    // the shell's own `read` and `case`, as the wait polls every 10 ms: a `grep` each
+    // time was some thirty processes per router.
     fn daemon_commands(&self, announce: &[IpNet]) -> Vec<Vec<String>> {
         let mut commands = vec![shell(format!(
             "gobgpd -f {conf} -t toml --api-hosts {API} </dev/null >{log} 2>&1 & \
-             i=0; until grep -q '{API_LISTENING}' /proc/net/tcp && gobgp global 2>/dev/null | grep -q 'AS:'; do \
+             listening() {{ while read -r row; do case $row in *'{API_LISTENING}'*) return 0;; esac; done </proc/net/tcp; return 1; }}; \
+             answers() {{ listening && case $(gobgp global 2>/dev/null) in *AS:*) return 0;; esac; return 1; }}; \
+             i=0; until answers; do \
              i=$((i+1)); if [ $i -ge {API_WAIT_HUNDREDTHS} ]; then echo 'gobgpd did not answer, see {log}:' >&2; tail -n 20 {log} >&2; exit 1; fi; \
              sleep 0.01; done",
             conf = paths::CONF,

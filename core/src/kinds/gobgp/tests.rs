@@ -37,9 +37,12 @@ fn the_gobgp_daemon_command_detaches_and_waits_for_the_api() {
         "{script}"
     );
     assert!(
-        script.contains("until grep -q '0100007F:C383 00000000:0000 0A' /proc/net/tcp"),
+        script.contains(
+            "case $row in *'0100007F:C383 00000000:0000 0A'*) return 0;; esac; done </proc/net/tcp"
+        ),
         "{script}"
     );
+    assert!(script.contains("until answers; do"), "{script}");
     assert!(script.contains("--api-hosts 127.0.0.1:50051"), "{script}");
 }
 
