@@ -106,6 +106,8 @@ fn start_commands_run_arp_then_routes_then_daemon_then_announcements_then_http_t
     }];
     r.http_server = Some(80);
     r.exec = vec!["echo one".into(), "touch /tmp/two".into()];
+    // GoBGP's daemon command ends with the first announcement; the others follow it.
+    r.announce.push("203.0.113.32/28".parse().unwrap());
     let commands = joined(&start_commands(&r));
     assert_eq!(commands.len(), 7, "{commands:#?}");
     assert!(
@@ -115,9 +117,10 @@ fn start_commands_run_arp_then_routes_then_daemon_then_announcements_then_http_t
     );
     assert_eq!(commands[1], "ip route replace 10.212.9.0/24 via 10.212.1.1");
     assert!(commands[2].starts_with("sh -c gobgpd -f /etc/gobgp/gobgpd.toml"));
+    assert!(commands[2].contains("gobgp global rib add -a ipv4 203.0.113.16/28 origin igp"));
     assert_eq!(
         commands[3],
-        "gobgp global rib add -a ipv4 203.0.113.16/28 origin igp"
+        "gobgp global rib add -a ipv4 203.0.113.32/28 origin igp"
     );
     assert_eq!(commands[4], "busybox httpd -p 80 -h /var/www/metallab");
     assert_eq!(commands[5], "sh -c echo one");

@@ -42,8 +42,108 @@ fn the_gobgp_daemon_command_detaches_and_waits_for_the_api() {
         ),
         "{script}"
     );
-    assert!(script.contains("until answers; do"), "{script}");
+    assert!(
+        script.contains("until listening && started; do"),
+        "{script}"
+    );
     assert!(script.contains("--api-hosts 127.0.0.1:50051"), "{script}");
+}
+
+/// Runs the GoBGP start command for `announce` against stand-ins: a `gobgpd` that does
+/// nothing, a /proc/net/tcp whose API row is there, and a `gobgp` that answers each call
+/// with the next of `answers` (exit code, output) and logs its arguments. Returns the
+/// command's exit code, its standard error and the calls made.
+fn run_gobgp_start(
+    announce: &[ipnet::IpNet],
+    answers: &[(i32, &str)],
+) -> (i32, String, Vec<String>) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().display().to_string();
+    let bin = format!("{root}/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let write_exec = |name: &str, text: &str| {
+        let path = format!("{bin}/{name}");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    write_exec(
+        "gobgpd",
+        "#!/bin/sh
+exit 0
+",
+    );
+    let mut gobgp = format!(
+        "#!/bin/sh
+echo \"$*\" >> {root}/calls
+n=$(wc -l < {root}/calls)
+case $n in
+"
+    );
+    for (i, (code, text)) in answers.iter().enumerate() {
+        gobgp.push_str(&format!("{}) echo \"{text}\"; exit {code};;\n", i + 1));
+    }
+    gobgp.push_str("esac\necho 'no more answers'; exit 99\n");
+    write_exec("gobgp", &gobgp);
+    std::fs::write(
+        format!("{root}/tcp"),
+        "  sl  local_address rem_address   st\n   0: 0100007F:C383 00000000:0000 0A 00000000:00000000\n",
+    )
+    .unwrap();
+    let commands = crate::kinds::gobgp::KIND
+        .behaviour()
+        .daemon_commands(announce);
+    let script = commands[0][2]
+        .replace("/proc/net/tcp", &format!("{root}/tcp"))
+        .replace("/var/log/gobgpd.log", &format!("{root}/log"));
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .env("PATH", format!("{bin}:/usr/bin:/bin"))
+        .output()
+        .unwrap();
+    let calls = std::fs::read_to_string(format!("{root}/calls")).unwrap_or_default();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        calls.lines().map(str::to_string).collect(),
+    )
+}
+
+#[test]
+fn the_gobgp_start_ends_with_its_first_announcement_retried_until_the_server_started() {
+    let prefixes: Vec<ipnet::IpNet> = vec![
+        "198.51.100.0/24".parse().unwrap(),
+        "203.0.113.0/24".parse().unwrap(),
+    ];
+    let add = "global rib add -a ipv4 198.51.100.0/24 origin igp";
+    let (code, stderr, calls) =
+        run_gobgp_start(&prefixes, &[(1, "bgp server hasn't started yet"), (0, "")]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert_eq!(calls, [add, add]);
+    // The other announcements are commands of their own.
+    let commands = crate::kinds::gobgp::KIND
+        .behaviour()
+        .daemon_commands(&prefixes);
+    assert_eq!(commands.len(), 2);
+    assert_eq!(
+        commands[1].join(" "),
+        "gobgp global rib add -a ipv4 203.0.113.0/24 origin igp"
+    );
+
+    // Any other refusal fails the start at once, in GoBGP's words.
+    let (code, stderr, calls) = run_gobgp_start(&prefixes, &[(1, "invalid prefix: boom")]);
+    assert_eq!(code, 1);
+    assert_eq!(stderr.trim(), "invalid prefix: boom");
+    assert_eq!(calls, [add]);
+}
+
+#[test]
+fn the_gobgp_start_without_announcements_ends_once_gobgp_global_shows_the_as() {
+    let (code, stderr, calls) =
+        run_gobgp_start(&[], &[(0, "Router-ID: 0.0.0.0"), (0, "AS:        64503")]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert_eq!(calls, ["global", "global"]);
 }
 
 #[test]
