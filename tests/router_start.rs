@@ -85,6 +85,18 @@ async fn start_with_capabilities(
     lifecycle::follow_boot(router, output, Duration::from_secs(60), |_| {}, || {}).await
 }
 
+/// What `vtysh -c COMMAND` prints in `container`.
+async fn vtysh(rt: &DockerRuntime, container: &str, command: &str) -> String {
+    rt.exec(
+        container,
+        &["vtysh", "-c", command],
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap()
+    .stdout
+}
+
 #[tokio::test]
 async fn frr_starts_with_its_rendered_config_and_a_refused_line_fails_the_start_by_name() {
     let Some(rt) = engine("frr_refused_config").await else {
@@ -105,29 +117,15 @@ async fn frr_starts_with_its_rendered_config_and_a_refused_line_fails_the_start_
     if let Err(e) = start_with(&rt, &scratch, &image, "good", str::to_string).await {
         panic!("the rendered config should start: {e:?}");
     }
-    let daemons = rt
-        .exec(
-            &scratch.name("good"),
-            &["vtysh", "-c", "show daemons"],
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-    let answering: Vec<&str> = daemons.stdout.split_whitespace().collect();
+    let daemons = vtysh(&rt, &scratch.name("good"), "show daemons").await;
+    let answering: Vec<&str> = daemons.split_whitespace().collect();
     for daemon in ["zebra", "staticd", "bgpd", "bfdd", "watchfrr"] {
-        assert!(answering.contains(&daemon), "{daemons:?}");
+        assert!(answering.contains(&daemon), "{daemons}");
     }
-    let config = rt
-        .exec(
-            &scratch.name("good"),
-            &["vtysh", "-c", "show running-config bgpd"],
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    let config = vtysh(&rt, &scratch.name("good"), "show running-config bgpd").await;
     assert!(
-        config.stdout.contains("network 192.0.2.0/24"),
-        "frr.conf was loaded: {config:?}"
+        config.contains("network 192.0.2.0/24"),
+        "frr.conf was loaded: {config}"
     );
 
     // A daemon that cannot start (zebra without SYS_ADMIN, which FRR's privileges need)

@@ -544,3 +544,45 @@ pub fn exec_output(exit_code: i64, stdout: &str, stderr: &str) -> crate::state::
 pub fn joined(commands: &[Vec<String>]) -> Vec<String> {
     commands.iter().map(|argv| argv.join(" ")).collect()
 }
+
+/// Runs `script` with `sh -c` in a scratch directory, with stand-in programs first on its
+/// PATH: each `(name, text)` of `programs` becomes an executable shell script `name`. For
+/// start commands tested without their daemons. `script` and the programs may name the
+/// directory as `{root}`, replaced before they run.
+#[cfg(test)]
+pub fn run_with_stand_ins(programs: &[(&str, &str)], script: &str) -> StandInRun {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let root = dir.path().display().to_string();
+    let bin = format!("{root}/bin");
+    std::fs::create_dir_all(&bin).expect("its bin directory");
+    for (name, text) in programs {
+        let path = format!("{bin}/{name}");
+        std::fs::write(&path, text.replace("{root}", &root)).expect("a stand-in program");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .expect("an executable stand-in");
+    }
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script.replace("{root}", &root))
+        .env("PATH", format!("{bin}:/usr/bin:/bin"))
+        .output()
+        .expect("sh runs");
+    StandInRun { dir, output }
+}
+
+/// What [`run_with_stand_ins`] ran: its exit and output, and the scratch directory (kept
+/// until this is dropped) with what the stand-ins wrote there.
+#[cfg(test)]
+pub struct StandInRun {
+    pub dir: tempfile::TempDir,
+    pub output: std::process::Output,
+}
+
+#[cfg(test)]
+impl StandInRun {
+    /// The file `name` of the scratch directory, or "" when nothing wrote it.
+    pub fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+}

@@ -53,20 +53,9 @@ fn bird_is_ready_when_the_daemon_says_so() {
 #[test]
 fn the_first_update_nudge_reloads_each_session_once_as_it_comes_up_then_ends() {
     use crate::kinds::bird::paths;
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().display().to_string();
-    let bin = format!("{root}/bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::create_dir_all(format!("{root}/run")).unwrap();
-    std::fs::write(
-        format!("{root}/bird.conf"),
-        "protocol device {}\nprotocol bgp a {}\nprotocol bgp b {}\n",
-    )
-    .unwrap();
     // Round 1: nothing up; round 2: `a`; round 3 on: both. `static1` is Established-like
     // text on a protocol that is not BGP.
-    let birdc = format!(
-        "#!/bin/sh\n\
+    let birdc = "#!/bin/sh\n\
          if [ \"$1\" = reload ]; then echo \"$3\" >> {root}/reloads; exit 0; fi\n\
          n=$(cat {root}/rounds 2>/dev/null || echo 0); n=$((n+1)); echo $n > {root}/rounds\n\
          echo 'BIRD 2.0.12 ready.'\n\
@@ -75,36 +64,20 @@ fn the_first_update_nudge_reloads_each_session_once_as_it_comes_up_then_ends() {
          if [ $n -ge 2 ]; then echo 'a          BGP        ---        up     12:00:01.000  Established'; \
          else echo 'a          BGP        ---        start  12:00:01.000  Active'; fi\n\
          if [ $n -ge 3 ]; then echo 'b          BGP        ---        up     12:00:02.000  Established'; \
-         else echo 'b          BGP        ---        start  12:00:02.000  Connect'; fi\n"
-    );
-    let write_exec = |name: &str, text: &str| {
-        use std::os::unix::fs::PermissionsExt;
-        let path = format!("{bin}/{name}");
-        std::fs::write(&path, text).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    };
-    write_exec("birdc", &birdc);
-    let script = crate::kinds::bird::first_update_nudge()
-        .replace(paths::CONF, &format!("{root}/bird.conf"))
-        .replace(paths::RUN_DIR, &format!("{root}/run"))
+         else echo 'b          BGP        ---        start  12:00:02.000  Connect'; fi\n";
+    let nudge = crate::kinds::bird::first_update_nudge()
+        .replace(paths::CONF, "{root}/bird.conf")
+        .replace(paths::RUN_DIR, "{root}/run")
         // In the foreground, so the test sees it end.
         .trim_end()
         .trim_end_matches('&')
         .replace("</dev/null >/dev/null 2>&1", "");
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .env("PATH", format!("{bin}:/usr/bin:/bin"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(
-        std::fs::read_to_string(format!("{root}/reloads")).unwrap(),
-        "a\nb\n"
+    let script = format!(
+        "mkdir {{root}}/run && printf 'protocol device {{}}\\nprotocol bgp a {{}}\\nprotocol bgp b {{}}\\n' > {{root}}/bird.conf && {nudge}"
     );
+    let run = fixtures::run_with_stand_ins(&[("birdc", birdc)], &script);
+    assert!(run.output.status.success(), "{:?}", run.output);
+    assert_eq!(run.file("reloads"), "a\nb\n");
     // It ended once both were handled, not after its 30 s.
-    assert_eq!(
-        std::fs::read_to_string(format!("{root}/rounds")).unwrap(),
-        "3\n"
-    );
+    assert_eq!(run.file("rounds"), "3\n");
 }

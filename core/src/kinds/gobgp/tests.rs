@@ -57,56 +57,30 @@ fn run_gobgp_start(
     announce: &[ipnet::IpNet],
     answers: &[(i32, &str)],
 ) -> (i32, String, Vec<String>) {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().display().to_string();
-    let bin = format!("{root}/bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let write_exec = |name: &str, text: &str| {
-        let path = format!("{bin}/{name}");
-        std::fs::write(&path, text).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    };
-    write_exec(
-        "gobgpd",
-        "#!/bin/sh
-exit 0
-",
-    );
-    let mut gobgp = format!(
-        "#!/bin/sh
-echo \"$*\" >> {root}/calls
-n=$(wc -l < {root}/calls)
-case $n in
-"
+    let mut gobgp = String::from(
+        "#!/bin/sh\necho \"$*\" >> {root}/calls\nn=$(wc -l < {root}/calls)\ncase $n in\n",
     );
     for (i, (code, text)) in answers.iter().enumerate() {
         gobgp.push_str(&format!("{}) echo \"{text}\"; exit {code};;\n", i + 1));
     }
     gobgp.push_str("esac\necho 'no more answers'; exit 99\n");
-    write_exec("gobgp", &gobgp);
-    std::fs::write(
-        format!("{root}/tcp"),
-        "  sl  local_address rem_address   st\n   0: 0100007F:C383 00000000:0000 0A 00000000:00000000\n",
-    )
-    .unwrap();
     let commands = crate::kinds::gobgp::KIND
         .behaviour()
         .daemon_commands(announce);
-    let script = commands[0][2]
-        .replace("/proc/net/tcp", &format!("{root}/tcp"))
-        .replace("/var/log/gobgpd.log", &format!("{root}/log"));
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .env("PATH", format!("{bin}:/usr/bin:/bin"))
-        .output()
-        .unwrap();
-    let calls = std::fs::read_to_string(format!("{root}/calls")).unwrap_or_default();
+    let script = format!(
+        "printf '  sl  local_address rem_address   st\\n   0: 0100007F:C383 00000000:0000 0A 0\\n' > {{root}}/tcp; {}",
+        commands[0][2]
+            .replace("/proc/net/tcp", "{root}/tcp")
+            .replace("/var/log/gobgpd.log", "{root}/log")
+    );
+    let run = fixtures::run_with_stand_ins(
+        &[("gobgpd", "#!/bin/sh\nexit 0\n"), ("gobgp", &gobgp)],
+        &script,
+    );
     (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        calls.lines().map(str::to_string).collect(),
+        run.output.status.code().unwrap(),
+        String::from_utf8_lossy(&run.output.stderr).into_owned(),
+        run.file("calls").lines().map(str::to_string).collect(),
     )
 }
 
