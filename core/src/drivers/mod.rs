@@ -4,8 +4,9 @@
 //! A router container runs `container_command()`: its boot script ([`boot`]), uploaded
 //! with the rendered files before the container starts (so the image's own entrypoint
 //! never starts daemons without them). The script runs `start_commands()` in order, then
-//! polls `ready_command()` until `is_ready()`, and says how far it got on the container's
-//! output. Routers placed in a cluster run the same commands through the pod's exec.
+//! polls `ready_command()` until `is_ready()` (unless the kind's start already waited for
+//! its daemons: `Kind::start_waits_for_answers`), and says how far it got on the
+//! container's output. Routers placed in a cluster run the same commands through the pod's exec.
 
 pub mod boot;
 pub mod query;

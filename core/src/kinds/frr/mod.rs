@@ -28,19 +28,35 @@ pub mod paths {
     pub const RUN_DIR: &str = "/var/run/frr";
 }
 
-/// The daemons a router runs, in the order they start, each with its options (the same
-/// as `/etc/frr/daemons` gives frrinit.sh). zebra first: the others connect to it.
-/// mgmtd exists from FRR 9 on, where staticd and vtysh need it; older FRR has none.
-pub const DAEMONS: &[(&str, &str)] = &[
-    ("zebra", "-A 127.0.0.1 -s 90000000"),
-    ("mgmtd", "-A 127.0.0.1"),
-    ("staticd", "-A 127.0.0.1"),
-    ("bgpd", "-A 127.0.0.1"),
-    ("bfdd", "-A 127.0.0.1"),
-];
+/// One daemon an FRR router runs.
+pub struct Daemon {
+    pub name: &'static str,
+    /// Its options, the same as `/etc/frr/daemons` gives frrinit.sh.
+    pub options: &'static str,
+    /// Whether every FRR version has it; the boot skips one the image lacks.
+    pub in_every_version: bool,
+}
 
-/// Daemons that only some FRR versions have.
-const DAEMONS_OF_SOME_VERSIONS: &[&str] = &["mgmtd"];
+const fn daemon(name: &'static str, options: &'static str) -> Daemon {
+    Daemon {
+        name,
+        options,
+        in_every_version: true,
+    }
+}
+
+/// The daemons a router runs, in the order they start. zebra first: the others connect
+/// to it. mgmtd exists from FRR 9 on, where staticd and vtysh need it.
+pub const DAEMONS: &[Daemon] = &[
+    daemon("zebra", "-A 127.0.0.1 -s 90000000"),
+    Daemon {
+        in_every_version: false,
+        ..daemon("mgmtd", "-A 127.0.0.1")
+    },
+    daemon("staticd", "-A 127.0.0.1"),
+    daemon("bgpd", "-A 127.0.0.1"),
+    daemon("bfdd", "-A 127.0.0.1"),
+];
 
 /// FRR's privilege code keeps SYS_ADMIN in its capability set and refuses to start when
 /// the bounding set lacks it.
@@ -107,18 +123,23 @@ impl Kind for Frr {
             run = paths::RUN_DIR,
             dir = paths::DAEMON_DIR,
         );
-        for (daemon, _) in DAEMONS {
+        for daemon in DAEMONS {
             start.push(' ');
-            start.push_str(daemon);
+            start.push_str(daemon.name);
         }
         start.push_str("; do case $d in");
-        for (daemon, options) in DAEMONS {
-            let skip = if DAEMONS_OF_SOME_VERSIONS.contains(daemon) {
-                format!("[ -x {daemon} ] || continue; ")
-            } else {
+        for Daemon {
+            name,
+            options,
+            in_every_version,
+        } in DAEMONS
+        {
+            let skip = if *in_every_version {
                 String::new()
+            } else {
+                format!("[ -x {name} ] || continue; ")
             };
-            start.push_str(&format!(" {daemon}) {skip}options='{options}';;"));
+            start.push_str(&format!(" {name}) {skip}options='{options}';;"));
         }
         start.push_str(
             " esac; ./$d -d -F traditional $options || { echo \"FRR's $d did not start\" >&2; exit 1; }; \

@@ -74,7 +74,12 @@ fn frr_starts_each_daemon_itself_then_watchfrr_then_loads_frr_conf_once() {
     // frrinit.sh, which starts killed daemons again, gives them the same options.
     let files = render_router(&router).unwrap();
     let daemons = files.iter().find(|f| f.path == paths::DAEMONS).unwrap();
-    for (daemon, options) in DAEMONS {
+    for crate::kinds::frr::Daemon {
+        name: daemon,
+        options,
+        ..
+    } in DAEMONS
+    {
         assert!(
             commands[0].contains(&format!("{daemon}) "))
                 && commands[0].contains(&format!("options='{options}';;")),
